@@ -1,0 +1,278 @@
+//! GStreamer sources: files, RTSP, test patterns and user pipelines, all ending in an appsink
+//! that delivers RGB frames.
+//!
+//! Every source string becomes `<source part> ! videoconvert ! videoscale ! <RGB caps> !
+//! appsink`. Errors arrive on the bus (a missing file, a dead stream, a missing decoder) and
+//! are turned into [`CaptureError`]s; the appsink is polled with a timeout so a pipeline that
+//! errors never blocks the thread.
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant, SystemTime};
+
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use gstreamer_app as gst_app;
+use gstreamer_video as gst_video;
+
+use super::{CaptureError, FrameSource, SourceOptions, SourceSpec};
+use crate::frame::{Frame, Pixels};
+
+const SINK_NAME: &str = "activityd_sink";
+
+/// Initialises GStreamer once per process.
+pub fn init() -> Result<(), CaptureError> {
+    static INIT: OnceLock<Result<(), String>> = OnceLock::new();
+    INIT.get_or_init(|| gst::init().map_err(|e| e.to_string()))
+        .clone()
+        .map_err(|e| CaptureError::Permanent(format!("GStreamer init failed: {e}")))
+}
+
+/// Quotes a value for a gst-launch pipeline description.
+fn quote(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// The pipeline description for `opts` (everything up to and including the appsink).
+pub fn pipeline_description(opts: &SourceOptions) -> String {
+    let source = match &opts.spec {
+        SourceSpec::File(p) => format!(
+            "filesrc location={} ! decodebin",
+            quote(&p.to_string_lossy())
+        ),
+        SourceSpec::Rtsp(url) => format!("rtspsrc location={} latency=200 ! decodebin", quote(url)),
+        SourceSpec::Test(pattern) => {
+            let (w, h) = if opts.width > 0 {
+                (opts.width, opts.height)
+            } else {
+                (640, 480)
+            };
+            format!(
+                "videotestsrc is-live=true pattern={pattern} ! video/x-raw,width={w},height={h},framerate={}/1",
+                opts.fps
+            )
+        }
+        SourceSpec::Gst(p) => p.clone(),
+        SourceSpec::V4l2(dev) => format!(
+            "v4l2src device={} ! decodebin",
+            quote(&dev.to_string_lossy())
+        ),
+    };
+    // A width range with square pixels lets videoscale shrink large frames and keep the
+    // aspect ratio; smaller frames pass unscaled.
+    let size = if opts.max_width > 0 {
+        format!(",width=[1,{}],pixel-aspect-ratio=1/1", opts.max_width)
+    } else {
+        String::new()
+    };
+    let live = !matches!(opts.spec, SourceSpec::File(_)) || opts.realtime;
+    // Offline decoding must not lose frames (backpressure); live capture must never queue.
+    let sink = if live {
+        format!(
+            "appsink name={SINK_NAME} sync={} max-buffers=2 drop=true enable-last-sample=false",
+            opts.realtime
+        )
+    } else {
+        format!(
+            "appsink name={SINK_NAME} sync=false max-buffers=4 drop=false enable-last-sample=false"
+        )
+    };
+    format!("{source} ! videoconvert ! videoscale ! video/x-raw,format=RGB{size} ! {sink}")
+}
+
+/// What the bus had to say.
+enum BusNews {
+    Error(CaptureError),
+    /// A looping file reached its end and was sought back to the start.
+    Looped,
+}
+
+/// A running GStreamer pipeline delivering RGB frames.
+pub struct GstSource {
+    pipeline: gst::Pipeline,
+    sink: gst_app::AppSink,
+    bus: gst::Bus,
+    looping: bool,
+    started: Instant,
+}
+
+impl GstSource {
+    pub fn open(opts: &SourceOptions) -> Result<GstSource, CaptureError> {
+        init()?;
+        if let SourceSpec::File(p) = &opts.spec
+            && !p.is_file()
+        {
+            return Err(CaptureError::Transient(format!(
+                "no such file: {}",
+                p.display()
+            )));
+        }
+        let desc = pipeline_description(opts);
+        let element = gst::parse::launch(&desc).map_err(|e| {
+            CaptureError::Permanent(format!("invalid pipeline {desc:?}: {}", e.message()))
+        })?;
+        let pipeline = element.downcast::<gst::Pipeline>().map_err(|_| {
+            CaptureError::Permanent(format!("pipeline {desc:?} did not make a pipeline"))
+        })?;
+        let sink = pipeline
+            .by_name(SINK_NAME)
+            .and_then(|e| e.downcast::<gst_app::AppSink>().ok())
+            .ok_or_else(|| CaptureError::Permanent("appsink missing from pipeline".into()))?;
+        let bus = pipeline
+            .bus()
+            .ok_or_else(|| CaptureError::Permanent("pipeline has no bus".into()))?;
+        let source = GstSource {
+            pipeline,
+            sink,
+            bus,
+            looping: opts.looping,
+            started: Instant::now(),
+        };
+        if source.pipeline.set_state(gst::State::Playing).is_err() {
+            // The reason is on the bus.
+            return Err(match source.poll_bus() {
+                Some(BusNews::Error(e)) => e,
+                _ => CaptureError::Transient("pipeline failed to start".into()),
+            });
+        }
+        Ok(source)
+    }
+
+    /// The first error or end-of-stream waiting on the bus, if any. At the end of a looping
+    /// file this seeks back to the start and reports [`BusNews::Looped`].
+    fn poll_bus(&self) -> Option<BusNews> {
+        while let Some(msg) = self
+            .bus
+            .pop_filtered(&[gst::MessageType::Error, gst::MessageType::Eos])
+        {
+            match msg.view() {
+                gst::MessageView::Error(err) => {
+                    let src = msg
+                        .src()
+                        .map(|s| s.path_string().to_string())
+                        .unwrap_or_default();
+                    let mut text = format!("{} ({src})", err.error());
+                    if let Some(last) = err.debug().as_deref().and_then(|d| d.lines().last()) {
+                        text.push_str(": ");
+                        text.push_str(last.trim());
+                    }
+                    return Some(BusNews::Error(CaptureError::Transient(text)));
+                }
+                gst::MessageView::Eos(_) => return Some(self.on_eos()),
+                _ => {}
+            }
+        }
+        None
+    }
+
+    fn on_eos(&self) -> BusNews {
+        if !self.looping {
+            return BusNews::Error(CaptureError::Ended);
+        }
+        match self.pipeline.seek_simple(
+            gst::SeekFlags::FLUSH | gst::SeekFlags::KEY_UNIT,
+            gst::ClockTime::ZERO,
+        ) {
+            Ok(()) => BusNews::Looped,
+            Err(_) => BusNews::Error(CaptureError::Transient(
+                "could not seek to the start to loop".into(),
+            )),
+        }
+    }
+
+    fn sample_to_frame(&self, sample: gst::Sample) -> Result<Frame, CaptureError> {
+        let caps = sample
+            .caps()
+            .ok_or_else(|| CaptureError::Transient("sample without caps".into()))?;
+        let info = gst_video::VideoInfo::from_caps(caps)
+            .map_err(|_| CaptureError::Transient(format!("unexpected caps {caps}")))?;
+        let buffer = sample
+            .buffer_owned()
+            .ok_or_else(|| CaptureError::Transient("sample without buffer".into()))?;
+        let t = buffer
+            .pts()
+            .map(|p| p.nseconds() as f64 / 1e9)
+            .unwrap_or_else(|| self.started.elapsed().as_secs_f64());
+        let mapped = buffer
+            .into_mapped_buffer_readable()
+            .map_err(|_| CaptureError::Transient("cannot map buffer".into()))?;
+        let stride = info.stride()[0] as usize;
+        let (width, height) = (info.width(), info.height());
+        if mapped.len() < stride * (height as usize - 1) + width as usize * 3 {
+            return Err(CaptureError::Transient("short video buffer".into()));
+        }
+        Ok(Frame {
+            t,
+            seq: 0,
+            captured_at: Instant::now(),
+            wall: SystemTime::now(),
+            width,
+            height,
+            stride,
+            pixels: Pixels::Gst(mapped),
+        })
+    }
+}
+
+impl FrameSource for GstSource {
+    fn next_frame(&mut self, timeout: Duration) -> Result<Option<Frame>, CaptureError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(BusNews::Error(e)) = self.poll_bus() {
+                return Err(e);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            let wait = left.min(Duration::from_millis(50));
+            if let Some(sample) = self
+                .sink
+                .try_pull_sample(gst::ClockTime::from_nseconds(wait.as_nanos() as u64))
+            {
+                return self.sample_to_frame(sample).map(Some);
+            }
+            if self.sink.is_eos()
+                && let Some(BusNews::Error(e)) = self.poll_bus()
+            {
+                // EOS also reaches the bus, which decides between looping and ending.
+                return Err(e);
+            }
+            if Instant::now() >= deadline {
+                return Ok(None);
+            }
+        }
+    }
+}
+
+impl Drop for GstSource {
+    fn drop(&mut self) {
+        let _ = self.pipeline.set_state(gst::State::Null);
+    }
+}
+
+/// Reads every frame of a video file, as fast as it decodes (for the offline commands).
+pub struct FileFrames {
+    source: GstSource,
+}
+
+impl FileFrames {
+    pub fn open(path: &std::path::Path) -> Result<FileFrames, CaptureError> {
+        let opts = SourceOptions::offline_file(path.to_path_buf());
+        Ok(FileFrames {
+            source: GstSource::open(&opts)?,
+        })
+    }
+}
+
+impl Iterator for FileFrames {
+    type Item = Result<Frame, CaptureError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        // A decoder that produces nothing for this long is broken; do not hang.
+        match self.source.next_frame(Duration::from_secs(20)) {
+            Ok(Some(f)) => Some(Ok(f)),
+            Ok(None) => Some(Err(CaptureError::Transient(
+                "no frame decoded within 20 s".into(),
+            ))),
+            Err(CaptureError::Ended) => None,
+            Err(e) => Some(Err(e)),
+        }
+    }
+}

@@ -1,0 +1,527 @@
+//! Capture: one thread per camera turns a source (GStreamer pipeline or V4L2 device) into RGB
+//! frames with timestamps, and hands the newest one to the camera's worker.
+//!
+//! The thread owns reconnection: a source that cannot open, errors or stalls is retried with
+//! exponential backoff (0.5 s doubling to 30 s) until shutdown, never a panic. Its state and
+//! counters live in a shared [`CameraStatus`] that health, metrics and systemd read.
+
+pub mod gst;
+pub mod handoff;
+pub mod status;
+pub mod v4l2;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::config::{CameraConfig, PixelFormat};
+use crate::frame::Frame;
+use crate::shutdown::Shutdown;
+pub use handoff::{Slot, Take};
+pub use status::{CameraState, CameraStatus};
+
+/// Why capture failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    /// Worth retrying: the device or stream may come back.
+    #[error("{0}")]
+    Transient(String),
+    /// Retrying cannot help (bad pipeline syntax, missing element, unsupported device).
+    #[error("{0}")]
+    Permanent(String),
+    /// A file without `loop` has ended.
+    #[error("end of stream")]
+    Ended,
+}
+
+/// Where frames come from, parsed from a camera's `source` string.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceSpec {
+    File(PathBuf),
+    Rtsp(String),
+    V4l2(PathBuf),
+    Gst(String),
+    Test(String),
+}
+
+impl SourceSpec {
+    /// Parses `file:///abs`, `file:rel`, `rtsp://…`, `v4l2:///dev/videoN`, `gst:<pipeline>`,
+    /// `test:[pattern]`.
+    pub fn parse(s: &str) -> Result<SourceSpec, String> {
+        let s = s.trim();
+        if let Some(rest) = s.strip_prefix("file://") {
+            if !rest.starts_with('/') {
+                return Err(format!(
+                    "file URLs need an absolute path (file:///…) or use file:relative/path, got {s:?}"
+                ));
+            }
+            Ok(SourceSpec::File(PathBuf::from(rest)))
+        } else if let Some(rest) = s.strip_prefix("file:") {
+            if rest.is_empty() {
+                return Err("file source needs a path".into());
+            }
+            Ok(SourceSpec::File(PathBuf::from(rest)))
+        } else if s.starts_with("rtsp://") || s.starts_with("rtsps://") {
+            Ok(SourceSpec::Rtsp(s.to_string()))
+        } else if let Some(rest) = s.strip_prefix("v4l2://") {
+            if !rest.starts_with("/dev/") {
+                return Err(format!(
+                    "V4L2 sources look like v4l2:///dev/video0, got {s:?}"
+                ));
+            }
+            Ok(SourceSpec::V4l2(PathBuf::from(rest)))
+        } else if let Some(rest) = s.strip_prefix("gst:") {
+            if rest.trim().is_empty() {
+                return Err("gst: needs a pipeline, e.g. gst:videotestsrc".into());
+            }
+            Ok(SourceSpec::Gst(rest.trim().to_string()))
+        } else if let Some(rest) = s.strip_prefix("test:") {
+            let pattern = if rest.is_empty() { "ball" } else { rest };
+            if !pattern
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+            {
+                return Err(format!(
+                    "test pattern must be a videotestsrc pattern name, got {rest:?}"
+                ));
+            }
+            Ok(SourceSpec::Test(pattern.to_string()))
+        } else {
+            Err(format!(
+                "unknown source {s:?}: use file://, rtsp://, v4l2://, gst: or test:"
+            ))
+        }
+    }
+
+    pub fn is_file(&self) -> bool {
+        matches!(self, SourceSpec::File(_))
+    }
+
+    /// Relative file paths are taken relative to `base` (the config file's folder).
+    pub fn resolve_relative(self, base: &std::path::Path) -> SourceSpec {
+        match self {
+            SourceSpec::File(p) if p.is_relative() => SourceSpec::File(base.join(p)),
+            other => other,
+        }
+    }
+}
+
+/// What a capture source must provide: the next frame, or `Ok(None)` when none came in
+/// `timeout` (so the caller can check for shutdown).
+pub trait FrameSource {
+    fn next_frame(&mut self, timeout: Duration) -> Result<Option<Frame>, CaptureError>;
+}
+
+/// The settings a source is opened with.
+#[derive(Debug, Clone)]
+pub struct SourceOptions {
+    pub spec: SourceSpec,
+    pub looping: bool,
+    /// Pace file playback to real time (like a camera) rather than decoding flat out.
+    pub realtime: bool,
+    pub fps: u32,
+    pub width: u32,
+    pub height: u32,
+    pub max_width: u32,
+    pub format: PixelFormat,
+}
+
+impl SourceOptions {
+    pub fn from_camera(cam: &CameraConfig, spec: SourceSpec) -> SourceOptions {
+        SourceOptions {
+            spec,
+            looping: cam.loop_,
+            realtime: true,
+            fps: cam.fps,
+            width: cam.width,
+            height: cam.height,
+            max_width: cam.max_width,
+            format: cam.format,
+        }
+    }
+
+    /// Options for reading a file as fast as it decodes (offline commands, benchmarks).
+    pub fn offline_file(path: PathBuf) -> SourceOptions {
+        SourceOptions {
+            spec: SourceSpec::File(path),
+            looping: false,
+            realtime: false,
+            fps: 30,
+            width: 0,
+            height: 0,
+            max_width: 0,
+            format: PixelFormat::Auto,
+        }
+    }
+}
+
+/// Opens the source `opts` describes.
+pub fn open(opts: &SourceOptions) -> Result<Box<dyn FrameSource + Send>, CaptureError> {
+    match &opts.spec {
+        SourceSpec::V4l2(dev) => Ok(Box::new(v4l2::V4l2Source::open(dev, opts)?)),
+        _ => Ok(Box::new(gst::GstSource::open(opts)?)),
+    }
+}
+
+/// Exponential backoff: 0.5 s, 1 s, 2 s … capped at 30 s.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    next: Duration,
+    initial: Duration,
+    cap: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff::new(Duration::from_millis(500), Duration::from_secs(30))
+    }
+}
+
+impl Backoff {
+    pub fn new(initial: Duration, cap: Duration) -> Backoff {
+        Backoff {
+            next: initial,
+            initial,
+            cap,
+        }
+    }
+
+    /// The delay before the next attempt; each call doubles the following one.
+    pub fn next_delay(&mut self) -> Duration {
+        let d = self.next;
+        self.next = (self.next * 2).min(self.cap);
+        d
+    }
+
+    pub fn reset(&mut self) {
+        self.next = self.initial;
+    }
+}
+
+/// Maps a source's timestamps (which restart on loops and reconnects) onto one monotonic
+/// camera timeline.
+#[derive(Debug, Default)]
+pub struct Timeline {
+    offset: f64,
+    last_out: Option<f64>,
+    last_in: Option<f64>,
+    interval: f64,
+}
+
+impl Timeline {
+    /// The timeline position for a frame stamped `pts` seconds by its source.
+    pub fn map(&mut self, pts: f64) -> f64 {
+        if let Some(last_in) = self.last_in {
+            let step = pts - last_in;
+            if step > 0.0 && step < 1.0 {
+                self.interval = step;
+            }
+            if step <= 0.0 {
+                // The source restarted: continue one frame interval after the last output.
+                let gap = if self.interval > 0.0 {
+                    self.interval
+                } else {
+                    1.0 / 30.0
+                };
+                self.offset = self.last_out.unwrap_or(0.0) + gap - pts;
+            }
+        }
+        self.last_in = Some(pts);
+        let t = pts + self.offset;
+        self.last_out = Some(t);
+        t
+    }
+}
+
+/// Lets through at most `fps` frames per second of camera time (0 = all).
+#[derive(Debug)]
+pub struct RateGate {
+    period: f64,
+    next: f64,
+}
+
+impl RateGate {
+    pub fn new(fps: f32) -> RateGate {
+        RateGate {
+            period: if fps > 0.0 { 1.0 / fps as f64 } else { 0.0 },
+            next: f64::NEG_INFINITY,
+        }
+    }
+
+    /// Should the frame at `t` be analysed?
+    pub fn admit(&mut self, t: f64) -> bool {
+        if self.period == 0.0 {
+            return true;
+        }
+        // A few ms of slack so that 30 fps → 10 fps takes every third frame despite jitter.
+        if t + 0.005 < self.next {
+            return false;
+        }
+        self.next = if self.next + self.period > t {
+            self.next + self.period
+        } else {
+            t + self.period
+        };
+        true
+    }
+}
+
+/// A running capture thread.
+pub struct Camera {
+    pub status: Arc<CameraStatus>,
+    pub slot: Arc<Slot<Frame>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Camera {
+    /// Starts capturing `cam` on its own thread.
+    pub fn spawn(
+        cam: &CameraConfig,
+        spec: SourceSpec,
+        shutdown: Shutdown,
+    ) -> std::io::Result<Camera> {
+        let status = Arc::new(CameraStatus::new(&cam.id));
+        let slot = Arc::new(Slot::new());
+        let opts = SourceOptions::from_camera(cam, spec);
+        let process_fps = cam.process_fps;
+        let (st, sl) = (status.clone(), slot.clone());
+        let thread = std::thread::Builder::new()
+            .name(format!("capture-{}", cam.id))
+            .spawn(move || {
+                capture_loop(&opts, process_fps, &st, &sl, &shutdown, open);
+                sl.close();
+            })?;
+        Ok(Camera {
+            status,
+            slot,
+            thread: Some(thread),
+        })
+    }
+
+    /// Waits until `deadline` for the thread to finish; returns `false` if it did not.
+    pub fn join_by(mut self, deadline: Instant) -> bool {
+        self.thread
+            .take()
+            .is_none_or(|t| crate::shutdown::join_by(t, deadline))
+    }
+}
+
+/// A source that opens but delivers nothing for this long is reopened.
+const STALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The body of a capture thread: open, stream, and on failure back off and reopen, until
+/// shutdown. `open_source` is a parameter so tests can inject failing sources.
+pub fn capture_loop<F>(
+    opts: &SourceOptions,
+    process_fps: f32,
+    status: &CameraStatus,
+    slot: &Slot<Frame>,
+    shutdown: &Shutdown,
+    open_source: F,
+) where
+    F: Fn(&SourceOptions) -> Result<Box<dyn FrameSource + Send>, CaptureError>,
+{
+    let mut backoff = Backoff::default();
+    let mut timeline = Timeline::default();
+    let mut gate = RateGate::new(process_fps);
+    let mut seq = 0u64;
+    let mut first_attempt = true;
+    while !shutdown.is_triggered() {
+        if !first_attempt {
+            status.reconnects.inc();
+        }
+        first_attempt = false;
+        status.set_state(CameraState::Starting);
+        let err = match open_source(opts) {
+            Err(e) => e,
+            Ok(mut source) => {
+                let mut last_frame = Instant::now();
+                loop {
+                    if shutdown.is_triggered() {
+                        return;
+                    }
+                    match source.next_frame(Duration::from_millis(100)) {
+                        Ok(Some(mut frame)) => {
+                            last_frame = Instant::now();
+                            if status.state() != CameraState::Streaming {
+                                tracing::info!(camera = %status.id, "streaming");
+                                status.set_state(CameraState::Streaming);
+                            }
+                            backoff.reset();
+                            frame.t = timeline.map(frame.t);
+                            frame.seq = seq;
+                            seq += 1;
+                            status.on_frame();
+                            if !gate.admit(frame.t) {
+                                status.skipped.inc();
+                                continue;
+                            }
+                            if slot.put(frame) {
+                                status.dropped.inc();
+                            }
+                        }
+                        Ok(None) if last_frame.elapsed() > STALL_TIMEOUT => {
+                            break CaptureError::Transient(format!(
+                                "no frame for {} s",
+                                STALL_TIMEOUT.as_secs()
+                            ));
+                        }
+                        Ok(None) => {}
+                        Err(e) => break e,
+                    }
+                }
+            }
+        };
+        match err {
+            CaptureError::Ended => {
+                tracing::info!(camera = %status.id, "source ended");
+                status.set_state(CameraState::Ended);
+                return;
+            }
+            CaptureError::Permanent(msg) => {
+                tracing::error!(camera = %status.id, error = %msg, "camera failed; not retrying");
+                status.set_error(&msg);
+                status.set_state(CameraState::Failed);
+                return;
+            }
+            CaptureError::Transient(msg) => {
+                let delay = backoff.next_delay();
+                tracing::warn!(camera = %status.id, error = %msg, retry_in_s = delay.as_secs_f32(), "camera error; retrying");
+                status.set_error(&msg);
+                status.set_state(CameraState::Retrying);
+                if shutdown.sleep(delay) {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_sources() {
+        use SourceSpec::*;
+        assert_eq!(
+            SourceSpec::parse("file:///a/b.mp4").unwrap(),
+            File("/a/b.mp4".into())
+        );
+        assert_eq!(
+            SourceSpec::parse("file:clip.mp4").unwrap(),
+            File("clip.mp4".into())
+        );
+        assert_eq!(SourceSpec::parse("test:").unwrap(), Test("ball".into()));
+        assert_eq!(
+            SourceSpec::parse("test:smpte").unwrap(),
+            Test("smpte".into())
+        );
+        assert_eq!(
+            SourceSpec::parse("v4l2:///dev/video0").unwrap(),
+            V4l2("/dev/video0".into())
+        );
+        assert!(matches!(SourceSpec::parse("rtsp://h/s").unwrap(), Rtsp(_)));
+        assert!(matches!(
+            SourceSpec::parse("gst:videotestsrc").unwrap(),
+            Gst(_)
+        ));
+        for bad in [
+            "",
+            "http://x",
+            "file://rel",
+            "v4l2://video0",
+            "gst:",
+            "test:a b",
+        ] {
+            assert!(SourceSpec::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_to_cap_and_resets() {
+        let mut b = Backoff::default();
+        let got: Vec<u64> = (0..9).map(|_| b.next_delay().as_millis() as u64).collect();
+        assert_eq!(
+            got,
+            [500, 1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000]
+        );
+        b.reset();
+        assert_eq!(b.next_delay(), Duration::from_millis(500));
+    }
+
+    #[test]
+    fn timeline_is_monotonic_across_restarts() {
+        let mut tl = Timeline::default();
+        let ts: Vec<f64> = [0.0, 0.1, 0.2, 0.0, 0.1, 0.05]
+            .iter()
+            .map(|&p| tl.map(p))
+            .collect();
+        for w in ts.windows(2) {
+            assert!(w[1] > w[0], "{ts:?}");
+        }
+        assert!((ts[3] - 0.3).abs() < 1e-9, "{ts:?}");
+        assert!((ts[4] - 0.4).abs() < 1e-9, "{ts:?}");
+    }
+
+    #[test]
+    fn rate_gate_takes_every_third_frame_of_30fps_at_10() {
+        let mut g = RateGate::new(10.0);
+        let admitted: Vec<usize> = (0..30)
+            .filter(|&i| g.admit(i as f64 / 30.0 + if i % 2 == 0 { 0.001 } else { -0.001 }))
+            .collect();
+        assert_eq!(admitted.len(), 10, "{admitted:?}");
+        let mut all = RateGate::new(0.0);
+        assert!((0..5).all(|i| all.admit(i as f64)));
+    }
+
+    struct Scripted {
+        frames: u32,
+    }
+    impl FrameSource for Scripted {
+        fn next_frame(&mut self, _timeout: Duration) -> Result<Option<Frame>, CaptureError> {
+            if self.frames == 0 {
+                return Err(CaptureError::Transient("gone".into()));
+            }
+            self.frames -= 1;
+            std::thread::sleep(Duration::from_millis(2));
+            Ok(Some(Frame::from_rgb(2, 2, vec![0; 12], 0.0)))
+        }
+    }
+
+    #[test]
+    fn failing_source_is_retried_then_streams() {
+        let status = CameraStatus::new("t");
+        let slot = Slot::new();
+        let shutdown = Shutdown::new();
+        let attempts = std::sync::atomic::AtomicU32::new(0);
+        let opts = SourceOptions::offline_file("/nonexistent".into());
+        let sd = shutdown.clone();
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                capture_loop(&opts, 0.0, &status, &slot, &sd, |_| {
+                    let n = attempts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    if n < 2 {
+                        Err(CaptureError::Transient("not there yet".into()))
+                    } else {
+                        Ok(Box::new(Scripted { frames: 5 }))
+                    }
+                })
+            });
+            // 0.5 s + 1 s of backoff, then frames.
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while status.frames.get() < 5 && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            shutdown.trigger();
+        });
+        assert_eq!(status.frames.get(), 5);
+        assert!(status.reconnects.get() >= 2);
+        assert!(matches!(slot.take(Duration::ZERO), Take::Item(_)));
+        assert!(
+            status.dropped.get() >= 1,
+            "frames were not taken, so most were dropped"
+        );
+    }
+}

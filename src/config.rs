@@ -1,0 +1,593 @@
+//! Configuration: the TOML file, its validation and the environment overrides for secrets.
+//!
+//! Loading is two steps. Serde (with `deny_unknown_fields`) turns the text into typed structs
+//! and reports the first syntax or type error with its field path; then [`Config::validate`]
+//! checks every value and reports *all* problems at once, each as `path: reason`.
+//! Secrets can stay out of the file: `ACTIVITYD_API_TOKEN`, `ACTIVITYD_MQTT_USERNAME` and
+//! `ACTIVITYD_MQTT_PASSWORD` override the file's values.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// One problem found in a configuration: where it is and what is wrong.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldError {
+    /// Dotted path of the field, e.g. `cameras[1].fps`; empty for file-level problems.
+    pub path: String,
+    pub reason: String,
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            write!(f, "{}", self.reason)
+        } else {
+            write!(f, "{}: {}", self.path, self.reason)
+        }
+    }
+}
+
+/// Why a configuration could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<FieldError>),
+}
+
+/// The whole daemon configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Names this box: the MQTT topic level under `mqtt.base_topic` and the Home Assistant device.
+    pub device_id: String,
+    #[serde(default)]
+    pub api: ApiConfig,
+    #[serde(default)]
+    pub mqtt: MqttConfig,
+    #[serde(default)]
+    pub models: ModelsConfig,
+    #[serde(default)]
+    pub activity: ActivityConfig,
+    #[serde(default)]
+    pub watchdog: WatchdogConfig,
+    #[serde(default)]
+    pub cameras: Vec<CameraConfig>,
+}
+
+/// The HTTP API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiConfig {
+    pub enabled: bool,
+    /// `host:port`; loopback unless you mean to expose it.
+    pub bind: String,
+    /// Bearer token required on the predict endpoints; empty = none. Env: `ACTIVITYD_API_TOKEN`.
+    pub token: String,
+    /// Largest accepted upload, in megabytes.
+    pub max_upload_mb: u64,
+    /// Predict requests processed at once; more get 503 with `Retry-After`.
+    pub max_concurrent_predictions: usize,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            enabled: true,
+            bind: "127.0.0.1:8000".into(),
+            token: String::new(),
+            max_upload_mb: 50,
+            max_concurrent_predictions: 2,
+        }
+    }
+}
+
+/// The MQTT connection and topics.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MqttConfig {
+    pub enabled: bool,
+    pub host: String,
+    pub port: u16,
+    /// Empty: `activityd-<device_id>`.
+    pub client_id: String,
+    pub username: String,
+    /// Env: `ACTIVITYD_MQTT_PASSWORD`.
+    pub password: String,
+    /// PEM file with the CA that signed the broker's certificate; set it to use TLS.
+    pub ca_file: Option<PathBuf>,
+    pub keep_alive_s: u64,
+    /// Topics live under `<base_topic>/<device_id>`.
+    pub base_topic: String,
+    /// Home Assistant discovery; empty string disables it.
+    pub discovery_prefix: String,
+    /// Events kept in memory while the broker is away (oldest dropped when full).
+    pub queue_size: usize,
+    /// Seconds between `stats` messages.
+    pub stats_interval_s: u64,
+}
+
+impl Default for MqttConfig {
+    fn default() -> Self {
+        MqttConfig {
+            enabled: true,
+            host: "127.0.0.1".into(),
+            port: 1883,
+            client_id: String::new(),
+            username: String::new(),
+            password: String::new(),
+            ca_file: None,
+            keep_alive_s: 30,
+            base_topic: "activityd".into(),
+            discovery_prefix: "homeassistant".into(),
+            queue_size: 1000,
+            stats_interval_s: 60,
+        }
+    }
+}
+
+/// Where the ONNX models are.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelsConfig {
+    /// Folder with `pose_detector.onnx`, `pose_landmarks.onnx`, `activity.onnx` and their cards.
+    pub dir: PathBuf,
+}
+
+impl Default for ModelsConfig {
+    fn default() -> Self {
+        ModelsConfig {
+            dir: default_models_dir(),
+        }
+    }
+}
+
+/// The models shipped next to the binary's source tree in development, installed under
+/// `/usr/share/activityd/models` by the package.
+pub fn default_models_dir() -> PathBuf {
+    if let Ok(dir) = std::env::var("ACTIVITYD_MODELS") {
+        return PathBuf::from(dir);
+    }
+    let installed = Path::new("/usr/share/activityd/models");
+    if installed.is_dir() {
+        return installed.to_path_buf();
+    }
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/models"))
+}
+
+/// How per-frame probabilities become reported activities.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ActivityConfig {
+    /// Below this, a frame is reported `uncertain`.
+    pub confidence_threshold: f32,
+    /// A new activity must hold this long before it is reported.
+    pub min_duration_s: f32,
+}
+
+impl Default for ActivityConfig {
+    fn default() -> Self {
+        ActivityConfig {
+            confidence_threshold: 0.7,
+            min_duration_s: 0.4,
+        }
+    }
+}
+
+/// Liveness rules behind the systemd watchdog.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WatchdogConfig {
+    /// A camera worker that has not finished a loop for this long is stalled: WATCHDOG=1 stops.
+    pub stall_timeout_s: f64,
+}
+
+impl Default for WatchdogConfig {
+    fn default() -> Self {
+        WatchdogConfig {
+            stall_timeout_s: 10.0,
+        }
+    }
+}
+
+/// Pixel format asked of a V4L2 device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PixelFormat {
+    Auto,
+    Mjpeg,
+    Yuyv,
+}
+
+/// One camera (or file, or stream) to watch.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CameraConfig {
+    pub id: String,
+    /// `file:///clip.mp4`, `rtsp://…`, `v4l2:///dev/video0`, `gst:<pipeline>` or `test:[pattern]`.
+    pub source: String,
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    /// Replay a file source from the start when it ends.
+    #[serde(default, rename = "loop")]
+    pub loop_: bool,
+    /// Frames per second asked of the device (V4L2, test sources).
+    #[serde(default = "default_fps")]
+    pub fps: u32,
+    /// Frame size asked of the device (V4L2, test sources); 0 = the device's default.
+    #[serde(default)]
+    pub width: u32,
+    #[serde(default)]
+    pub height: u32,
+    /// Scale frames down to at most this width before analysis (0 = keep). Saves CPU on
+    /// large streams; pose needs far less than 1080p.
+    #[serde(default)]
+    pub max_width: u32,
+    /// V4L2 pixel format.
+    #[serde(default = "default_format")]
+    pub format: PixelFormat,
+    /// Analyse at most this many frames per second (0 = every frame).
+    #[serde(default)]
+    pub process_fps: f32,
+}
+
+fn default_fps() -> u32 {
+    30
+}
+
+fn default_format() -> PixelFormat {
+    PixelFormat::Auto
+}
+
+impl CameraConfig {
+    pub fn is_enabled(&self) -> bool {
+        self.enabled.unwrap_or(true)
+    }
+}
+
+impl Config {
+    /// Reads, parses, applies environment overrides and validates.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut config = Config::parse(&text)?;
+        config.apply_env(|k| std::env::var(k).ok());
+        let errors = config.validate();
+        if errors.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError::Invalid(errors))
+        }
+    }
+
+    /// Parses TOML text into a config, without validating the values.
+    pub fn parse(text: &str) -> Result<Config, ConfigError> {
+        let de = toml::Deserializer::parse(text).map_err(|e| {
+            let at = e
+                .span()
+                .map(|s| {
+                    let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
+                    format!(" (line {line})")
+                })
+                .unwrap_or_default();
+            ConfigError::Invalid(vec![FieldError {
+                path: String::new(),
+                reason: format!("TOML syntax{at}: {}", e.message().trim()),
+            }])
+        })?;
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let path = if path == "." { String::new() } else { path };
+            let reason = e.into_inner().message().trim().to_string();
+            ConfigError::Invalid(vec![FieldError { path, reason }])
+        })
+    }
+
+    /// Secrets from the environment win over the file.
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) {
+        if let Some(v) = get("ACTIVITYD_API_TOKEN") {
+            self.api.token = v;
+        }
+        if let Some(v) = get("ACTIVITYD_MQTT_USERNAME") {
+            self.mqtt.username = v;
+        }
+        if let Some(v) = get("ACTIVITYD_MQTT_PASSWORD") {
+            self.mqtt.password = v;
+        }
+    }
+
+    /// Every problem with the values, each with its field path.
+    pub fn validate(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        let mut err = |path: String, reason: String| errors.push(FieldError { path, reason });
+
+        if !is_topic_level(&self.device_id) {
+            err(
+                "device_id".into(),
+                format!(
+                    "must be 1-64 characters of letters, digits, '-' or '_', got {:?}",
+                    self.device_id
+                ),
+            );
+        }
+        if self.api.bind.parse::<std::net::SocketAddr>().is_err() {
+            err(
+                "api.bind".into(),
+                format!(
+                    "must be an IP address and port like 127.0.0.1:8000, got {:?}",
+                    self.api.bind
+                ),
+            );
+        }
+        if !(1..=2048).contains(&self.api.max_upload_mb) {
+            err(
+                "api.max_upload_mb".into(),
+                format!("must be between 1 and 2048, got {}", self.api.max_upload_mb),
+            );
+        }
+        if !(1..=64).contains(&self.api.max_concurrent_predictions) {
+            err(
+                "api.max_concurrent_predictions".into(),
+                format!(
+                    "must be between 1 and 64, got {}",
+                    self.api.max_concurrent_predictions
+                ),
+            );
+        }
+        let m = &self.mqtt;
+        if m.enabled {
+            if m.host.trim().is_empty() {
+                err("mqtt.host".into(), "must not be empty".into());
+            }
+            if m.port == 0 {
+                err(
+                    "mqtt.port".into(),
+                    "must be between 1 and 65535, got 0".into(),
+                );
+            }
+            if let Some(ca) = &m.ca_file
+                && !ca.is_file()
+            {
+                err(
+                    "mqtt.ca_file".into(),
+                    format!("no such file: {}", ca.display()),
+                );
+            }
+        }
+        if !(5..=3600).contains(&m.keep_alive_s) {
+            err(
+                "mqtt.keep_alive_s".into(),
+                format!("must be between 5 and 3600, got {}", m.keep_alive_s),
+            );
+        }
+        if m.base_topic.is_empty()
+            || m.base_topic.contains(['+', '#'])
+            || m.base_topic.starts_with('/')
+            || m.base_topic.ends_with('/')
+        {
+            err(
+                "mqtt.base_topic".into(),
+                format!(
+                    "must be a topic without wildcards or leading/trailing '/', got {:?}",
+                    m.base_topic
+                ),
+            );
+        }
+        if m.discovery_prefix.contains(['+', '#']) {
+            err(
+                "mqtt.discovery_prefix".into(),
+                format!(
+                    "must not contain MQTT wildcards, got {:?}",
+                    m.discovery_prefix
+                ),
+            );
+        }
+        if !(1..=1_000_000).contains(&m.queue_size) {
+            err(
+                "mqtt.queue_size".into(),
+                format!("must be between 1 and 1000000, got {}", m.queue_size),
+            );
+        }
+        if !(1..=86_400).contains(&m.stats_interval_s) {
+            err(
+                "mqtt.stats_interval_s".into(),
+                format!("must be between 1 and 86400, got {}", m.stats_interval_s),
+            );
+        }
+        let a = &self.activity;
+        if !(a.confidence_threshold > 0.0 && a.confidence_threshold < 1.0) {
+            err(
+                "activity.confidence_threshold".into(),
+                format!(
+                    "must be between 0 and 1 (exclusive), got {}",
+                    a.confidence_threshold
+                ),
+            );
+        }
+        if !(0.0..=10.0).contains(&a.min_duration_s) {
+            err(
+                "activity.min_duration_s".into(),
+                format!("must be between 0 and 10, got {}", a.min_duration_s),
+            );
+        }
+        if !(1.0..=600.0).contains(&self.watchdog.stall_timeout_s) {
+            err(
+                "watchdog.stall_timeout_s".into(),
+                format!(
+                    "must be between 1 and 600, got {}",
+                    self.watchdog.stall_timeout_s
+                ),
+            );
+        }
+
+        let mut seen = HashSet::new();
+        for (i, cam) in self.cameras.iter().enumerate() {
+            let p = |field: &str| format!("cameras[{i}].{field}");
+            if !is_topic_level(&cam.id) {
+                err(
+                    p("id"),
+                    format!(
+                        "must be 1-64 characters of letters, digits, '-' or '_', got {:?}",
+                        cam.id
+                    ),
+                );
+            } else if !seen.insert(cam.id.as_str()) {
+                err(p("id"), format!("duplicate camera id {:?}", cam.id));
+            }
+            match crate::capture::SourceSpec::parse(&cam.source) {
+                Ok(spec) => {
+                    if cam.loop_ && !spec.is_file() {
+                        err(p("loop"), "only file sources can loop".into());
+                    }
+                }
+                Err(reason) => err(p("source"), reason),
+            }
+            if !(1..=120).contains(&cam.fps) {
+                err(
+                    p("fps"),
+                    format!("must be between 1 and 120, got {}", cam.fps),
+                );
+            }
+            if cam.width > 7680 || cam.height > 4320 || (cam.width == 0) != (cam.height == 0) {
+                err(
+                    p("width"),
+                    format!(
+                        "width and height must both be set (up to 7680x4320) or both be 0, got {}x{}",
+                        cam.width, cam.height
+                    ),
+                );
+            }
+            if cam.max_width != 0 && !(64..=7680).contains(&cam.max_width) {
+                err(
+                    p("max_width"),
+                    format!("must be 0 or between 64 and 7680, got {}", cam.max_width),
+                );
+            }
+            if !(cam.process_fps == 0.0 || (0.1..=120.0).contains(&cam.process_fps)) {
+                err(
+                    p("process_fps"),
+                    format!(
+                        "must be 0 (every frame) or between 0.1 and 120, got {}",
+                        cam.process_fps
+                    ),
+                );
+            }
+        }
+        errors
+    }
+
+    /// The enabled cameras.
+    pub fn active_cameras(&self) -> impl Iterator<Item = &CameraConfig> {
+        self.cameras.iter().filter(|c| c.is_enabled())
+    }
+}
+
+/// A string usable as one MQTT topic level and as a Home Assistant id.
+fn is_topic_level(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+device_id = "hall-1"
+[api]
+bind = "127.0.0.1:8000"
+[mqtt]
+enabled = true
+host = "127.0.0.1"
+port = 1883
+[[cameras]]
+id = "cam0"
+source = "test:"
+process_fps = 10
+"#;
+
+    fn errors_of(text: &str) -> Vec<String> {
+        match Config::parse(text) {
+            Ok(c) => c.validate().iter().map(|e| e.to_string()).collect(),
+            Err(ConfigError::Invalid(v)) => v.iter().map(|e| e.to_string()).collect(),
+            Err(e) => vec![e.to_string()],
+        }
+    }
+
+    #[test]
+    fn good_config_is_valid() {
+        assert!(errors_of(GOOD).is_empty(), "{:?}", errors_of(GOOD));
+        let c = Config::parse(GOOD).unwrap();
+        assert_eq!(c.cameras[0].process_fps, 10.0);
+        assert_eq!(c.mqtt.base_topic, "activityd");
+        assert_eq!(c.activity.confidence_threshold, 0.7);
+    }
+
+    #[test]
+    fn type_errors_name_the_field() {
+        let text = GOOD.replace("port = 1883", "port = \"x\"");
+        let e = errors_of(&text);
+        assert_eq!(e.len(), 1);
+        assert!(e[0].starts_with("mqtt.port: "), "{e:?}");
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected_with_path() {
+        let text = GOOD.replace("process_fps = 10", "process_fsp = 10");
+        let e = errors_of(&text);
+        assert!(e[0].starts_with("cameras[0].process_fsp") || e[0].starts_with("cameras[0]"));
+        assert!(e[0].contains("unknown field"), "{e:?}");
+    }
+
+    #[test]
+    fn all_value_errors_are_reported() {
+        let text = r#"
+device_id = "bad id!"
+[api]
+bind = "localhost"
+[[cameras]]
+id = "a"
+source = "test:"
+[[cameras]]
+id = "a"
+source = "ftp://x"
+fps = 0
+loop = true
+"#;
+        let e = errors_of(text);
+        let joined = e.join("\n");
+        for needle in [
+            "device_id: ",
+            "api.bind: ",
+            "cameras[1].id: duplicate",
+            "cameras[1].source: ",
+            "cameras[1].fps: must be between 1 and 120, got 0",
+        ] {
+            assert!(joined.contains(needle), "missing {needle:?} in\n{joined}");
+        }
+    }
+
+    #[test]
+    fn env_overrides_secrets() {
+        let mut c = Config::parse(GOOD).unwrap();
+        c.apply_env(|k| match k {
+            "ACTIVITYD_API_TOKEN" => Some("t0k".into()),
+            "ACTIVITYD_MQTT_PASSWORD" => Some("pw".into()),
+            _ => None,
+        });
+        assert_eq!(c.api.token, "t0k");
+        assert_eq!(c.mqtt.password, "pw");
+        assert_eq!(c.mqtt.username, "");
+    }
+}

@@ -1,0 +1,157 @@
+//! `activityd run`: wires capture threads, workers and the async outputs together, and takes
+//! them down again on SIGTERM/SIGINT within two seconds.
+//!
+//! Threads: one capture and one worker per camera (blocking work); a small tokio runtime does
+//! the I/O (signals, systemd, and the outputs).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::capture::{Camera, SourceSpec};
+use crate::config::Config;
+use crate::health::{CameraHealth, Health};
+use crate::pipeline::{Analysis, Stage, Worker};
+use crate::shutdown::Shutdown;
+use crate::systemd;
+
+/// Why the daemon could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// A model could not be loaded (exit code 3).
+    #[error("model load failed: {0}")]
+    Model(String),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Builds the inference stages for one camera.
+fn build_stages(
+    _config: &Config,
+    _shutdown: &Shutdown,
+) -> Result<Vec<Box<dyn Stage>>, DaemonError> {
+    #[allow(unused_mut)]
+    let mut stages: Vec<Box<dyn Stage>> = Vec::new();
+    #[cfg(feature = "fault-injection")]
+    if let Some(stage) = crate::pipeline::fault::StallStage::from_env(_shutdown.clone()) {
+        stages.push(Box::new(stage));
+    }
+    Ok(stages)
+}
+
+/// Runs the daemon until SIGTERM/SIGINT. `base_dir` resolves relative file sources (the
+/// config file's folder).
+pub fn run(config: Config, base_dir: &Path) -> Result<(), DaemonError> {
+    let started = Instant::now();
+    let shutdown = Shutdown::new();
+    crate::capture::gst::init().map_err(|e| std::io::Error::other(e.to_string()))?;
+
+    let (tx, _rx) = tokio::sync::broadcast::channel::<Arc<Analysis>>(256);
+    let mut cameras = Vec::new();
+    let mut workers = Vec::new();
+    let mut health_cams = Vec::new();
+    for cam in config.active_cameras() {
+        let spec = SourceSpec::parse(&cam.source)
+            .map_err(std::io::Error::other)?
+            .resolve_relative(base_dir);
+        let stages = build_stages(&config, &shutdown)?;
+        let camera = Camera::spawn(cam, spec, shutdown.clone())?;
+        let worker = Worker::spawn(
+            camera.status.clone(),
+            camera.slot.clone(),
+            stages,
+            tx.clone(),
+            shutdown.clone(),
+        )?;
+        health_cams.push(CameraHealth {
+            capture: camera.status.clone(),
+            worker: worker.status.clone(),
+        });
+        cameras.push(camera);
+        workers.push(worker);
+    }
+    let health = Arc::new(Health::new(
+        health_cams,
+        Duration::from_secs_f64(config.watchdog.stall_timeout_s),
+    ));
+    health.set_model_loaded(true);
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("activityd-io")
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        tokio::spawn(systemd::supervise(health.clone(), shutdown.clone()));
+        tokio::spawn(log_progress(health.clone(), shutdown.clone()));
+        let signals = tokio::spawn(wait_for_signal(shutdown.clone()));
+        systemd::ready();
+        tracing::info!(
+            cameras = cameras.len(),
+            startup_ms = started.elapsed().as_millis() as u64,
+            "activityd ready"
+        );
+        shutdown.wait().await;
+        signals.abort();
+    });
+
+    systemd::stopping();
+    tracing::info!("shutting down");
+    // Capture threads notice within ~100 ms; give everything 1.5 s in all.
+    let deadline = Instant::now() + Duration::from_millis(1500);
+    for c in cameras {
+        let id = c.status.id.clone();
+        if !c.join_by(deadline) {
+            tracing::warn!(camera = %id, "capture thread did not stop in time");
+        }
+    }
+    for w in workers {
+        if !w.join_by(deadline) {
+            tracing::warn!("worker did not stop in time");
+        }
+    }
+    runtime.shutdown_timeout(Duration::from_millis(300));
+    Ok(())
+}
+
+async fn wait_for_signal(shutdown: Shutdown) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot install signal handlers");
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received"),
+        _ = int.recv() => tracing::info!("SIGINT received"),
+    }
+    shutdown.trigger();
+}
+
+/// Logs each camera's frame rates every 5 s, so a person watching sees frames flowing.
+async fn log_progress(health: Arc<Health>, shutdown: Shutdown) {
+    let mut interval = tokio::time::interval(Duration::from_secs(5));
+    interval.tick().await;
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {}
+            _ = shutdown.wait() => return,
+        }
+        for c in health.report().cameras {
+            tracing::info!(
+                camera = %c.id,
+                state = c.state,
+                fps = c.fps,
+                analysed_fps = c.process_fps,
+                frames = c.frames,
+                dropped = c.dropped,
+                skipped = c.skipped,
+                reconnects = c.reconnects,
+                inference_ms = c.inference_ms,
+                "camera"
+            );
+        }
+    }
+}

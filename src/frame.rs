@@ -1,0 +1,83 @@
+//! The unit that flows from capture to the inference stages: one RGB image with its timestamps.
+//!
+//! Frames live in memory only. A GStreamer frame keeps GStreamer's buffer mapped (no copy);
+//! other sources own their bytes.
+
+use std::time::{Instant, SystemTime};
+
+/// The bytes of an RGB24 image, rows `stride` bytes apart.
+pub enum Pixels {
+    Owned(Vec<u8>),
+    Gst(gstreamer::MappedBuffer<gstreamer::buffer::Readable>),
+}
+
+impl AsRef<[u8]> for Pixels {
+    fn as_ref(&self) -> &[u8] {
+        match self {
+            Pixels::Owned(v) => v,
+            Pixels::Gst(m) => m.as_slice(),
+        }
+    }
+}
+
+/// One captured RGB frame.
+pub struct Frame {
+    /// Position on the camera's timeline in seconds: monotonic, starts near 0, survives loops
+    /// and reconnects.
+    pub t: f64,
+    /// Sequence number from the camera (counts every captured frame, analysed or not).
+    pub seq: u64,
+    /// When capture handed the frame over (for hand-off latency).
+    pub captured_at: Instant,
+    /// Wall-clock capture time, for events.
+    pub wall: SystemTime,
+    pub width: u32,
+    pub height: u32,
+    /// Bytes between row starts (≥ 3 × width).
+    pub stride: usize,
+    pub pixels: Pixels,
+}
+
+impl Frame {
+    /// A frame owning tightly packed RGB bytes.
+    pub fn from_rgb(width: u32, height: u32, data: Vec<u8>, t: f64) -> Frame {
+        assert_eq!(data.len(), width as usize * height as usize * 3);
+        Frame {
+            t,
+            seq: 0,
+            captured_at: Instant::now(),
+            wall: SystemTime::now(),
+            width,
+            height,
+            stride: width as usize * 3,
+            pixels: Pixels::Owned(data),
+        }
+    }
+
+    /// The RGB bytes of row `y` (exactly `3 × width` long).
+    #[inline]
+    pub fn row(&self, y: u32) -> &[u8] {
+        let start = y as usize * self.stride;
+        &self.pixels.as_ref()[start..start + self.width as usize * 3]
+    }
+
+    /// The raw buffer (rows `stride` apart).
+    #[inline]
+    pub fn data(&self) -> &[u8] {
+        self.pixels.as_ref()
+    }
+
+    /// A tightly packed copy as an `image` buffer (for overlays and tests).
+    pub fn to_rgb_image(&self) -> image::RgbImage {
+        let mut out = Vec::with_capacity(self.width as usize * self.height as usize * 3);
+        for y in 0..self.height {
+            out.extend_from_slice(self.row(y));
+        }
+        image::RgbImage::from_raw(self.width, self.height, out).expect("size matches")
+    }
+
+    /// A frame from a decoded still image.
+    pub fn from_image(img: &image::RgbImage) -> Frame {
+        Frame::from_rgb(img.width(), img.height(), img.as_raw().clone(), 0.0)
+    }
+}
