@@ -82,9 +82,13 @@ pub fn run(config: Config, base_dir: &Path) -> Result<(), DaemonError> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
+        // Handlers first: a signal that arrives right after READY=1 must not kill us.
+        let signals = tokio::spawn(wait_for_signal(
+            install_signal_handlers()?,
+            shutdown.clone(),
+        ));
         tokio::spawn(systemd::supervise(health.clone(), shutdown.clone()));
         tokio::spawn(log_progress(health.clone(), shutdown.clone()));
-        let signals = tokio::spawn(wait_for_signal(shutdown.clone()));
         systemd::ready();
         tracing::info!(
             cameras = cameras.len(),
@@ -93,7 +97,8 @@ pub fn run(config: Config, base_dir: &Path) -> Result<(), DaemonError> {
         );
         shutdown.wait().await;
         signals.abort();
-    });
+        Ok::<(), std::io::Error>(())
+    })?;
 
     systemd::stopping();
     tracing::info!("shutting down");
@@ -114,15 +119,17 @@ pub fn run(config: Config, base_dir: &Path) -> Result<(), DaemonError> {
     Ok(())
 }
 
-async fn wait_for_signal(shutdown: Shutdown) {
+type Signals = (tokio::signal::unix::Signal, tokio::signal::unix::Signal);
+
+fn install_signal_handlers() -> std::io::Result<Signals> {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        tracing::error!("cannot install signal handlers");
-        return;
-    };
+    Ok((
+        signal(SignalKind::terminate())?,
+        signal(SignalKind::interrupt())?,
+    ))
+}
+
+async fn wait_for_signal((mut term, mut int): Signals, shutdown: Shutdown) {
     tokio::select! {
         _ = term.recv() => tracing::info!("SIGTERM received"),
         _ = int.recv() => tracing::info!("SIGINT received"),

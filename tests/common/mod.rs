@@ -91,13 +91,14 @@ pub struct Daemon {
     pub child: Child,
     pub dir: tempfile::TempDir,
     stderr: Arc<Mutex<String>>,
+    drains: Vec<std::thread::JoinHandle<()>>,
 }
 
 /// Drains a pipe on a thread so the child never blocks on a full pipe.
-fn drain(mut r: impl Read + Send + 'static) -> Arc<Mutex<String>> {
+fn drain(mut r: impl Read + Send + 'static) -> (Arc<Mutex<String>>, std::thread::JoinHandle<()>) {
     let buf = Arc::new(Mutex::new(String::new()));
     let b = buf.clone();
-    std::thread::spawn(move || {
+    let t = std::thread::spawn(move || {
         let mut chunk = [0u8; 4096];
         while let Ok(n) = r.read(&mut chunk) {
             if n == 0 {
@@ -108,7 +109,7 @@ fn drain(mut r: impl Read + Send + 'static) -> Arc<Mutex<String>> {
                 .push_str(&String::from_utf8_lossy(&chunk[..n]));
         }
     });
-    buf
+    (buf, t)
 }
 
 impl Daemon {
@@ -131,9 +132,14 @@ impl Daemon {
             cmd.env(k, v);
         }
         let mut child = cmd.spawn().unwrap();
-        let stderr = drain(child.stderr.take().unwrap());
-        let _stdout = drain(child.stdout.take().unwrap());
-        Daemon { child, dir, stderr }
+        let (stderr, t1) = drain(child.stderr.take().unwrap());
+        let (_stdout, t2) = drain(child.stdout.take().unwrap());
+        Daemon {
+            child,
+            dir,
+            stderr,
+            drains: vec![t1, t2],
+        }
     }
 
     pub fn signal(&self, sig: &str) {
@@ -151,7 +157,12 @@ impl Daemon {
         let start = Instant::now();
         while start.elapsed() < timeout {
             if let Some(st) = self.child.try_wait().unwrap() {
-                return Some((st, start.elapsed()));
+                let took = start.elapsed();
+                // The pipes close at exit: collect everything the daemon wrote.
+                for t in self.drains.drain(..) {
+                    let _ = t.join();
+                }
+                return Some((st, took));
             }
             std::thread::sleep(Duration::from_millis(10));
         }
