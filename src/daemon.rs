@@ -12,6 +12,7 @@ use crate::capture::{Camera, SourceSpec};
 use crate::config::Config;
 use crate::health::{CameraHealth, Health};
 use crate::pipeline::{Analysis, Stage, Worker};
+use crate::pose::{PoseModels, PoseStage};
 use crate::shutdown::Shutdown;
 use crate::systemd;
 
@@ -25,13 +26,24 @@ pub enum DaemonError {
     Io(#[from] std::io::Error),
 }
 
-/// Builds the inference stages for one camera.
-fn build_stages(
-    _config: &Config,
-    _shutdown: &Shutdown,
-) -> Result<Vec<Box<dyn Stage>>, DaemonError> {
+/// The models every camera shares, loaded once at start-up.
+struct Models {
+    pose: PoseModels,
+}
+
+impl Models {
+    fn load(config: &Config) -> Result<Models, DaemonError> {
+        let pose =
+            PoseModels::load(&config.models.dir).map_err(|e| DaemonError::Model(e.to_string()))?;
+        Ok(Models { pose })
+    }
+}
+
+/// Builds the inference stages for one camera: pose, then the stages that use it.
+fn build_stages(models: &Models, _shutdown: &Shutdown) -> Result<Vec<Box<dyn Stage>>, DaemonError> {
+    let pose = PoseStage::new(&models.pose).map_err(|e| DaemonError::Model(e.to_string()))?;
     #[allow(unused_mut)]
-    let mut stages: Vec<Box<dyn Stage>> = Vec::new();
+    let mut stages: Vec<Box<dyn Stage>> = vec![Box::new(pose)];
     #[cfg(feature = "fault-injection")]
     if let Some(stage) = crate::pipeline::fault::StallStage::from_env(_shutdown.clone()) {
         stages.push(Box::new(stage));
@@ -45,6 +57,12 @@ pub fn run(config: Config, base_dir: &Path) -> Result<(), DaemonError> {
     let started = Instant::now();
     let shutdown = Shutdown::new();
     crate::capture::gst::init().map_err(|e| std::io::Error::other(e.to_string()))?;
+    let models = Models::load(&config)?;
+    tracing::info!(
+        dir = %config.models.dir.display(),
+        load_ms = started.elapsed().as_millis() as u64,
+        "models loaded"
+    );
 
     let (tx, _rx) = tokio::sync::broadcast::channel::<Arc<Analysis>>(256);
     let mut cameras = Vec::new();
@@ -54,7 +72,7 @@ pub fn run(config: Config, base_dir: &Path) -> Result<(), DaemonError> {
         let spec = SourceSpec::parse(&cam.source)
             .map_err(std::io::Error::other)?
             .resolve_relative(base_dir);
-        let stages = build_stages(&config, &shutdown)?;
+        let stages = build_stages(&models, &shutdown)?;
         let camera = Camera::spawn(cam, spec, shutdown.clone())?;
         let worker = Worker::spawn(
             camera.status.clone(),

@@ -77,7 +77,58 @@ impl Frame {
     }
 
     /// A frame from a decoded still image.
-    pub fn from_image(img: &image::RgbImage) -> Frame {
-        Frame::from_rgb(img.width(), img.height(), img.as_raw().clone(), 0.0)
+    pub fn from_image(img: image::RgbImage) -> Frame {
+        let (w, h) = img.dimensions();
+        Frame::from_rgb(w, h, img.into_raw(), 0.0)
     }
+}
+
+/// Why bytes could not be read as a still image.
+#[derive(Debug, thiserror::Error)]
+pub enum ImageError {
+    #[error("not a JPEG or PNG image")]
+    UnknownFormat,
+    #[error("truncated JPEG (no end-of-image marker)")]
+    TruncatedJpeg,
+    #[error("image larger than 8192x8192")]
+    TooLarge,
+    #[error("corrupt image: {0}")]
+    Corrupt(String),
+}
+
+/// Is this the start of a JPEG or PNG file?
+pub fn looks_like_image(bytes: &[u8]) -> bool {
+    matches!(
+        image::guess_format(bytes),
+        Ok(image::ImageFormat::Jpeg | image::ImageFormat::Png)
+    )
+}
+
+/// Decodes a JPEG or PNG still into RGB, refusing truncated JPEGs (which decoders would
+/// otherwise pad with grey) and images too large to be a camera frame.
+pub fn decode_image(bytes: &[u8]) -> Result<image::RgbImage, ImageError> {
+    let format = match image::guess_format(bytes) {
+        Ok(f @ (image::ImageFormat::Jpeg | image::ImageFormat::Png)) => f,
+        _ => return Err(ImageError::UnknownFormat),
+    };
+    if format == image::ImageFormat::Jpeg && !jpeg_is_complete(bytes) {
+        return Err(ImageError::TruncatedJpeg);
+    }
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(8192);
+    limits.max_image_height = Some(8192);
+    limits.max_alloc = Some(512 << 20);
+    let mut reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), format);
+    reader.limits(limits);
+    match reader.decode() {
+        Ok(img) => Ok(img.into_rgb8()),
+        Err(image::ImageError::Limits(_)) => Err(ImageError::TooLarge),
+        Err(e) => Err(ImageError::Corrupt(e.to_string())),
+    }
+}
+
+/// A JPEG ends with an end-of-image marker (possibly followed by padding).
+pub fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    let tail = &bytes[bytes.len().saturating_sub(4096)..];
+    tail.windows(2).any(|w| w == [0xFF, 0xD9])
 }

@@ -8,6 +8,8 @@ use clap::{Parser, Subcommand};
 use activityd::config::{Config, ConfigError};
 use activityd::daemon::{self, DaemonError};
 use activityd::logging::{self, LogFormat};
+use activityd::offline;
+use activityd::pose::PoseModels;
 
 #[derive(Parser)]
 #[command(
@@ -75,8 +77,11 @@ fn main() -> ExitCode {
             logging::init(cli.log_format, &cli.log_level);
             run(&config)
         }
-        Command::Pose { .. }
-        | Command::Classify { .. }
+        Command::Pose { input, overlay } => {
+            logging::init(LogFormat::Text, "warn");
+            report(pose(&input, overlay.as_deref()))
+        }
+        Command::Classify { .. }
         | Command::Annotate { .. }
         | Command::ModelInfo
         | Command::Bench { .. } => {
@@ -84,6 +89,59 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Prints an offline command's error and maps it to exit code 1.
+fn report(r: anyhow::Result<()>) -> ExitCode {
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("activityd: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn models_dir() -> PathBuf {
+    activityd::config::default_models_dir()
+}
+
+fn pose(input: &Path, overlay: Option<&Path>) -> anyhow::Result<()> {
+    use std::io::Write;
+    let models = PoseModels::load(&models_dir())?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    match offline::open_input(input)? {
+        offline::Input::Image(img) => {
+            let (frame, _) = offline::pose_image(&models, img.clone())?;
+            writeln!(out, "{}", serde_json::to_string(&frame)?)?;
+            if let Some(path) = overlay {
+                let mut img = img;
+                if let Some(lm) = &frame.landmarks {
+                    activityd::overlay::draw_skeleton(&mut img, lm);
+                }
+                img.save_with_format(path, image::ImageFormat::Png)
+                    .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+            }
+        }
+        offline::Input::Video(path) => {
+            anyhow::ensure!(overlay.is_none(), "--overlay works on still images only");
+            let mut write_err = None;
+            offline::pose_video(&models, &path, |frame, pose, _| {
+                let lf = offline::landmark_frame(frame.t, frame.width, frame.height, pose);
+                if write_err.is_none()
+                    && let Err(e) = serde_json::to_string(&lf).map(|s| writeln!(out, "{s}"))
+                {
+                    write_err = Some(e);
+                }
+            })?;
+            if let Some(e) = write_err {
+                return Err(e.into());
+            }
+        }
+    }
+    out.flush()?;
+    Ok(())
 }
 
 fn check_config(path: &Path) -> ExitCode {

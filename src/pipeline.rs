@@ -50,6 +50,10 @@ pub struct Analysis {
     pub height: u32,
     /// Capture → worker hand-off latency.
     pub handoff: Duration,
+    /// The person's pose, when the pose stage found one.
+    pub pose: Option<crate::pose::Pose>,
+    /// The pose stage ran on this frame (so `pose: None` means nobody is there).
+    pub pose_ran: bool,
     pub timings: Timings,
 }
 
@@ -63,6 +67,8 @@ impl Analysis {
             width: frame.width,
             height: frame.height,
             handoff: frame.captured_at.elapsed(),
+            pose: None,
+            pose_ran: false,
             timings: Timings::default(),
         }
     }

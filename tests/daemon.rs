@@ -85,6 +85,21 @@ fn run_with_bad_config_exits_2() {
     assert!(d.stderr().contains("cameras[0].fps"), "{}", d.stderr());
 }
 
+#[test]
+fn missing_model_exits_3() {
+    let mut d = Daemon::start(
+        "device_id = \"x\"\n[models]\ndir = \"/nonexistent/models\"\n[[cameras]]\nid = \"c\"\nsource = \"test:\"\n",
+        &[],
+    );
+    let (status, _) = d.wait_exit(Duration::from_secs(20)).expect("exits");
+    assert_eq!(status.code(), Some(3), "{}", d.stderr());
+    assert!(
+        d.stderr().contains("/nonexistent/models/pose_"),
+        "{}",
+        d.stderr()
+    );
+}
+
 const TEST_CONFIG: &str = r#"
 device_id = "t"
 [api]

@@ -146,15 +146,9 @@ impl GstSource {
         {
             match msg.view() {
                 gst::MessageView::Error(err) => {
-                    let src = msg
-                        .src()
-                        .map(|s| s.path_string().to_string())
-                        .unwrap_or_default();
-                    let mut text = format!("{} ({src})", err.error());
-                    if let Some(last) = err.debug().as_deref().and_then(|d| d.lines().last()) {
-                        text.push_str(": ");
-                        text.push_str(last.trim());
-                    }
+                    let src = msg.src().map(|s| s.name().to_string()).unwrap_or_default();
+                    tracing::debug!(element = %src, debug = ?err.debug(), "GStreamer error");
+                    let text = format!("{} (GStreamer element {src})", err.error());
                     return Some(BusNews::Error(CaptureError::Transient(text)));
                 }
                 gst::MessageView::Eos(_) => return Some(self.on_eos()),

@@ -228,13 +228,10 @@ pub fn decode_mjpeg(data: &[u8]) -> Result<image::RgbImage, String> {
         }
         None => data,
     };
-    image::load_from_memory_with_format(bytes, image::ImageFormat::Jpeg)
-        .map(|img| img.into_rgb8())
-        .map_err(|e| format!("bad MJPEG frame: {e}"))
+    crate::frame::decode_image(bytes).map_err(|e| format!("bad MJPEG frame: {e}"))
 }
 
 /// Walks the JPEG markers up to the start of scan; returns where to insert a DHT if none came.
-/// Rejects frames without an end-of-image marker.
 fn missing_dht_insert_point(data: &[u8]) -> Result<Option<usize>, String> {
     if data.len() < 4 || data[0] != 0xFF || data[1] != 0xD8 {
         return Err("not a JPEG frame (no SOI marker)".into());
@@ -248,13 +245,7 @@ fn missing_dht_insert_point(data: &[u8]) -> Result<Option<usize>, String> {
         let marker = data[i + 1];
         match marker {
             0xC4 => seen_dht = true,
-            0xDA => {
-                // A frame cut short on the bus decodes as grey garbage: insist on the EOI.
-                if !data[i..].windows(2).rev().any(|w| w == [0xFF, 0xD9]) {
-                    return Err("incomplete JPEG frame (no end-of-image marker)".into());
-                }
-                return Ok(if seen_dht { None } else { Some(i) });
-            }
+            0xDA => return Ok(if seen_dht { None } else { Some(i) }),
             0xFF => {
                 i += 1; // fill byte
                 continue;

@@ -1,0 +1,118 @@
+//! ONNX models: loading them into tract (the only inference engine) and reading their JSON
+//! cards.
+//!
+//! Every model is loaded with a fixed input shape and only the outputs we use, so tract prunes
+//! the rest of the graph, then optimised once at start-up.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tract_onnx::prelude::*;
+
+/// Why a model could not be used. The daemon exits with code 3 on any of these.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("model file {0} is missing")]
+    Missing(PathBuf),
+    #[error("cannot load model {path}: {message}")]
+    Load { path: PathBuf, message: String },
+    #[error("model card {path}: {message}")]
+    Card { path: PathBuf, message: String },
+    #[error("inference failed: {0}")]
+    Run(String),
+}
+
+/// An optimised model ready to run.
+#[derive(Clone)]
+pub struct OnnxModel {
+    plan: Arc<TypedSimplePlan>,
+    pub input_shape: Vec<usize>,
+}
+
+impl OnnxModel {
+    /// Loads `path` with one f32 input of `input_shape`, keeping only the `outputs` named.
+    pub fn load(
+        path: &Path,
+        input_shape: &[usize],
+        outputs: &[&str],
+    ) -> Result<OnnxModel, ModelError> {
+        if !path.is_file() {
+            return Err(ModelError::Missing(path.to_path_buf()));
+        }
+        let err = |e: TractError| ModelError::Load {
+            path: path.to_path_buf(),
+            message: format!("{e:#}"),
+        };
+        let mut model = tract_onnx::onnx()
+            .model_for_path(path)
+            .map_err(err)?
+            .with_input_fact(0, f32::fact(input_shape).into())
+            .map_err(err)?;
+        if !outputs.is_empty() {
+            model = model.with_outputs_by_name(outputs).map_err(err)?;
+        }
+        let plan = model
+            .into_optimized()
+            .map_err(err)?
+            .into_runnable()
+            .map_err(err)?;
+        Ok(OnnxModel {
+            plan,
+            input_shape: input_shape.to_vec(),
+        })
+    }
+
+    /// A reusable execution state (one per thread).
+    pub fn session(&self) -> Result<Session, ModelError> {
+        Ok(Session {
+            state: self
+                .plan
+                .spawn()
+                .map_err(|e| ModelError::Run(format!("{e:#}")))?,
+            input_shape: self.input_shape.clone(),
+        })
+    }
+}
+
+/// One thread's handle to run a model repeatedly.
+pub struct Session {
+    state: TypedSimpleState,
+    input_shape: Vec<usize>,
+}
+
+impl Session {
+    /// Runs the model on an input that `fill` writes in place (row-major, the input shape);
+    /// returns the outputs in the order they were asked for at load time.
+    pub fn run(&mut self, fill: impl FnOnce(&mut [f32])) -> Result<TVec<TValue>, ModelError> {
+        let err = |e: TractError| ModelError::Run(format!("{e:#}"));
+        let mut input = Tensor::zero::<f32>(&self.input_shape).map_err(err)?;
+        fill(
+            input
+                .try_as_plain_ram_mut()
+                .map_err(err)?
+                .as_slice_mut::<f32>()
+                .map_err(err)?,
+        );
+        self.state.run(tvec!(input.into_tvalue())).map_err(err)
+    }
+}
+
+/// Reads a model's JSON card (`<dir>/<name>.json`).
+pub fn read_card(dir: &Path, name: &str) -> Result<serde_json::Value, ModelError> {
+    let path = dir.join(format!("{name}.json"));
+    let text = std::fs::read_to_string(&path).map_err(|e| ModelError::Card {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    serde_json::from_str(&text).map_err(|e| ModelError::Card {
+        path,
+        message: e.to_string(),
+    })
+}
+
+/// The f32 values of an output.
+pub fn values(v: &TValue) -> Result<&[f32], ModelError> {
+    v.try_as_plain_ram()
+        .and_then(|p| p.as_slice::<f32>())
+        .map_err(|e| ModelError::Run(format!("unexpected output type: {e}")))
+}

@@ -1,0 +1,245 @@
+//! The BlazePose person detector: SSD anchors, decoding of the raw boxes and keypoints, and
+//! MediaPipe's weighted non-maximum suppression.
+
+use super::geometry::Roi;
+
+/// Detector input side (pixels).
+pub const INPUT: usize = 224;
+const NUM_ANCHORS: usize = 2254;
+const NUM_COORDS: usize = 12;
+/// Minimum detection score (MediaPipe's `min_detection_confidence` default).
+pub const MIN_SCORE: f32 = 0.5;
+const NMS_IOU: f32 = 0.3;
+
+/// An anchor centre, normalised to the detector input (all anchors are 1×1: fixed size).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Anchor {
+    pub x: f32,
+    pub y: f32,
+}
+
+/// MediaPipe's `SsdAnchorsCalculator` for the pose detector: 5 layers, strides 8, 16, 32, 32,
+/// 32; layers sharing a stride share a feature map; two anchors per layer and cell (aspect 1
+/// and the interpolated scale).
+pub fn anchors() -> Vec<Anchor> {
+    let strides = [8usize, 16, 32, 32, 32];
+    let mut out = Vec::with_capacity(NUM_ANCHORS);
+    let mut layer = 0;
+    while layer < strides.len() {
+        let mut last = layer;
+        let mut per_cell = 0;
+        while last < strides.len() && strides[last] == strides[layer] {
+            per_cell += 2;
+            last += 1;
+        }
+        let fm = INPUT.div_ceil(strides[layer]);
+        for y in 0..fm {
+            for x in 0..fm {
+                for _ in 0..per_cell {
+                    out.push(Anchor {
+                        x: (x as f32 + 0.5) / fm as f32,
+                        y: (y as f32 + 0.5) / fm as f32,
+                    });
+                }
+            }
+        }
+        layer = last;
+    }
+    out
+}
+
+/// A detected person, coordinates normalised to the detector's (letterboxed) input.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Detection {
+    pub score: f32,
+    /// xmin, ymin, xmax, ymax (the face box).
+    pub bbox: [f32; 4],
+    /// 0 mid-hip, 1 full-body size/rotation point, 2 mid-shoulder, 3 upper-body point.
+    pub keypoints: [(f32, f32); 4],
+}
+
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// Decodes the raw outputs (`boxes`: 2254×12, `logits`: 2254) into detections above
+/// `MIN_SCORE`, before suppression.
+pub fn decode(boxes: &[f32], logits: &[f32], anchors: &[Anchor]) -> Vec<Detection> {
+    let s = INPUT as f32;
+    let mut out = Vec::new();
+    for (i, a) in anchors.iter().enumerate() {
+        let score = sigmoid(logits[i].clamp(-100.0, 100.0));
+        if score < MIN_SCORE {
+            continue;
+        }
+        let r = &boxes[i * NUM_COORDS..(i + 1) * NUM_COORDS];
+        let (cx, cy) = (r[0] / s + a.x, r[1] / s + a.y);
+        let (w, h) = (r[2] / s, r[3] / s);
+        let mut keypoints = [(0.0, 0.0); 4];
+        for (k, kp) in keypoints.iter_mut().enumerate() {
+            *kp = (r[4 + 2 * k] / s + a.x, r[5 + 2 * k] / s + a.y);
+        }
+        out.push(Detection {
+            score,
+            bbox: [cx - w / 2.0, cy - h / 2.0, cx + w / 2.0, cy + h / 2.0],
+            keypoints,
+        });
+    }
+    out
+}
+
+fn iou(a: &[f32; 4], b: &[f32; 4]) -> f32 {
+    let iw = (a[2].min(b[2]) - a[0].max(b[0])).max(0.0);
+    let ih = (a[3].min(b[3]) - a[1].max(b[1])).max(0.0);
+    let inter = iw * ih;
+    let union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter;
+    if union <= 0.0 { 0.0 } else { inter / union }
+}
+
+/// MediaPipe's weighted NMS: the best detection absorbs every one overlapping it by more than
+/// the IoU threshold, its box and keypoints becoming their score-weighted average.
+pub fn weighted_nms(mut dets: Vec<Detection>) -> Vec<Detection> {
+    dets.sort_by(|a, b| b.score.total_cmp(&a.score));
+    let mut out = Vec::new();
+    while !dets.is_empty() {
+        let top = dets[0].bbox;
+        let (cluster, rest): (Vec<_>, Vec<_>) =
+            dets.into_iter().partition(|d| iou(&top, &d.bbox) > NMS_IOU);
+        dets = rest;
+        let total: f32 = cluster.iter().map(|d| d.score).sum();
+        let mut merged = Detection {
+            score: cluster[0].score,
+            bbox: [0.0; 4],
+            keypoints: [(0.0, 0.0); 4],
+        };
+        for d in &cluster {
+            let w = d.score / total;
+            for k in 0..4 {
+                merged.bbox[k] += d.bbox[k] * w;
+                merged.keypoints[k].0 += d.keypoints[k].0 * w;
+                merged.keypoints[k].1 += d.keypoints[k].1 * w;
+            }
+        }
+        out.push(merged);
+    }
+    out
+}
+
+impl Detection {
+    /// The landmark model's ROI for this person in frame pixels: keypoint 0 → 1 aligned to
+    /// vertical, scaled by 1.25 (MediaPipe's `PoseDetectionToRoi`). `letterbox` maps the
+    /// detector input onto the frame.
+    pub fn roi(&self, letterbox: &Roi) -> Roi {
+        let c = letterbox.to_frame(self.keypoints[0].0, self.keypoints[0].1);
+        let s = letterbox.to_frame(self.keypoints[1].0, self.keypoints[1].1);
+        Roi::from_alignment(c, s, 1.25)
+    }
+}
+
+/// Picks the most prominent person: large, and near the middle of the frame.
+pub fn most_prominent(rois: &[(Roi, f32)], width: u32, height: u32) -> Option<usize> {
+    let (mx, my) = (width as f32 / 2.0, height as f32 / 2.0);
+    let half_diag = (mx * mx + my * my).sqrt();
+    rois.iter()
+        .enumerate()
+        .map(|(i, (r, _))| {
+            let off = ((r.cx - mx).powi(2) + (r.cy - my).powi(2)).sqrt() / half_diag;
+            (i, r.w * (1.0 - 0.5 * off.min(1.0)))
+        })
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(i, _)| i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn anchors_match_mediapipe() {
+        let a = anchors();
+        assert_eq!(a.len(), NUM_ANCHORS);
+        assert_eq!(
+            a[0],
+            Anchor {
+                x: 0.5 / 28.0,
+                y: 0.5 / 28.0
+            }
+        );
+        assert_eq!(a[1], a[0]);
+        assert_eq!(a[2].x, 1.5 / 28.0);
+        // The first stride-16 anchor follows 28×28×2 stride-8 ones.
+        assert_eq!(
+            a[1568],
+            Anchor {
+                x: 0.5 / 14.0,
+                y: 0.5 / 14.0
+            }
+        );
+        // Stride 32: six anchors per cell.
+        assert_eq!(a[1568 + 392], a[1568 + 392 + 5]);
+        assert_ne!(a[1568 + 392], a[1568 + 392 + 6]);
+        assert_eq!(
+            a[NUM_ANCHORS - 1],
+            Anchor {
+                x: 6.5 / 7.0,
+                y: 6.5 / 7.0
+            }
+        );
+    }
+
+    fn raw(cx: f32, cy: f32, size: f32) -> Vec<f32> {
+        let mut r = vec![cx, cy, size, size];
+        for k in 0..4 {
+            r.extend_from_slice(&[cx + k as f32, cy - 10.0 * k as f32]);
+        }
+        r
+    }
+
+    #[test]
+    fn decodes_relative_to_anchors_and_merges_overlaps() {
+        let anchors = anchors();
+        let mut boxes = vec![0.0; NUM_ANCHORS * NUM_COORDS];
+        let mut logits = vec![-10.0; NUM_ANCHORS];
+        // Two overlapping hits on anchors 0 and 1 (same centre), one far away on the last.
+        boxes[..12].copy_from_slice(&raw(10.0, 0.0, 40.0));
+        boxes[12..24].copy_from_slice(&raw(12.0, 0.0, 40.0));
+        logits[0] = 3.0;
+        logits[1] = 1.0;
+        let last = NUM_ANCHORS - 1;
+        boxes[last * 12..].copy_from_slice(&raw(0.0, 0.0, 20.0));
+        logits[last] = 2.0;
+        let dets = decode(&boxes, &logits, &anchors);
+        assert_eq!(dets.len(), 3);
+        let d0 = &dets[0];
+        assert!((d0.bbox[0] - (anchors[0].x + (10.0 - 20.0) / 224.0)).abs() < 1e-6);
+        let merged = weighted_nms(dets);
+        assert_eq!(merged.len(), 2);
+        let (s0, s1) = (sigmoid(3.0), sigmoid(1.0));
+        assert_eq!(merged[0].score, s0);
+        let want_x = anchors[0].x + (10.0 * s0 + 12.0 * s1) / (s0 + s1) / 224.0;
+        assert!((merged[0].keypoints[0].0 - want_x).abs() < 1e-6);
+        assert_eq!(merged[1].score, sigmoid(2.0));
+    }
+
+    #[test]
+    fn prominence_prefers_large_central_people() {
+        let r = |cx, w| Roi {
+            cx,
+            cy: 240.0,
+            w,
+            h: w,
+            rotation: 0.0,
+        };
+        // Same size: the central one.
+        assert_eq!(
+            most_prominent(&[(r(50.0, 200.0), 0.9), (r(320.0, 200.0), 0.6)], 640, 480),
+            Some(1)
+        );
+        // Much larger wins even off-centre.
+        assert_eq!(
+            most_prominent(&[(r(100.0, 400.0), 0.9), (r(320.0, 150.0), 0.9)], 640, 480),
+            Some(0)
+        );
+        assert_eq!(most_prominent(&[], 640, 480), None);
+    }
+}

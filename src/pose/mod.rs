@@ -1,0 +1,366 @@
+//! Pose: MediaPipe BlazePose (full) in tract — a person detector, a landmark model on a rotated
+//! crop around the person, and tracking from frame to frame.
+//!
+//! Per frame, as MediaPipe's `PoseLandmarkCpu` graph does it:
+//! 1. If no person is tracked, the detector runs on the letterboxed frame (224×224); the most
+//!    prominent detection gives a rotated square ROI (keypoint 0 → 1, scale 1.25).
+//! 2. The ROI is warped to 256×256 and the landmark model gives 39 points (33 landmarks and 2
+//!    auxiliary ones), a presence score, visibilities and a heatmap that refines x, y.
+//! 3. Below presence 0.5 the person is lost; we re-detect in the same frame (MediaPipe waits
+//!    for the next one). Otherwise landmarks are projected back to the frame, smoothed (video
+//!    mode: One Euro filters scaled by the pose's size), and the auxiliary points give the
+//!    next frame's ROI, so the detector does not run again while tracking holds.
+//!
+//! One person is tracked at a time: the most prominent (largest, most central) at detection,
+//! kept until lost.
+
+pub mod detector;
+pub mod filter;
+pub mod geometry;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::frame::Frame;
+use crate::landmarks::{NUM_LANDMARKS, Point};
+use crate::model::{ModelError, OnnxModel, Session, values};
+use crate::pipeline::{Analysis, Stage, StageError, Timings};
+use detector::{Anchor, Detection};
+use filter::{LandmarkSmoother, OneEuroParams, PixelPoint};
+use geometry::{Border, Roi, warp_into};
+
+/// Landmark model input side (pixels).
+pub const CROP: usize = 256;
+/// Points the landmark model predicts: 33 landmarks, 2 auxiliary, 4 unused.
+const MODEL_POINTS: usize = 39;
+/// Below this presence the ROI holds no person (MediaPipe's `min_tracking_confidence`).
+pub const MIN_PRESENCE: f32 = 0.5;
+
+const LANDMARK_FILTER: OneEuroParams = OneEuroParams {
+    min_cutoff: 0.05,
+    beta: 80.0,
+    derivate_cutoff: 1.0,
+};
+const AUX_FILTER: OneEuroParams = OneEuroParams {
+    min_cutoff: 0.01,
+    beta: 10.0,
+    derivate_cutoff: 1.0,
+};
+
+/// A person's pose in one frame.
+#[derive(Debug, Clone)]
+pub struct Pose {
+    /// Normalised to the frame, BlazePose order.
+    pub landmarks: [Point; NUM_LANDMARKS],
+    /// Landmark-model presence score (0..1).
+    pub score: f32,
+    /// The crop the landmarks came from (frame pixels).
+    pub roi: Roi,
+    /// The detector ran for this frame (tracking was not available or was lost).
+    pub detected: bool,
+}
+
+/// The two pose models, loaded and optimised once and shared by every camera.
+#[derive(Clone)]
+pub struct PoseModels {
+    detector: OnnxModel,
+    landmarks: OnnxModel,
+    anchors: Arc<[Anchor]>,
+}
+
+impl PoseModels {
+    /// Loads `pose_detector.onnx` and `pose_landmarks.onnx` from `dir` (in parallel: start-up
+    /// time is mostly tract's optimisation).
+    pub fn load(dir: &Path) -> Result<PoseModels, ModelError> {
+        let det_path = dir.join("pose_detector.onnx");
+        let det = std::thread::spawn(move || {
+            OnnxModel::load(
+                &det_path,
+                &[1, detector::INPUT, detector::INPUT, 3],
+                &["Identity", "Identity_1"],
+            )
+        });
+        // Landmarks, presence, and the heatmap MediaPipe refines x, y with.
+        let landmarks = OnnxModel::load(
+            &dir.join("pose_landmarks.onnx"),
+            &[1, CROP, CROP, 3],
+            &["Identity", "Identity_1", "Identity_3"],
+        )?;
+        let detector = det
+            .join()
+            .map_err(|_| ModelError::Run("detector loader panicked".into()))??;
+        Ok(PoseModels {
+            detector,
+            landmarks,
+            anchors: detector::anchors().into(),
+        })
+    }
+}
+
+/// Still images (detect every time, no smoothing) or video (track and smooth).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Image,
+    Video,
+}
+
+/// Raw landmark-model output for one ROI, projected to frame pixels.
+struct RoiResult {
+    score: f32,
+    /// 39 points: x, y in frame pixels, z on the x pixel scale, visibility.
+    points: [PixelPoint; MODEL_POINTS],
+}
+
+struct Smoothers {
+    landmarks: LandmarkSmoother,
+    aux: LandmarkSmoother,
+}
+
+/// One camera's (or one file's) pose tracker.
+pub struct PoseEstimator {
+    detector: Session,
+    landmarks: Session,
+    anchors: Arc<[Anchor]>,
+    mode: Mode,
+    /// The ROI predicted from the previous frame's landmarks.
+    tracked: Option<Roi>,
+    smoothers: Option<Smoothers>,
+}
+
+impl PoseEstimator {
+    pub fn new(models: &PoseModels, mode: Mode) -> Result<PoseEstimator, ModelError> {
+        Ok(PoseEstimator {
+            detector: models.detector.session()?,
+            landmarks: models.landmarks.session()?,
+            anchors: models.anchors.clone(),
+            mode,
+            tracked: None,
+            smoothers: None,
+        })
+    }
+
+    /// Forgets the tracked person (e.g. after a gap in the video).
+    pub fn reset(&mut self) {
+        self.tracked = None;
+        self.smoothers = None;
+    }
+
+    /// Is a person being tracked (so the next frame will skip the detector)?
+    pub fn is_tracking(&self) -> bool {
+        self.tracked.is_some()
+    }
+
+    /// Finds the pose in `frame` (seen at time `t`, seconds), recording step timings.
+    pub fn estimate(
+        &mut self,
+        frame: &Frame,
+        t: f64,
+        timings: &mut Timings,
+    ) -> Result<Option<Pose>, ModelError> {
+        let tracked = if self.mode == Mode::Video {
+            self.tracked.take()
+        } else {
+            None
+        };
+        let mut found = None;
+        if let Some(roi) = tracked {
+            found = self.landmarks_in(frame, &roi, timings)?.map(|r| (roi, r));
+        }
+        // Nobody tracked, or tracking lost: look for a person in this very frame.
+        let detected = found.is_none();
+        if detected {
+            self.smoothers = None;
+            if let Some(roi) = self.detect(frame, timings)? {
+                found = self.landmarks_in(frame, &roi, timings)?.map(|r| (roi, r));
+            }
+        }
+        let Some((roi, mut result)) = found else {
+            self.smoothers = None;
+            return Ok(None);
+        };
+
+        let start = Instant::now();
+        if self.mode == Mode::Video {
+            let (aux0, aux1) = (result.points[33], result.points[34]);
+            // The object scale is the unfiltered auxiliary ROI's size (MediaPipe's
+            // OBJECT_SCALE_ROI): twice the distance between the two auxiliary points.
+            let scale = 2.0 * ((aux1[0] - aux0[0]).powi(2) + (aux1[1] - aux0[1]).powi(2)).sqrt();
+            let s = self.smoothers.get_or_insert_with(|| Smoothers {
+                landmarks: LandmarkSmoother::new(NUM_LANDMARKS, LANDMARK_FILTER),
+                aux: LandmarkSmoother::new(2, AUX_FILTER),
+            });
+            s.landmarks
+                .apply(t, scale, &mut result.points[..NUM_LANDMARKS]);
+            s.aux.apply(t, scale, &mut result.points[33..35]);
+            let (a0, a1) = (result.points[33], result.points[34]);
+            self.tracked = Some(Roi::from_alignment(
+                (a0[0] as f32, a0[1] as f32),
+                (a1[0] as f32, a1[1] as f32),
+                1.25,
+            ));
+        }
+        let (w, h) = (frame.width as f64, frame.height as f64);
+        let mut landmarks = [Point::default(); NUM_LANDMARKS];
+        for (out, p) in landmarks.iter_mut().zip(&result.points) {
+            *out = Point {
+                x: (p[0] / w) as f32,
+                y: (p[1] / h) as f32,
+                z: (p[2] / w) as f32,
+                visibility: p[3] as f32,
+            };
+        }
+        timings.record("post", start.elapsed());
+        Ok(Some(Pose {
+            landmarks,
+            score: result.score,
+            roi,
+            detected,
+        }))
+    }
+
+    /// Runs the detector; returns the ROI of the most prominent person, if any.
+    fn detect(&mut self, frame: &Frame, timings: &mut Timings) -> Result<Option<Roi>, ModelError> {
+        let start = Instant::now();
+        let letterbox = Roi::letterbox(frame.width, frame.height);
+        let out = self.detector.run(|buf| {
+            warp_into(
+                frame,
+                &letterbox,
+                detector::INPUT,
+                Border::Zero,
+                1.0 / 127.5,
+                -1.0,
+                buf,
+            )
+        })?;
+        let dets: Vec<Detection> = detector::weighted_nms(detector::decode(
+            values(&out[0])?,
+            values(&out[1])?,
+            &self.anchors,
+        ));
+        let rois: Vec<(Roi, f32)> = dets.iter().map(|d| (d.roi(&letterbox), d.score)).collect();
+        let best = detector::most_prominent(&rois, frame.width, frame.height).map(|i| rois[i].0);
+        timings.record("detector", start.elapsed());
+        Ok(best)
+    }
+
+    /// Runs the landmark model on `roi`; `None` when nobody is there.
+    fn landmarks_in(
+        &mut self,
+        frame: &Frame,
+        roi: &Roi,
+        timings: &mut Timings,
+    ) -> Result<Option<RoiResult>, ModelError> {
+        if !(roi.w > 1.0
+            && roi.h > 1.0
+            && roi.w.is_finite()
+            && roi.cx.is_finite()
+            && roi.cy.is_finite())
+        {
+            return Ok(None);
+        }
+        let mut crop_time = std::time::Duration::ZERO;
+        let start = Instant::now();
+        let out = self.landmarks.run(|buf| {
+            warp_into(frame, roi, CROP, Border::Replicate, 1.0 / 255.0, 0.0, buf);
+            crop_time = start.elapsed();
+        })?;
+        timings.record("crop", crop_time);
+        timings.record("landmarks", start.elapsed() - crop_time);
+
+        let start = Instant::now();
+        let raw = values(&out[0])?;
+        let score = values(&out[1])?.first().copied().unwrap_or(0.0);
+        if score < MIN_PRESENCE || raw.len() < MODEL_POINTS * 5 {
+            timings.record("post", start.elapsed());
+            return Ok(None);
+        }
+        let sigmoid = |v: f32| 1.0 / (1.0 + (-v as f64).exp());
+        let c = CROP as f32;
+        let mut xy: Vec<(f32, f32)> = (0..MODEL_POINTS)
+            .map(|i| (raw[i * 5] / c, raw[i * 5 + 1] / c))
+            .collect();
+        refine_from_heatmap(&mut xy, values(&out[2])?);
+        let mut points = [[0.0f64; 4]; MODEL_POINTS];
+        for (i, p) in points.iter_mut().enumerate() {
+            let r = &raw[i * 5..i * 5 + 5];
+            let (x, y) = roi.to_frame(xy[i].0, xy[i].1);
+            // z is scaled like x: by the ROI's width (MediaPipe's LandmarkProjection).
+            *p = [x as f64, y as f64, (r[2] / c * roi.w) as f64, sigmoid(r[3])];
+        }
+        timings.record("post", start.elapsed());
+        Ok(Some(RoiResult { score, points }))
+    }
+}
+
+/// MediaPipe's `RefineLandmarksFromHeatmapCalculator` (kernel 7, min confidence 0.5): each
+/// point moves to the confidence-weighted centre of the heatmap around it. `xy` is normalised
+/// to the crop; `heatmap` is 64×64×39 logits (HWC).
+fn refine_from_heatmap(xy: &mut [(f32, f32)], heatmap: &[f32]) {
+    const HM: usize = 64;
+    const OFF: i64 = 3;
+    let n = xy.len();
+    if heatmap.len() < HM * HM * n {
+        return;
+    }
+    for (i, p) in xy.iter_mut().enumerate() {
+        let col = (p.0 * HM as f32) as i64;
+        let row = (p.1 * HM as f32) as i64;
+        if col < 0 || col >= HM as i64 || row < 0 || row >= HM as i64 {
+            continue;
+        }
+        let (r0, r1) = (
+            (row - OFF).max(0) as usize,
+            ((row + OFF + 1).min(HM as i64)) as usize,
+        );
+        let (c0, c1) = (
+            (col - OFF).max(0) as usize,
+            ((col + OFF + 1).min(HM as i64)) as usize,
+        );
+        let (mut sum, mut wc, mut wr, mut max) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
+        for r in r0..r1 {
+            for c in c0..c1 {
+                let conf = 1.0 / (1.0 + (-heatmap[(r * HM + c) * n + i]).exp());
+                sum += conf;
+                max = max.max(conf);
+                wc += c as f32 * conf;
+                wr += r as f32 * conf;
+            }
+        }
+        if max >= 0.5 && sum > 0.0 {
+            *p = (wc / HM as f32 / sum, wr / HM as f32 / sum);
+        }
+    }
+}
+
+/// The pipeline stage: pose on every analysed frame.
+pub struct PoseStage {
+    estimator: PoseEstimator,
+}
+
+impl PoseStage {
+    pub fn new(models: &PoseModels) -> Result<PoseStage, ModelError> {
+        Ok(PoseStage {
+            estimator: PoseEstimator::new(models, Mode::Video)?,
+        })
+    }
+}
+
+impl Stage for PoseStage {
+    fn name(&self) -> &'static str {
+        "pose"
+    }
+
+    fn process(&mut self, frame: &Frame, analysis: &mut Analysis) -> Result<(), StageError> {
+        analysis.pose = self
+            .estimator
+            .estimate(frame, frame.t, &mut analysis.timings)
+            .map_err(|e| StageError {
+                stage: "pose",
+                message: e.to_string(),
+            })?;
+        analysis.pose_ran = true;
+        Ok(())
+    }
+}

@@ -1,0 +1,238 @@
+//! Pose against MediaPipe 0.10.14 on real footage: the committed references in
+//! `tests/fixtures/reference/` were made by `training/pose/make_reference.py` (legacy
+//! `solutions.pose`, model_complexity=1) from the same decoded pixels.
+//!
+//! Error = distance between our landmark and MediaPipe's, over landmarks MediaPipe marks
+//! visible (> 0.5), as a fraction of the image's larger side.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use activityd::landmarks::{LandmarkFrame, read_jsonl};
+use activityd::offline::{self, Input};
+use activityd::pose::PoseModels;
+use common::{bin, fixture};
+
+fn models() -> PoseModels {
+    PoseModels::load(&activityd::config::default_models_dir()).expect("models load")
+}
+
+/// Per-landmark errors of `ours` against `reference`.
+fn errors(ours: &LandmarkFrame, reference: &LandmarkFrame) -> Vec<f64> {
+    let (Some(a), Some(b)) = (&ours.landmarks, &reference.landmarks) else {
+        return vec![];
+    };
+    let (w, h) = (ours.width as f64, ours.height as f64);
+    let side = w.max(h);
+    (0..33)
+        .filter(|&i| b[i].visibility > 0.5)
+        .map(|i| {
+            let dx = (a[i].x - b[i].x) as f64 * w;
+            let dy = (a[i].y - b[i].y) as f64 * h;
+            (dx * dx + dy * dy).sqrt() / side
+        })
+        .collect()
+}
+
+fn summary(mut e: Vec<f64>) -> (f64, f64, usize) {
+    assert!(!e.is_empty());
+    e.sort_by(|a, b| a.total_cmp(b));
+    let mean = e.iter().sum::<f64>() / e.len() as f64;
+    let p95 = e[((e.len() - 1) as f64 * 0.95).round() as usize];
+    (mean, p95, e.len())
+}
+
+#[derive(serde::Deserialize)]
+struct StillRef {
+    width: u32,
+    height: u32,
+    landmarks: Option<Vec<[f32; 4]>>,
+}
+
+#[test]
+fn still_images_match_mediapipe() {
+    let models = models();
+    let text = std::fs::read_to_string(fixture("reference/images.json")).unwrap();
+    let refs: BTreeMap<String, serde_json::Value> = serde_json::from_str(&text).unwrap();
+    let mut all = Vec::new();
+    let mut with_person = 0;
+    for (name, v) in refs {
+        let Ok(r) = serde_json::from_value::<StillRef>(v) else {
+            continue; // corrupt inputs carry an error note instead
+        };
+        let Input::Image(img) = offline::open_input(&fixture(&format!("images/{name}"))).unwrap()
+        else {
+            panic!("{name} is an image");
+        };
+        let (ours, _) = offline::pose_image(&models, img).unwrap();
+        assert_eq!((ours.width, ours.height), (r.width, r.height), "{name}");
+        let reference = serde_json::from_value::<LandmarkFrame>(serde_json::json!({
+            "t": 0.0, "width": r.width, "height": r.height, "landmarks": r.landmarks,
+        }))
+        .unwrap();
+        assert_eq!(
+            ours.landmarks.is_some(),
+            reference.landmarks.is_some(),
+            "{name}: person found by us vs MediaPipe"
+        );
+        if reference.landmarks.is_some() {
+            with_person += 1;
+            let e = errors(&ours, &reference);
+            let (mean, p95, n) = summary(e.clone());
+            eprintln!(
+                "{name}: {n} points, mean {:.2}%, p95 {:.2}%",
+                mean * 100.0,
+                p95 * 100.0
+            );
+            all.extend(e);
+        }
+    }
+    assert!(with_person >= 5, "{with_person} images with a person");
+    let (mean, p95, n) = summary(all);
+    eprintln!(
+        "stills: {n} points, mean {:.2}%, p95 {:.2}%",
+        mean * 100.0,
+        p95 * 100.0
+    );
+    assert!(mean <= 0.01, "mean error {:.2}%", mean * 100.0);
+    assert!(p95 <= 0.03, "p95 error {:.2}%", p95 * 100.0);
+}
+
+/// Mid-hip position, to tell whether both sides track the same person.
+fn hip(f: &LandmarkFrame) -> Option<(f32, f32)> {
+    f.landmarks
+        .map(|l| ((l[23].x + l[24].x) / 2.0, (l[23].y + l[24].y) / 2.0))
+}
+
+fn check_video(name: &str) {
+    let models = models();
+    let mut ours = Vec::new();
+    offline::pose_video(
+        &models,
+        &fixture(&format!("video/{name}.mp4")),
+        |frame, pose, _| {
+            ours.push(offline::landmark_frame(
+                frame.t,
+                frame.width,
+                frame.height,
+                pose,
+            ));
+        },
+    )
+    .unwrap();
+    let file = std::fs::File::open(fixture(&format!("reference/{name}.jsonl"))).unwrap();
+    let refs = read_jsonl(std::io::BufReader::new(file)).unwrap();
+    assert_eq!(ours.len(), refs.len(), "frame count");
+    let (mut all, mut both, mut disagree, mut other_person) = (Vec::new(), 0, 0, 0);
+    for (a, b) in ours.iter().zip(&refs) {
+        assert!((a.t - b.t).abs() < 0.002, "timestamps {} vs {}", a.t, b.t);
+        match (hip(a), hip(b)) {
+            (None, None) => {}
+            (Some(_), None) | (None, Some(_)) => disagree += 1,
+            (Some(p), Some(q)) => {
+                // With two people in view, MediaPipe keeps whoever it detected first and we
+                // the most prominent: count frames where we follow different people apart.
+                if (p.0 - q.0).hypot(p.1 - q.1) > 0.15 {
+                    other_person += 1;
+                    continue;
+                }
+                both += 1;
+                all.extend(errors(a, b));
+            }
+        }
+    }
+    let (mean, p95, n) = summary(all);
+    eprintln!(
+        "{name}: {} frames, {both} compared, {disagree} person/no-person disagreements, {other_person} following another person; {n} points, mean {:.2}%, p95 {:.2}%",
+        refs.len(),
+        mean * 100.0,
+        p95 * 100.0
+    );
+    let frames = refs.len() as f64;
+    assert!(disagree as f64 <= 0.05 * frames, "{disagree} disagreements");
+    assert!(
+        other_person as f64 <= 0.03 * frames,
+        "{other_person} frames on another person"
+    );
+    assert!(mean <= 0.01, "mean error {:.2}%", mean * 100.0);
+    assert!(p95 <= 0.03, "p95 error {:.2}%", p95 * 100.0);
+}
+
+#[test]
+fn tracked_video_matches_mediapipe_single_person() {
+    check_video("pose2sim_cam01");
+}
+
+#[test]
+fn tracked_video_matches_mediapipe_two_people() {
+    check_video("sports2d_640x360");
+}
+
+#[test]
+fn no_person_gives_null_landmarks() {
+    let out = Command::new(bin())
+        .args(["pose"])
+        .arg(fixture("images/skimage_coffee_no_person.png"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let line = String::from_utf8(out.stdout).unwrap();
+    let v: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+    assert!(v["landmarks"].is_null(), "{line}");
+    assert_eq!(
+        (v["width"].as_u64(), v["height"].as_u64()),
+        (Some(600), Some(400))
+    );
+}
+
+#[test]
+fn corrupt_inputs_fail_with_a_clear_error() {
+    let cases = [
+        ("images/corrupt_truncated.jpg", "truncated JPEG"),
+        ("images/corrupt_not_an_image.jpg", "cannot decode video"),
+        ("configs/bad_syntax.toml", "cannot decode video"),
+        ("does/not/exist.jpg", "cannot read"),
+    ];
+    for (file, want) in cases {
+        let out = Command::new(bin())
+            .arg("pose")
+            .arg(fixture(file))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{file}");
+        assert!(out.stdout.is_empty(), "{file}: nothing on stdout");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(want), "{file}: {err}");
+        assert_eq!(err.lines().count(), 1, "{file}: one line: {err}");
+    }
+}
+
+#[test]
+fn overlay_draws_the_skeleton() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("overlay.png");
+    let src = fixture("images/pose2sim_cam01_f030_front.jpg");
+    let out = Command::new(bin())
+        .arg("pose")
+        .arg(&src)
+        .arg("--overlay")
+        .arg(&png)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let drawn = image::open(&png).unwrap().into_rgb8();
+    let orig = image::open(&src).unwrap().into_rgb8();
+    assert_eq!(drawn.dimensions(), orig.dimensions());
+    let changed = drawn
+        .pixels()
+        .zip(orig.pixels())
+        .filter(|(a, b)| a.0.iter().zip(b.0.iter()).any(|(x, y)| x.abs_diff(*y) > 60))
+        .count();
+    assert!(changed > 2000, "{changed} pixels changed");
+}
