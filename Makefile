@@ -23,7 +23,7 @@ test: deps
 	$(CARGO) test --release --features fault-injection -- --test-threads=2
 
 bench: build
-	$(CARGO) bench --bench handoff
+	@bench/run.sh
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -23,6 +23,7 @@
 //! * [`shutdown`]: the one shutdown signal handed to every thread and task.
 //! * [`logging`]: journald under systemd, else text or JSON on stderr.
 
+pub mod bench;
 pub mod capture;
 pub mod config;
 pub mod daemon;

@@ -81,10 +81,11 @@ fn main() -> ExitCode {
             logging::init(LogFormat::Text, "warn");
             report(pose(&input, overlay.as_deref()))
         }
-        Command::Classify { .. }
-        | Command::Annotate { .. }
-        | Command::ModelInfo
-        | Command::Bench { .. } => {
+        Command::Bench { input, json } => {
+            logging::init(LogFormat::Text, "warn");
+            report(bench(&input, json))
+        }
+        Command::Classify { .. } | Command::Annotate { .. } | Command::ModelInfo => {
             eprintln!("activityd: this command arrives with the pose and activity models");
             ExitCode::from(1)
         }
@@ -141,6 +142,16 @@ fn pose(input: &Path, overlay: Option<&Path>) -> anyhow::Result<()> {
         }
     }
     out.flush()?;
+    Ok(())
+}
+
+fn bench(input: &Path, json: bool) -> anyhow::Result<()> {
+    let r = activityd::bench::run(&models_dir(), input)?;
+    if json {
+        println!("{}", serde_json::to_string(&r)?);
+    } else {
+        print!("{}", r.to_text());
+    }
     Ok(())
 }
 

@@ -205,7 +205,11 @@ mod tests {
         assert_eq!(px(&out, 16, 0, 0), [8.0, 8.0, 100.0]);
         assert_eq!(px(&out, 16, 5, 3), [13.0, 11.0, 100.0]);
         // Half-pixel steps interpolate.
-        let roi2 = Roi { w: 8.0, h: 8.0, ..roi };
+        let roi2 = Roi {
+            w: 8.0,
+            h: 8.0,
+            ..roi
+        };
         warp_into(&f, &roi2, 16, Border::Zero, 1.0, 0.0, &mut out);
         assert_eq!(px(&out, 16, 1, 0), [12.5, 12.0, 100.0]);
         // Letterbox of a wide frame: the top rows fall outside and are black (zero border) or
