@@ -84,6 +84,8 @@ pub fn proc_status_mb(key: &str) -> f64 {
         .map_or(0.0, |kb| round3(kb / 1024.0))
 }
 
+type TimedFrames = Box<dyn Iterator<Item = Result<(Frame, f64), OfflineError>>>;
+
 /// The input's frames, decoded one at a time (a video, or every JPEG/PNG in a folder, sorted
 /// by name, at 30 fps), each with its decode time.
 fn frames(
