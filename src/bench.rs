@@ -88,9 +88,7 @@ type TimedFrames = Box<dyn Iterator<Item = Result<(Frame, f64), OfflineError>>>;
 
 /// The input's frames, decoded one at a time (a video, or every JPEG/PNG in a folder, sorted
 /// by name, at 30 fps), each with its decode time.
-fn frames(
-    input: &Path,
-) -> Result<Box<dyn Iterator<Item = Result<(Frame, f64), OfflineError>>>, OfflineError> {
+fn frames(input: &Path) -> Result<TimedFrames, OfflineError> {
     if input.is_dir() {
         let mut paths: Vec<_> = std::fs::read_dir(input)
             .map_err(|err| OfflineError::Io {
