@@ -9,8 +9,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::capture::{Camera, SourceSpec};
+use crate::classify::{ActivityModel, ClassifyStage, DecoderConfig};
 use crate::config::Config;
 use crate::health::{CameraHealth, Health};
+use crate::http::AppState;
+use crate::http::predict::Predictor;
+use crate::metrics::Metrics;
+use crate::mqtt::MqttOutput;
 use crate::pipeline::{Analysis, Stage, Worker};
 use crate::pose::{PoseModels, PoseStage};
 use crate::shutdown::Shutdown;
@@ -29,21 +34,36 @@ pub enum DaemonError {
 /// The models every camera shares, loaded once at start-up.
 struct Models {
     pose: PoseModels,
+    activity: ActivityModel,
+    decoder: DecoderConfig,
 }
 
 impl Models {
     fn load(config: &Config) -> Result<Models, DaemonError> {
-        let pose =
-            PoseModels::load(&config.models.dir).map_err(|e| DaemonError::Model(e.to_string()))?;
-        Ok(Models { pose })
+        let err = |e: crate::model::ModelError| DaemonError::Model(e.to_string());
+        let dir = &config.models.dir;
+        let pose = PoseModels::load(dir).map_err(err)?;
+        let activity = ActivityModel::load(dir).map_err(err)?;
+        let decoder = DecoderConfig {
+            confidence_threshold: config.activity.confidence_threshold,
+            min_duration_s: config.activity.min_duration_s as f64,
+            ..DecoderConfig::default()
+        };
+        Ok(Models {
+            pose,
+            activity,
+            decoder,
+        })
     }
 }
 
 /// Builds the inference stages for one camera: pose, then the stages that use it.
 fn build_stages(models: &Models, _shutdown: &Shutdown) -> Result<Vec<Box<dyn Stage>>, DaemonError> {
-    let pose = PoseStage::new(&models.pose).map_err(|e| DaemonError::Model(e.to_string()))?;
+    let err = |e: crate::model::ModelError| DaemonError::Model(e.to_string());
+    let pose = PoseStage::new(&models.pose).map_err(err)?;
+    let classify = ClassifyStage::new(&models.activity, models.decoder.clone()).map_err(err)?;
     #[allow(unused_mut)]
-    let mut stages: Vec<Box<dyn Stage>> = vec![Box::new(pose)];
+    let mut stages: Vec<Box<dyn Stage>> = vec![Box::new(pose), Box::new(classify)];
     #[cfg(feature = "fault-injection")]
     if let Some(stage) = crate::pipeline::fault::StallStage::from_env(_shutdown.clone()) {
         stages.push(Box::new(stage));
@@ -65,6 +85,10 @@ pub fn run(config: Config, base_dir: &Path) -> Result<(), DaemonError> {
     );
 
     let (tx, _rx) = tokio::sync::broadcast::channel::<Arc<Analysis>>(256);
+    // Every consumer subscribes before the first frame is analysed.
+    let rx_metrics = tx.subscribe();
+    let rx_log = tx.subscribe();
+    let rx_mqtt = config.mqtt.enabled.then(|| tx.subscribe());
     let mut cameras = Vec::new();
     let mut workers = Vec::new();
     let mut health_cams = Vec::new();
@@ -93,6 +117,20 @@ pub fn run(config: Config, base_dir: &Path) -> Result<(), DaemonError> {
         Duration::from_secs_f64(config.watchdog.stall_timeout_s),
     ));
     health.set_model_loaded(true);
+    let metrics = Arc::new(Metrics::new());
+    let mqtt = match rx_mqtt {
+        Some(rx) => Some((
+            MqttOutput::new(
+                &config,
+                models.activity.classes.clone(),
+                health.clone(),
+                metrics.clone(),
+            )
+            .map_err(std::io::Error::other)?,
+            rx,
+        )),
+        None => None,
+    };
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -105,6 +143,32 @@ pub fn run(config: Config, base_dir: &Path) -> Result<(), DaemonError> {
             install_signal_handlers()?,
             shutdown.clone(),
         ));
+        if config.api.enabled {
+            let listener = tokio::net::TcpListener::bind(&config.api.bind)
+                .await
+                .map_err(|e| std::io::Error::other(format!("cannot listen on api.bind {}: {e}", config.api.bind)))?;
+            let predictor = Predictor {
+                pose: models.pose.clone(),
+                activity: models.activity.clone(),
+                decoder: models.decoder.clone(),
+            };
+            let info = crate::model::model_info(&config.models.dir)
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
+            let state = Arc::new(AppState::new(
+                health.clone(),
+                metrics.clone(),
+                predictor,
+                info,
+                &config.api.token,
+                config.api.max_upload_mb,
+                config.api.max_concurrent_predictions,
+            ));
+            tracing::info!(url = %format!("http://{}/health", config.api.bind), "HTTP API listening");
+            tokio::spawn(crate::http::serve(listener, state, shutdown.clone()));
+        }
+        let mqtt_task = mqtt.map(|(out, rx)| tokio::spawn(out.run(rx, shutdown.clone())));
+        tokio::spawn(metrics.clone().run(rx_metrics, shutdown.clone()));
+        tokio::spawn(log_activity(rx_log, shutdown.clone()));
         tokio::spawn(systemd::supervise(health.clone(), shutdown.clone()));
         tokio::spawn(log_progress(health.clone(), shutdown.clone()));
         systemd::ready();
@@ -115,6 +179,10 @@ pub fn run(config: Config, base_dir: &Path) -> Result<(), DaemonError> {
         );
         shutdown.wait().await;
         signals.abort();
+        // MQTT says goodbye (`offline`) before the runtime goes.
+        if let Some(t) = mqtt_task {
+            let _ = tokio::time::timeout(Duration::from_millis(800), t).await;
+        }
         Ok::<(), std::io::Error>(())
     })?;
 
@@ -153,6 +221,44 @@ async fn wait_for_signal((mut term, mut int): Signals, shutdown: Shutdown) {
         _ = int.recv() => tracing::info!("SIGINT received"),
     }
     shutdown.trigger();
+}
+
+/// Logs every activity that starts or ends, and each Timed Up and Go test, as they happen.
+async fn log_activity(mut rx: tokio::sync::broadcast::Receiver<Arc<Analysis>>, shutdown: Shutdown) {
+    use crate::classify::{Change, Label};
+    loop {
+        let a = tokio::select! {
+            a = rx.recv() => match a {
+                Ok(a) => a,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(_) => return,
+            },
+            _ = shutdown.wait() => return,
+        };
+        for c in &a.changes {
+            match c {
+                Change::Started {
+                    label: Label::Class(_),
+                    at,
+                } => {
+                    if let Some(act) = &a.activity {
+                        tracing::info!(camera = %a.camera, activity = %act.activity, at = format!("{at:.2}"), confidence = format!("{:.2}", act.confidence), "activity started");
+                    }
+                }
+                Change::Ended(s) => {
+                    tracing::info!(camera = %a.camera, activity = %s.activity, start = format!("{:.2}", s.start), end = format!("{:.2}", s.end), confidence = format!("{:.2}", s.confidence), "activity ended")
+                }
+                Change::Started {
+                    label: Label::NoPerson,
+                    at,
+                } => tracing::info!(camera = %a.camera, at = format!("{at:.2}"), "nobody in view"),
+                _ => {}
+            }
+        }
+        if let Some(t) = &a.tug {
+            tracing::info!(camera = %a.camera, total_s = t.total_s, phases = t.phases.len(), "Timed Up and Go completed");
+        }
+    }
 }
 
 /// Logs each camera's frame rates every 5 s, so a person watching sees frames flowing.

@@ -25,16 +25,22 @@
 
 pub mod bench;
 pub mod capture;
+pub mod classify;
 pub mod config;
 pub mod daemon;
+pub mod features;
 pub mod frame;
 pub mod health;
+pub mod http;
 pub mod landmarks;
 pub mod logging;
+pub mod metrics;
 pub mod model;
+pub mod mqtt;
 pub mod offline;
 pub mod overlay;
 pub mod pipeline;
 pub mod pose;
 pub mod shutdown;
 pub mod systemd;
+pub mod timeline;

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use activityd::classify::{ActivityModel, Annotator, DecoderConfig};
 use activityd::config::{Config, ConfigError};
 use activityd::daemon::{self, DaemonError};
 use activityd::logging::{self, LogFormat};
@@ -28,6 +29,19 @@ struct Cli {
     command: Command,
 }
 
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum FeatureFormat {
+    Csv,
+    Npy,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum AnnotationFormat {
+    Json,
+    /// One row per frame: t, activity, confidence, one probability per class.
+    Csv,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run the daemon.
@@ -44,18 +58,31 @@ enum Command {
         #[arg(long)]
         overlay: Option<PathBuf>,
     },
+    /// Feature vectors (109 per frame) from landmark frames, for training (JSON Lines; `-` =
+    /// stdin). CSV has a header `t,f000,…,f108`; NPY is float32 [N, 110] with `t` first.
+    Features {
+        #[arg(long)]
+        landmarks: PathBuf,
+        #[arg(long, value_enum, default_value = "csv")]
+        format: FeatureFormat,
+        /// Write here instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Activities from landmark frames (JSON Lines; `-` = stdin).
     Classify {
         #[arg(long)]
         landmarks: PathBuf,
     },
-    /// The whole pipeline on a video file.
+    /// The whole pipeline on a video file: pose, activities, segments, Timed Up and Go.
     Annotate {
         input: PathBuf,
+        /// Write the annotation here instead of stdout.
         #[arg(long)]
         out: Option<PathBuf>,
-        #[arg(long, default_value = "json")]
-        format: String,
+        #[arg(long, value_enum, default_value = "json")]
+        format: AnnotationFormat,
+        /// Also draw the segments over time as SVG.
         #[arg(long)]
         timeline: Option<PathBuf>,
     },
@@ -81,14 +108,43 @@ fn main() -> ExitCode {
             logging::init(LogFormat::Text, "warn");
             report(pose(&input, overlay.as_deref()))
         }
+        Command::Features {
+            landmarks,
+            format,
+            out,
+        } => report(features(&landmarks, format, out.as_deref())),
         Command::Bench { input, json } => {
             logging::init(LogFormat::Text, "warn");
             report(bench(&input, json))
         }
-        Command::Classify { .. } | Command::Annotate { .. } | Command::ModelInfo => {
-            eprintln!("activityd: this command arrives with the pose and activity models");
-            ExitCode::from(1)
+        Command::Classify { landmarks } => {
+            logging::init(LogFormat::Text, "warn");
+            report(classify(&landmarks))
         }
+        Command::Annotate {
+            input,
+            out,
+            format,
+            timeline,
+        } => {
+            logging::init(LogFormat::Text, "warn");
+            report(annotate(
+                &input,
+                out.as_deref(),
+                format,
+                timeline.as_deref(),
+            ))
+        }
+        Command::ModelInfo => match activityd::model::model_info(&models_dir()) {
+            Ok(v) => {
+                println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("activityd: {e}");
+                ExitCode::from(3)
+            }
+        },
     }
 }
 
@@ -142,6 +198,163 @@ fn pose(input: &Path, overlay: Option<&Path>) -> anyhow::Result<()> {
         }
     }
     out.flush()?;
+    Ok(())
+}
+
+/// Reads landmark frames from a file or stdin (`-`).
+fn read_landmarks(path: &Path) -> anyhow::Result<Vec<activityd::landmarks::LandmarkFrame>> {
+    use std::io::BufReader;
+    let frames = if path == Path::new("-") {
+        activityd::landmarks::read_jsonl(BufReader::new(std::io::stdin().lock()))
+    } else {
+        let f = std::fs::File::open(path)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        activityd::landmarks::read_jsonl(BufReader::new(f))
+    };
+    frames.map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+fn features(input: &Path, format: FeatureFormat, out: Option<&Path>) -> anyhow::Result<()> {
+    use activityd::features::{FeatureExtractor, NUM_FEATURES};
+    use std::io::Write;
+    let frames = read_landmarks(input)?;
+    let mut fx = FeatureExtractor::new();
+    let rows: Vec<(f64, activityd::features::Features)> = frames
+        .iter()
+        .filter_map(|f| fx.push(f).map(|v| (f.t, v)))
+        .collect();
+    let mut w: Box<dyn Write> = match out {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    match format {
+        FeatureFormat::Csv => {
+            let header: Vec<String> = (0..NUM_FEATURES).map(|i| format!("f{i:03}")).collect();
+            writeln!(w, "t,{}", header.join(","))?;
+            for (t, v) in &rows {
+                let vals: Vec<String> = v.iter().map(|x| format!("{x}")).collect();
+                writeln!(w, "{t},{}", vals.join(","))?;
+            }
+        }
+        FeatureFormat::Npy => {
+            let cols = NUM_FEATURES + 1;
+            let mut header = format!(
+                "{{'descr': '<f4', 'fortran_order': False, 'shape': ({}, {cols}), }}",
+                rows.len()
+            );
+            // Magic, version 1.0, header padded with spaces to a multiple of 64 bytes.
+            while (10 + header.len() + 1) % 64 != 0 {
+                header.push(' ');
+            }
+            header.push('\n');
+            w.write_all(b"\x93NUMPY\x01\x00")?;
+            w.write_all(&(header.len() as u16).to_le_bytes())?;
+            w.write_all(header.as_bytes())?;
+            for (t, v) in &rows {
+                w.write_all(&(*t as f32).to_le_bytes())?;
+                for x in v {
+                    w.write_all(&x.to_le_bytes())?;
+                }
+            }
+        }
+    }
+    w.flush()?;
+    Ok(())
+}
+
+fn load_activity_model() -> anyhow::Result<ActivityModel> {
+    Ok(ActivityModel::load(&models_dir())?)
+}
+
+fn classify(input: &Path) -> anyhow::Result<()> {
+    let frames = read_landmarks(input)?;
+    let model = load_activity_model()?;
+    let mut ann = Annotator::new(&model, DecoderConfig::default())?;
+    let mut timings = activityd::pipeline::Timings::default();
+    for f in &frames {
+        ann.push(f, &mut timings)?;
+        timings.steps.clear();
+    }
+    println!("{}", serde_json::to_string(&ann.finish())?);
+    Ok(())
+}
+
+fn annotate(
+    input: &Path,
+    out: Option<&Path>,
+    format: AnnotationFormat,
+    timeline: Option<&Path>,
+) -> anyhow::Result<()> {
+    use std::io::{IsTerminal, Write};
+    let pose = PoseModels::load(&models_dir())?;
+    let model = load_activity_model()?;
+    let mut ann = Annotator::new(&model, DecoderConfig::default())?;
+    let progress = std::io::stderr().is_terminal();
+    let mut err = None;
+    let frames = offline::pose_video(&pose, input, |frame, p, _| {
+        let lf = offline::landmark_frame(frame.t, frame.width, frame.height, p);
+        let mut t = activityd::pipeline::Timings::default();
+        if err.is_none()
+            && let Err(e) = ann.push(&lf, &mut t)
+        {
+            err = Some(e);
+        }
+        if progress && frame.seq % 15 == 0 {
+            eprint!(
+                "\rannotating {}: {:.1} s of video",
+                input.display(),
+                frame.t
+            );
+        }
+    })?;
+    if progress {
+        eprintln!("\rannotated {}: {frames} frames{:30}", input.display(), "");
+    }
+    if let Some(e) = err {
+        return Err(e.into());
+    }
+    let doc = ann.finish();
+    let mut w: Box<dyn Write> = match out {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    match format {
+        AnnotationFormat::Json => writeln!(w, "{}", serde_json::to_string(&doc)?)?,
+        AnnotationFormat::Csv => {
+            writeln!(w, "t,activity,confidence,{}", doc.classes.join(","))?;
+            for f in &doc.frames {
+                let probs: Vec<String> = doc
+                    .classes
+                    .iter()
+                    .map(|c| {
+                        f.probabilities
+                            .get(c)
+                            .map_or(String::new(), |v| v.to_string())
+                    })
+                    .collect();
+                writeln!(
+                    w,
+                    "{},{},{},{}",
+                    f.t,
+                    f.activity,
+                    f.confidence,
+                    probs.join(",")
+                )?;
+            }
+        }
+    }
+    w.flush()?;
+    if let Some(path) = timeline {
+        let title = format!("activityd annotate {}", input.display());
+        std::fs::write(path, activityd::timeline::svg(&doc, &title))
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    }
     Ok(())
 }
 

@@ -116,3 +116,28 @@ pub fn values(v: &TValue) -> Result<&[f32], ModelError> {
         .and_then(|p| p.as_slice::<f32>())
         .map_err(|e| ModelError::Run(format!("unexpected output type: {e}")))
 }
+
+/// What `/model/info` and `activityd model-info` report: the activity model's summary (the
+/// plan's shape) and every model card in full.
+pub fn model_info(dir: &Path) -> Result<serde_json::Value, ModelError> {
+    let activity = read_card(dir, "activity")?;
+    let detector = read_card(dir, "pose_detector")?;
+    let landmarks = read_card(dir, "pose_landmarks")?;
+    let test = &activity["accuracy"]["test"];
+    Ok(serde_json::json!({
+        "model_version": activity["version"],
+        "accuracy": test["accuracy"],
+        "macro_f1": test["macro_f1"],
+        "features": activity["pca_components"],
+        "feature_count": activity["features"],
+        "classes": activity["classes"],
+        "extra_labels": ["uncertain", "no_person"],
+        "trained_date": activity["trained_date"],
+        "pose_model": {
+            "detector": {"name": detector["name"], "version": detector["version"], "licence": detector["licence"]},
+            "landmarks": {"name": landmarks["name"], "version": landmarks["version"], "licence": landmarks["licence"]},
+            "source": landmarks["source"],
+        },
+        "cards": {"activity": activity, "pose_detector": detector, "pose_landmarks": landmarks},
+    }))
+}

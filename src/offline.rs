@@ -84,20 +84,42 @@ pub fn pose_image(
 pub fn pose_video(
     models: &PoseModels,
     path: &Path,
-    mut each: impl FnMut(&Frame, Option<&Pose>, &Timings),
+    each: impl FnMut(&Frame, Option<&Pose>, &Timings),
 ) -> Result<usize, OfflineError> {
     let verr = |err| OfflineError::Video {
         path: path.to_path_buf(),
         err,
     };
+    let frames = FileFrames::open(path).map_err(verr)?;
+    pose_frames(models, frames, 1, each).map_err(|e| match e {
+        OfflineError::Video { err, .. } => verr(err),
+        other => other,
+    })
+}
+
+/// Pose on every `every`-th frame of a decoded stream (the others are decoded and skipped).
+pub fn pose_frames(
+    models: &PoseModels,
+    mut frames: FileFrames,
+    every: usize,
+    mut each: impl FnMut(&Frame, Option<&Pose>, &Timings),
+) -> Result<usize, OfflineError> {
+    let verr = |err| OfflineError::Video {
+        path: PathBuf::from("upload"),
+        err,
+    };
     let mut est = PoseEstimator::new(models, Mode::Video)?;
-    let mut frames = FileFrames::open(path).map_err(verr)?;
-    let mut n = 0;
+    let (mut decoded, mut n) = (0usize, 0usize);
     loop {
         let mut timings = Timings::default();
         let start = std::time::Instant::now();
         let Some(frame) = frames.next() else { break };
-        let frame = frame.map_err(verr)?;
+        let mut frame = frame.map_err(verr)?;
+        decoded += 1;
+        if (decoded - 1) % every.max(1) != 0 {
+            continue;
+        }
+        frame.seq = n as u64;
         timings.record("decode", start.elapsed());
         let pose = est.estimate(&frame, frame.t, &mut timings)?;
         each(&frame, pose.as_ref(), &timings);

@@ -54,6 +54,12 @@ pub struct Analysis {
     pub pose: Option<crate::pose::Pose>,
     /// The pose stage ran on this frame (so `pose: None` means nobody is there).
     pub pose_ran: bool,
+    /// The activity decided for this frame, when the classify stage ran.
+    pub activity: Option<crate::classify::FrameActivity>,
+    /// Activities that started or ended at this frame.
+    pub changes: Vec<crate::classify::Change>,
+    /// A Timed Up and Go test completed at this frame.
+    pub tug: Option<crate::classify::TugResult>,
     pub timings: Timings,
 }
 
@@ -69,6 +75,9 @@ impl Analysis {
             handoff: frame.captured_at.elapsed(),
             pose: None,
             pose_ran: false,
+            activity: None,
+            changes: Vec::new(),
+            tug: None,
             timings: Timings::default(),
         }
     }

@@ -6,7 +6,7 @@
 //! are turned into [`CaptureError`]s; the appsink is polled with a timeout so a pipeline that
 //! errors never blocks the thread.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use gstreamer as gst;
@@ -106,8 +106,57 @@ impl GstSource {
                 p.display()
             )));
         }
-        let desc = pipeline_description(opts);
-        let element = gst::parse::launch(&desc).map_err(|e| {
+        Self::launch(&pipeline_description(opts), opts.looping, |_| Ok(()))
+    }
+
+    /// Decodes a video held in memory (an upload): nothing touches the disk. The bytes are
+    /// served to the demuxer through a seekable `appsrc`.
+    pub fn from_memory(data: Arc<[u8]>) -> Result<GstSource, CaptureError> {
+        init()?;
+        let desc = format!(
+            "appsrc name=activityd_src stream-type=random-access format=bytes size={} ! decodebin ! videoconvert ! videoscale ! video/x-raw,format=RGB ! appsink name={SINK_NAME} sync=false max-buffers=4 drop=false enable-last-sample=false",
+            data.len()
+        );
+        Self::launch(&desc, false, move |pipeline| {
+            let src = pipeline
+                .by_name("activityd_src")
+                .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())
+                .ok_or_else(|| CaptureError::Permanent("appsrc missing".into()))?;
+            let offset = Arc::new(Mutex::new(0usize));
+            let (off_need, off_seek) = (offset.clone(), offset);
+            src.set_callbacks(
+                gst_app::AppSrcCallbacks::builder()
+                    .need_data(move |src, len| {
+                        let mut off = off_need.lock().unwrap_or_else(|e| e.into_inner());
+                        if *off >= data.len() {
+                            let _ = src.end_of_stream();
+                            return;
+                        }
+                        let n = (len as usize).clamp(4096, 1 << 20).min(data.len() - *off);
+                        let mut buf = gst::Buffer::from_slice(data[*off..*off + n].to_vec());
+                        if let Some(b) = buf.get_mut() {
+                            b.set_offset(*off as u64);
+                        }
+                        *off += n;
+                        let _ = src.push_buffer(buf);
+                    })
+                    .seek_data(move |_, to| {
+                        *off_seek.lock().unwrap_or_else(|e| e.into_inner()) = to as usize;
+                        true
+                    })
+                    .build(),
+            );
+            Ok(())
+        })
+    }
+
+    /// Parses and starts `desc`; `setup` configures elements before the pipeline plays.
+    fn launch(
+        desc: &str,
+        looping: bool,
+        setup: impl FnOnce(&gst::Pipeline) -> Result<(), CaptureError>,
+    ) -> Result<GstSource, CaptureError> {
+        let element = gst::parse::launch(desc).map_err(|e| {
             CaptureError::Permanent(format!("invalid pipeline {desc:?}: {}", e.message()))
         })?;
         let pipeline = element.downcast::<gst::Pipeline>().map_err(|_| {
@@ -120,11 +169,12 @@ impl GstSource {
         let bus = pipeline
             .bus()
             .ok_or_else(|| CaptureError::Permanent("pipeline has no bus".into()))?;
+        setup(&pipeline)?;
         let source = GstSource {
             pipeline,
             sink,
             bus,
-            looping: opts.looping,
+            looping,
             started: Instant::now(),
         };
         if source.pipeline.set_state(gst::State::Playing).is_err() {
@@ -241,7 +291,8 @@ impl Drop for GstSource {
     }
 }
 
-/// Reads every frame of a video file, as fast as it decodes (for the offline commands).
+/// Reads every frame of a video file or buffer, as fast as it decodes (for the offline
+/// commands and uploads).
 pub struct FileFrames {
     source: GstSource,
 }
@@ -251,6 +302,13 @@ impl FileFrames {
         let opts = SourceOptions::offline_file(path.to_path_buf());
         Ok(FileFrames {
             source: GstSource::open(&opts)?,
+        })
+    }
+
+    /// Frames of a video held in memory.
+    pub fn from_memory(data: Arc<[u8]>) -> Result<FileFrames, CaptureError> {
+        Ok(FileFrames {
+            source: GstSource::from_memory(data)?,
         })
     }
 }

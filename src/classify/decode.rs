@@ -1,0 +1,380 @@
+//! Temporal decoding: per-frame class probabilities → the activity to report, with smoothing,
+//! hysteresis and minimum durations, and the segments (start, end, confidence) it forms.
+//!
+//! Probabilities are smoothed with an exponential moving average (time constant 0.25 s). The
+//! best class becomes the *candidate*, or `uncertain` below the confidence threshold, or
+//! `no_person` when the pose stage found nobody. A candidate replaces the reported activity
+//! only after it has held for its minimum duration; the change is then dated back to when the
+//! candidate first appeared, so segment times are accurate even though reports lag slightly.
+
+use serde::Serialize;
+
+/// What is reported for a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Label {
+    /// An index into the model's classes.
+    Class(usize),
+    Uncertain,
+    NoPerson,
+}
+
+/// Decoder settings.
+#[derive(Debug, Clone)]
+pub struct DecoderConfig {
+    pub confidence_threshold: f32,
+    /// A new activity must hold this long (s) before it is reported.
+    pub min_duration_s: f64,
+    /// How long `uncertain` must last before it interrupts an activity.
+    pub uncertain_duration_s: f64,
+    /// How long nobody must be seen before `no_person` is reported.
+    pub no_person_duration_s: f64,
+    /// Probability smoothing time constant (s).
+    pub smoothing_s: f64,
+}
+
+impl Default for DecoderConfig {
+    fn default() -> Self {
+        DecoderConfig {
+            confidence_threshold: 0.7,
+            min_duration_s: 0.4,
+            uncertain_duration_s: 0.8,
+            no_person_duration_s: 1.0,
+            smoothing_s: 0.25,
+        }
+    }
+}
+
+/// A stretch of one reported activity (classes only; `uncertain` and `no_person` gaps are not
+/// segments).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Segment {
+    #[serde(skip)]
+    pub class: usize,
+    pub activity: String,
+    pub start: f64,
+    pub end: f64,
+    /// Mean smoothed probability of the class over the segment.
+    pub confidence: f32,
+}
+
+/// A change of the reported activity.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// `label` is reported from `at` (seconds, dated back to when it began).
+    Started { label: Label, at: f64 },
+    /// The segment of a class ended.
+    Ended(Segment),
+}
+
+/// The decision for one frame.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    pub label: Label,
+    /// Smoothed probability of the reported class (for `uncertain`: of the best class).
+    pub confidence: f32,
+    /// Smoothed probabilities, class order (empty when nobody is seen).
+    pub probabilities: Vec<f32>,
+    /// What changed at this frame (at most an end and a start).
+    pub changes: Vec<Change>,
+}
+
+struct Candidate {
+    label: Label,
+    since: f64,
+    /// The current label's confidence over the candidate's frames: they belong to the
+    /// current segment only if the candidate fails.
+    pending_sum: f64,
+    pending_frames: u32,
+}
+
+struct Current {
+    label: Label,
+    since: f64,
+    conf_sum: f64,
+    frames: u32,
+}
+
+/// The decoder for one camera or file.
+pub struct Decoder {
+    cfg: DecoderConfig,
+    classes: Vec<String>,
+    smoothed: Vec<f32>,
+    last_t: Option<f64>,
+    current: Current,
+    candidate: Option<Candidate>,
+}
+
+impl Decoder {
+    pub fn new(cfg: DecoderConfig, classes: Vec<String>) -> Decoder {
+        Decoder {
+            cfg,
+            classes,
+            smoothed: Vec::new(),
+            last_t: None,
+            current: Current {
+                label: Label::NoPerson,
+                since: 0.0,
+                conf_sum: 0.0,
+                frames: 0,
+            },
+            candidate: None,
+        }
+    }
+
+    pub fn classes(&self) -> &[String] {
+        &self.classes
+    }
+
+    /// The name of a label: a class id, `uncertain` or `no_person`.
+    pub fn name(&self, l: Label) -> &str {
+        match l {
+            Label::Class(i) => &self.classes[i],
+            Label::Uncertain => "uncertain",
+            Label::NoPerson => "no_person",
+        }
+    }
+
+    fn hold(&self, l: Label) -> f64 {
+        match l {
+            Label::Class(_) => self.cfg.min_duration_s,
+            Label::Uncertain => self.cfg.uncertain_duration_s,
+            Label::NoPerson => self.cfg.no_person_duration_s,
+        }
+    }
+
+    /// Decodes one frame at time `t`. `probs` are the model's class probabilities when there
+    /// were features; `person` says whether the pose stage found someone.
+    pub fn step(&mut self, t: f64, probs: Option<&[f32]>, person: bool) -> Decision {
+        let dt = self.last_t.map_or(0.0, |l| (t - l).max(0.0));
+        self.last_t = Some(t);
+        let raw = match probs {
+            Some(p) => {
+                if self.smoothed.len() != p.len() {
+                    self.smoothed = p.to_vec();
+                } else {
+                    let a = 1.0 - (-dt / self.cfg.smoothing_s).exp() as f32;
+                    for (s, &v) in self.smoothed.iter_mut().zip(p) {
+                        *s += a * (v - *s);
+                    }
+                }
+                let (best, conf) = argmax(&self.smoothed);
+                if conf >= self.cfg.confidence_threshold {
+                    Label::Class(best)
+                } else {
+                    Label::Uncertain
+                }
+            }
+            None => {
+                if !person {
+                    self.smoothed.clear();
+                }
+                if person {
+                    Label::Uncertain
+                } else {
+                    Label::NoPerson
+                }
+            }
+        };
+
+        let mut changes = Vec::new();
+        if raw == self.current.label {
+            if let Some(c) = self.candidate.take() {
+                self.current.conf_sum += c.pending_sum;
+                self.current.frames += c.pending_frames;
+            }
+        } else {
+            let (since, pending_sum, pending_frames) = match self.candidate.take() {
+                Some(c) if c.label == raw => (c.since, c.pending_sum, c.pending_frames),
+                Some(c) => {
+                    // A different candidate: the old one's frames were the current label's.
+                    self.current.conf_sum += c.pending_sum;
+                    self.current.frames += c.pending_frames;
+                    (t, 0.0, 0)
+                }
+                None => (t, 0.0, 0),
+            };
+            if t - since >= self.hold(raw) {
+                if let Some(seg) = self.close(since) {
+                    changes.push(Change::Ended(seg));
+                }
+                self.current = Current {
+                    label: raw,
+                    since,
+                    conf_sum: 0.0,
+                    frames: 0,
+                };
+                self.candidate = None;
+                changes.push(Change::Started {
+                    label: raw,
+                    at: since,
+                });
+            } else {
+                self.candidate = Some(Candidate {
+                    label: raw,
+                    since,
+                    pending_sum,
+                    pending_frames,
+                });
+            }
+        }
+        let label = self.current.label;
+        let confidence = match label {
+            Label::Class(i) => self.smoothed.get(i).copied().unwrap_or(0.0),
+            _ => argmax(&self.smoothed).1,
+        };
+        match &mut self.candidate {
+            Some(c) => {
+                c.pending_sum += confidence as f64;
+                c.pending_frames += 1;
+            }
+            None => {
+                self.current.conf_sum += confidence as f64;
+                self.current.frames += 1;
+            }
+        }
+        Decision {
+            label,
+            confidence,
+            probabilities: self.smoothed.clone(),
+            changes,
+        }
+    }
+
+    /// Ends the current segment at `end` (if it is a class).
+    fn close(&self, end: f64) -> Option<Segment> {
+        match self.current.label {
+            Label::Class(i) if self.current.frames > 0 => Some(Segment {
+                class: i,
+                activity: self.classes[i].clone(),
+                start: self.current.since,
+                end,
+                confidence: (self.current.conf_sum / self.current.frames as f64) as f32,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Ends the current segment at the last frame (end of a file).
+    pub fn finish(&mut self) -> Option<Segment> {
+        let end = self.last_t?;
+        let seg = self.close(end);
+        self.current.label = Label::NoPerson;
+        self.current.frames = 0;
+        seg
+    }
+}
+
+/// Best index and value; `(0, 0.0)` for an empty slice.
+fn argmax(v: &[f32]) -> (usize, f32) {
+    v.iter()
+        .copied()
+        .enumerate()
+        .fold((0, 0.0), |b, (i, x)| if x > b.1 { (i, x) } else { b })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dec() -> Decoder {
+        Decoder::new(
+            DecoderConfig::default(),
+            vec!["a".into(), "b".into(), "c".into()],
+        )
+    }
+
+    fn p(i: usize, conf: f32) -> Vec<f32> {
+        let mut v = vec![(1.0 - conf) / 2.0; 3];
+        v[i] = conf;
+        v
+    }
+
+    /// Runs a script of (duration s, probabilities or None = nobody) at 10 fps; returns every
+    /// change and the last decision.
+    fn play(d: &mut Decoder, script: &[(f64, Option<Vec<f32>>)]) -> (Vec<Change>, Decision) {
+        let mut t = 0.0;
+        let mut all = Vec::new();
+        let mut last = None;
+        for (dur, probs) in script {
+            let end = t + dur;
+            while t < end - 1e-9 {
+                let out = d.step(t, probs.as_deref(), probs.is_some());
+                all.extend(out.changes.clone());
+                last = Some(out);
+                t += 0.1;
+            }
+        }
+        (all, last.unwrap())
+    }
+
+    #[test]
+    fn brief_flickers_do_not_become_segments() {
+        let mut d = dec();
+        let (changes, last) = play(
+            &mut d,
+            &[
+                (2.0, Some(p(0, 0.9))),
+                (0.2, Some(p(1, 0.95))),
+                (2.0, Some(p(0, 0.9))),
+            ],
+        );
+        let starts: Vec<_> = changes
+            .iter()
+            .filter(|c| matches!(c, Change::Started { .. }))
+            .collect();
+        assert_eq!(starts.len(), 1, "{changes:?}");
+        assert_eq!(last.label, Label::Class(0));
+    }
+
+    #[test]
+    fn changes_are_dated_back_to_their_start() {
+        let mut d = dec();
+        let (changes, _) = play(&mut d, &[(2.0, Some(p(0, 0.95))), (2.0, Some(p(2, 0.95)))]);
+        let ended: Vec<&Segment> = changes
+            .iter()
+            .filter_map(|c| {
+                if let Change::Ended(s) = c {
+                    Some(s)
+                } else {
+                    None
+                }
+            })
+            .collect();
+        assert_eq!(ended.len(), 1);
+        // Smoothing delays the crossing by a frame or two; hysteresis is dated back.
+        assert!((ended[0].end - 2.0).abs() < 0.35, "{:?}", ended[0]);
+        assert_eq!(ended[0].activity, "a");
+        assert!(ended[0].confidence > 0.85, "{}", ended[0].confidence);
+        let Change::Started { at, label } = changes.last().unwrap() else {
+            panic!()
+        };
+        assert_eq!(*label, Label::Class(2));
+        assert!((at - ended[0].end).abs() < 1e-9);
+    }
+
+    #[test]
+    fn low_confidence_is_uncertain_and_nobody_is_no_person() {
+        let mut d = dec();
+        let (_, last) = play(&mut d, &[(2.0, Some(vec![0.4, 0.35, 0.25]))]);
+        assert_eq!(last.label, Label::Uncertain);
+        assert_eq!(d.name(last.label), "uncertain");
+        let (_, last) = play(&mut d, &[(0.5, None)]);
+        assert_eq!(
+            last.label,
+            Label::Uncertain,
+            "half a second of nobody is not enough"
+        );
+        let (_, last) = play(&mut d, &[(1.5, None)]);
+        assert_eq!(last.label, Label::NoPerson);
+        assert!(last.probabilities.is_empty());
+    }
+
+    #[test]
+    fn finish_closes_the_open_segment() {
+        let mut d = dec();
+        play(&mut d, &[(3.0, Some(p(1, 0.9)))]);
+        let s = d.finish().unwrap();
+        assert_eq!((s.activity.as_str(), s.start), ("b", 0.0));
+        assert!((s.end - 2.9).abs() < 1e-9);
+    }
+}

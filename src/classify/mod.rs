@@ -1,0 +1,332 @@
+//! Classify: landmark frames → features → the activity model (an MLP in ONNX, run in tract)
+//! → temporal decoding into reported activities and segments → Timed Up and Go timing.
+//!
+//! [`Classifier`] does this for one camera or one file, a frame at a time; the daemon runs it
+//! as a pipeline [`Stage`] after pose, and `activityd classify`/`annotate` run it over files
+//! and build the [`Annotation`] document.
+
+pub mod decode;
+pub mod tug;
+
+use std::path::Path;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::features::{FeatureExtractor, LABEL_LAG_S, NUM_FEATURES};
+use crate::frame::Frame;
+use crate::landmarks::LandmarkFrame;
+use crate::model::{ModelError, OnnxModel, Session, read_card, values};
+use crate::pipeline::{Analysis, Stage, StageError, Timings};
+pub use decode::{Change, Decoder, DecoderConfig, Label, Segment};
+pub use tug::{TugDetector, TugResult};
+
+/// The activity model and its class names, loaded once and shared.
+#[derive(Clone)]
+pub struct ActivityModel {
+    model: OnnxModel,
+    pub classes: Vec<String>,
+}
+
+impl ActivityModel {
+    /// Loads `activity.onnx` and the class list from `activity.json` in `dir`.
+    pub fn load(dir: &Path) -> Result<ActivityModel, ModelError> {
+        let card = read_card(dir, "activity")?;
+        let card_path = dir.join("activity.json");
+        let classes: Vec<String> = card["classes"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|c| c.as_str().map(String::from))
+                    .collect()
+            })
+            .filter(|c: &Vec<String>| !c.is_empty())
+            .ok_or_else(|| ModelError::Card {
+                path: card_path.clone(),
+                message: "no \"classes\" list".into(),
+            })?;
+        if card["features"].as_u64() != Some(NUM_FEATURES as u64) {
+            return Err(ModelError::Card {
+                path: card_path,
+                message: format!(
+                    "the model expects {} features, this build computes {NUM_FEATURES}",
+                    card["features"]
+                ),
+            });
+        }
+        let model = OnnxModel::load(
+            &dir.join("activity.onnx"),
+            &[1, NUM_FEATURES],
+            &["probabilities"],
+        )?;
+        Ok(ActivityModel { model, classes })
+    }
+}
+
+/// What was decided for one frame.
+#[derive(Debug, Clone)]
+pub struct FrameActivity {
+    pub label: Label,
+    /// The label's name: a class id, `uncertain` or `no_person`.
+    pub activity: String,
+    pub confidence: f32,
+    /// Smoothed class probabilities (empty when nobody is seen).
+    pub probabilities: Vec<f32>,
+    /// Someone is in view (debounced with the activity: false only when `no_person`).
+    pub person: bool,
+}
+
+/// The result of one frame: the decision, what changed, and a test that just completed.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub frame: FrameActivity,
+    pub changes: Vec<Change>,
+    pub tug: Option<TugResult>,
+}
+
+/// Features, model, decoder and TUG detector for one camera or file.
+pub struct Classifier {
+    features: FeatureExtractor,
+    session: Session,
+    decoder: Decoder,
+    tug: TugDetector,
+    /// The last frame's time, probabilities and presence (to finish a file).
+    last: Option<(f64, Option<Vec<f32>>, bool)>,
+}
+
+impl Classifier {
+    pub fn new(model: &ActivityModel, cfg: DecoderConfig) -> Result<Classifier, ModelError> {
+        Ok(Classifier {
+            features: FeatureExtractor::new(),
+            session: model.model.session()?,
+            decoder: Decoder::new(cfg, model.classes.clone()),
+            tug: TugDetector::new(),
+            last: None,
+        })
+    }
+
+    pub fn classes(&self) -> &[String] {
+        self.decoder.classes()
+    }
+
+    /// Decodes one landmark frame.
+    pub fn step(
+        &mut self,
+        frame: &LandmarkFrame,
+        timings: &mut Timings,
+    ) -> Result<Step, ModelError> {
+        let start = Instant::now();
+        let features = self.features.push(frame);
+        timings.record("features", start.elapsed());
+        let probs = match features {
+            Some(f) => {
+                let start = Instant::now();
+                let out = self.session.run(|buf| buf.copy_from_slice(&f))?;
+                let p = values(&out[0])?.to_vec();
+                timings.record("classifier", start.elapsed());
+                Some(p)
+            }
+            None => None,
+        };
+        // The features describe the middle of their window: decide for that moment.
+        let t = frame.t - LABEL_LAG_S;
+        self.last = Some((frame.t, probs.clone(), frame.landmarks.is_some()));
+        let d = self
+            .decoder
+            .step(t, probs.as_deref(), frame.landmarks.is_some());
+        let mut tug = None;
+        for c in &d.changes {
+            if let Change::Ended(seg) = c
+                && let Some(t) = self.tug.push(seg.clone())
+            {
+                tug = Some(t);
+            }
+        }
+        Ok(Step {
+            frame: FrameActivity {
+                label: d.label,
+                activity: self.decoder.name(d.label).to_string(),
+                confidence: d.confidence,
+                probabilities: d.probabilities,
+                // Decided like the activity, so one missed frame does not flip it.
+                person: d.label != Label::NoPerson,
+            },
+            changes: d.changes,
+            tug,
+        })
+    }
+
+    /// Ends a file: decisions lag the frames by [`LABEL_LAG_S`], so the last window's
+    /// probabilities stand for the file's last moments; then the open segment ends. Returns
+    /// the segments that ended and a test they complete.
+    pub fn finish(&mut self) -> (Vec<Segment>, Option<TugResult>) {
+        let mut ended = Vec::new();
+        if let Some((t_end, probs, person)) = self.last.take() {
+            let mut t = t_end - LABEL_LAG_S;
+            while t < t_end {
+                t = (t + 0.1).min(t_end);
+                let d = self.decoder.step(t, probs.as_deref(), person);
+                ended.extend(d.changes.into_iter().filter_map(|c| match c {
+                    Change::Ended(s) => Some(s),
+                    _ => None,
+                }));
+            }
+        }
+        ended.extend(self.decoder.finish());
+        let mut tug = None;
+        for s in &ended {
+            tug = self.tug.push(s.clone()).or(tug);
+        }
+        (ended, tug)
+    }
+}
+
+/// The pipeline stage after pose.
+pub struct ClassifyStage {
+    classifier: Classifier,
+}
+
+impl ClassifyStage {
+    pub fn new(model: &ActivityModel, cfg: DecoderConfig) -> Result<ClassifyStage, ModelError> {
+        Ok(ClassifyStage {
+            classifier: Classifier::new(model, cfg)?,
+        })
+    }
+}
+
+impl Stage for ClassifyStage {
+    fn name(&self) -> &'static str {
+        "classify"
+    }
+
+    fn process(&mut self, _frame: &Frame, analysis: &mut Analysis) -> Result<(), StageError> {
+        let lf = LandmarkFrame {
+            t: analysis.t,
+            width: analysis.width,
+            height: analysis.height,
+            landmarks: analysis.pose.as_ref().map(|p| p.landmarks),
+        };
+        let step = self
+            .classifier
+            .step(&lf, &mut analysis.timings)
+            .map_err(|e| StageError {
+                stage: "classify",
+                message: e.to_string(),
+            })?;
+        analysis.activity = Some(step.frame);
+        analysis.changes = step.changes;
+        analysis.tug = step.tug;
+        Ok(())
+    }
+}
+
+/// One frame of the annotation document.
+#[derive(Debug, Clone, Serialize)]
+pub struct AnnotatedFrame {
+    pub t: f64,
+    pub activity: String,
+    pub confidence: f32,
+    pub probabilities: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The `classify`/`annotate` document (see `interfaces.md`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Annotation {
+    pub segments: Vec<Segment>,
+    pub frames: Vec<AnnotatedFrame>,
+    /// The last Timed Up and Go test seen, if any.
+    pub tug: Option<TugResult>,
+    /// Every test seen, in order.
+    pub tugs: Vec<TugResult>,
+    pub classes: Vec<String>,
+}
+
+/// Builds an [`Annotation`] from frames as they are classified.
+pub struct Annotator {
+    classifier: Classifier,
+    segments: Vec<Segment>,
+    /// Frame time, decoder label name, smoothed probabilities.
+    frames: Vec<(f64, String, Vec<f32>)>,
+    tugs: Vec<TugResult>,
+}
+
+impl Annotator {
+    pub fn new(model: &ActivityModel, cfg: DecoderConfig) -> Result<Annotator, ModelError> {
+        Ok(Annotator {
+            classifier: Classifier::new(model, cfg)?,
+            segments: Vec::new(),
+            frames: Vec::new(),
+            tugs: Vec::new(),
+        })
+    }
+
+    pub fn push(&mut self, frame: &LandmarkFrame, timings: &mut Timings) -> Result<(), ModelError> {
+        let step = self.classifier.step(frame, timings)?;
+        for c in step.changes {
+            if let Change::Ended(s) = c {
+                self.segments.push(s);
+            }
+        }
+        self.tugs.extend(step.tug);
+        self.frames
+            .push((frame.t, step.frame.activity, step.frame.probabilities));
+        Ok(())
+    }
+
+    /// The document. Frames inside a segment carry its activity (decisions lag by the
+    /// minimum duration; segments are dated back, and frames follow them).
+    pub fn finish(mut self) -> Annotation {
+        let (ended, tug) = self.classifier.finish();
+        self.segments.extend(ended);
+        self.tugs.extend(tug);
+        let classes = self.classifier.classes().to_vec();
+        let mut seg = self.segments.iter().peekable();
+        let frames = self
+            .frames
+            .into_iter()
+            .map(|(t, label, probs)| {
+                while seg.peek().is_some_and(|s| s.end < t) {
+                    seg.next();
+                }
+                let (activity, confidence) = match seg.peek() {
+                    Some(s) if s.start <= t && t <= s.end => (
+                        s.activity.clone(),
+                        probs.get(s.class).copied().unwrap_or(0.0),
+                    ),
+                    _ => {
+                        let best = probs.iter().copied().fold(0.0f32, f32::max);
+                        (
+                            if label == "no_person" {
+                                label
+                            } else {
+                                "uncertain".to_string()
+                            },
+                            best,
+                        )
+                    }
+                };
+                AnnotatedFrame {
+                    t,
+                    activity,
+                    confidence: round3(confidence),
+                    probabilities: classes
+                        .iter()
+                        .zip(probs.iter())
+                        .map(|(c, p)| (c.clone(), serde_json::json!(round3(*p))))
+                        .collect(),
+                }
+            })
+            .collect();
+        Annotation {
+            segments: self.segments,
+            frames,
+            tug: self.tugs.last().cloned(),
+            tugs: self.tugs,
+            classes,
+        }
+    }
+}
+
+fn round3(v: f32) -> f32 {
+    (v * 1000.0).round() / 1000.0
+}
