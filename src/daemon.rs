@@ -68,6 +68,10 @@ fn build_stages(models: &Models, _shutdown: &Shutdown) -> Result<Vec<Box<dyn Sta
     if let Some(stage) = crate::pipeline::fault::StallStage::from_env(_shutdown.clone()) {
         stages.push(Box::new(stage));
     }
+    #[cfg(feature = "fault-injection")]
+    if let Some(stage) = crate::pipeline::fault::EventStage::from_env() {
+        stages.push(Box::new(stage));
+    }
     Ok(stages)
 }
 

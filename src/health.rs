@@ -148,8 +148,10 @@ impl Health {
         let model_loaded = self.model_loaded.load(Ordering::SeqCst);
         let working =
             |c: &CameraReport| (c.state == "streaming" || c.state == "ended") && !c.stalled;
+        // Dead: retrying, failed or stalled. A camera still starting is not dead yet.
+        let dead = |c: &CameraReport| c.state == "retrying" || c.state == "failed" || c.stalled;
         let mqtt = self.mqtt();
-        let status = if !model_loaded || (!cameras.is_empty() && !cameras.iter().any(working)) {
+        let status = if !model_loaded || (!cameras.is_empty() && cameras.iter().all(dead)) {
             Overall::Unhealthy
         } else if !cameras.iter().all(working) || mqtt == MqttState::Disconnected {
             Overall::Degraded
@@ -212,7 +214,14 @@ mod tests {
         let h = health(2);
         assert_eq!(h.report().status, Overall::Unhealthy, "no model yet");
         h.set_model_loaded(true);
-        assert_eq!(h.report().status, Overall::Unhealthy, "no camera streams");
+        assert_eq!(
+            h.report().status,
+            Overall::Degraded,
+            "cameras still starting"
+        );
+        h.cameras[0].capture.set_state(CameraState::Retrying);
+        h.cameras[1].capture.set_state(CameraState::Failed);
+        assert_eq!(h.report().status, Overall::Unhealthy, "every camera dead");
         h.cameras[0].capture.set_state(CameraState::Streaming);
         assert_eq!(h.report().status, Overall::Degraded, "one camera retrying");
         h.cameras[1].capture.set_state(CameraState::Streaming);

@@ -199,8 +199,10 @@ impl Metrics {
             camera: a.camera.to_string(),
         };
         self.frames_analysed.get_or_create(&cam).inc();
+        // Created at 0 too, so the detection rate is defined from the first frame.
+        let with_person = self.frames_with_person.get_or_create(&cam);
         if a.pose.is_some() {
-            self.frames_with_person.get_or_create(&cam).inc();
+            with_person.inc();
         }
         for (stage, d) in &a.timings.steps {
             self.stage_seconds

@@ -628,7 +628,8 @@ impl MqttOutput {
     /// Runs until shutdown: keeps the connection (reconnecting with backoff), publishes.
     pub async fn run(mut self, mut rx: broadcast::Receiver<Arc<Analysis>>, shutdown: Shutdown) {
         self.health.set_mqtt(MqttState::Disconnected);
-        let mut backoff = Backoff::default();
+        // A broker is cheap to probe: retry within 5 s of its return.
+        let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(5));
         let mut retry_at: Option<tokio::time::Instant> = None;
         let mut stats = tokio::time::interval(self.stats_interval);
         stats.tick().await;

@@ -306,6 +306,51 @@ pub mod fault {
         }
     }
 
+    /// Replaces the classifier's changes with a synthetic segment end every
+    /// `ACTIVITYD_FAULT_EVENTS_EVERY` frames, numbered by its start time (0, 1, 2, …), so tests
+    /// can check the delivery of many events exactly.
+    pub struct EventStage {
+        every: u64,
+        seen: u64,
+        next: u64,
+    }
+
+    impl EventStage {
+        pub fn from_env() -> Option<EventStage> {
+            let every = std::env::var("ACTIVITYD_FAULT_EVENTS_EVERY")
+                .ok()?
+                .parse()
+                .ok()?;
+            Some(EventStage {
+                every,
+                seen: 0,
+                next: 0,
+            })
+        }
+    }
+
+    impl Stage for EventStage {
+        fn name(&self) -> &'static str {
+            "fault-events"
+        }
+        fn process(&mut self, _frame: &Frame, a: &mut Analysis) -> Result<(), StageError> {
+            self.seen += 1;
+            a.changes.clear();
+            if self.seen.is_multiple_of(self.every.max(1)) {
+                a.changes
+                    .push(crate::classify::Change::Ended(crate::classify::Segment {
+                        class: 5,
+                        activity: "still".into(),
+                        start: self.next as f64,
+                        end: self.next as f64 + 0.5,
+                        confidence: 1.0,
+                    }));
+                self.next += 1;
+            }
+            Ok(())
+        }
+    }
+
     impl Stage for StallStage {
         fn name(&self) -> &'static str {
             "fault-stall"

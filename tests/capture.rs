@@ -198,3 +198,26 @@ fn corrupt_video_is_an_error_not_a_hang() {
     });
     assert!(err.is_err());
 }
+
+#[test]
+fn decodes_a_clip_held_in_memory() {
+    let bytes: std::sync::Arc<[u8]> = std::fs::read(fixture("video/sports2d_640x360.mp4"))
+        .unwrap()
+        .into();
+    let frames: Vec<_> = FileFrames::from_memory(bytes)
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(
+        (225..=235).contains(&frames.len()),
+        "{} frames",
+        frames.len()
+    );
+    assert!(
+        FileFrames::from_memory(std::sync::Arc::from(&b"not a video"[..]))
+            .unwrap()
+            .next()
+            .unwrap()
+            .is_err()
+    );
+}

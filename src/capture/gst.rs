@@ -114,14 +114,17 @@ impl GstSource {
     pub fn from_memory(data: Arc<[u8]>) -> Result<GstSource, CaptureError> {
         init()?;
         let desc = format!(
-            "appsrc name=activityd_src stream-type=random-access format=bytes size={} ! decodebin ! videoconvert ! videoscale ! video/x-raw,format=RGB ! appsink name={SINK_NAME} sync=false max-buffers=4 drop=false enable-last-sample=false",
-            data.len()
+            "appsrc name=activityd_src ! decodebin ! videoconvert ! videoscale ! video/x-raw,format=RGB ! appsink name={SINK_NAME} sync=false max-buffers=4 drop=false enable-last-sample=false"
         );
         Self::launch(&desc, false, move |pipeline| {
             let src = pipeline
                 .by_name("activityd_src")
                 .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())
                 .ok_or_else(|| CaptureError::Permanent("appsrc missing".into()))?;
+            // Random access, so a demuxer can seek to an index at the end (MP4's moov).
+            src.set_stream_type(gst_app::AppStreamType::RandomAccess);
+            src.set_format(gst::Format::Bytes);
+            src.set_size(data.len() as i64);
             let offset = Arc::new(Mutex::new(0usize));
             let (off_need, off_seek) = (offset.clone(), offset);
             src.set_callbacks(
@@ -132,7 +135,13 @@ impl GstSource {
                             let _ = src.end_of_stream();
                             return;
                         }
-                        let n = (len as usize).clamp(4096, 1 << 20).min(data.len() - *off);
+                        // Demuxers pull exact ranges: give exactly what was asked.
+                        let want = if len == 0 || len == u32::MAX {
+                            1 << 16
+                        } else {
+                            len as usize
+                        };
+                        let n = want.min(data.len() - *off);
                         let mut buf = gst::Buffer::from_slice(data[*off..*off + n].to_vec());
                         if let Some(b) = buf.get_mut() {
                             b.set_offset(*off as u64);

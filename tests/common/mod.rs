@@ -181,3 +181,324 @@ impl Drop for Daemon {
         let _ = self.child.wait();
     }
 }
+
+/// A free TCP port on loopback (bound and released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A real Mosquitto broker on a free loopback port, with its own config file; persistence on,
+/// so sessions survive a restart like a production broker's.
+pub struct Broker {
+    pub port: u16,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+    extra: String,
+}
+
+impl Broker {
+    pub fn start() -> Broker {
+        Broker::start_with("")
+    }
+
+    /// Starts with extra `mosquitto.conf` lines for the listener (e.g. TLS settings).
+    pub fn start_with(extra: &str) -> Broker {
+        let mut b = Broker {
+            port: free_port(),
+            dir: tempfile::tempdir().unwrap(),
+            child: None,
+            extra: extra.to_string(),
+        };
+        b.restart();
+        b
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// (Re)starts the broker on the same port.
+    pub fn restart(&mut self) {
+        let conf = self.dir.path().join("mosquitto.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "listener {} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}/\nautosave_interval 1\n{}\n",
+                self.port,
+                self.dir.path().display(),
+                self.extra
+            ),
+        )
+        .unwrap();
+        let child = Command::new("mosquitto")
+            .arg("-c")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mosquitto is installed (make test installs it)");
+        self.child = Some(child);
+        let port = self.port;
+        assert!(
+            wait_until(Duration::from_secs(10), || std::net::TcpStream::connect((
+                "127.0.0.1",
+                port
+            ))
+            .is_ok()),
+            "mosquitto did not start"
+        );
+    }
+
+    /// Stops the broker (SIGTERM, so it saves its sessions).
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill").arg(c.id().to_string()).status();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// `mosquitto_sub -v` on a topic filter, collecting `topic payload` lines. With a client id it
+/// keeps a persistent QoS 1 session (messages published while it is away are kept for it).
+pub struct Sub {
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Sub {
+    pub fn start(port: u16, filter: &str, client_id: Option<&str>) -> Sub {
+        let mut cmd = Command::new("mosquitto_sub");
+        cmd.args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-v",
+            "-q",
+            "1",
+            "-t",
+            filter,
+        ]);
+        if let Some(id) = client_id {
+            cmd.args(["-i", id, "-c"]);
+        }
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mosquitto_sub is installed");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let l2 = lines.clone();
+        let out = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                l2.lock().unwrap().push(line);
+            }
+        });
+        // Give it a moment to connect and subscribe.
+        std::thread::sleep(Duration::from_millis(300));
+        Sub { child, lines }
+    }
+
+    pub fn lines(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+
+    /// Payloads received on `topic`, in order.
+    pub fn payloads(&self, topic: &str) -> Vec<String> {
+        self.lines()
+            .iter()
+            .filter_map(|l| l.strip_prefix(topic)?.strip_prefix(' ').map(str::to_string))
+            .collect()
+    }
+
+    /// Waits until a message on `topic` satisfies `pred`; returns its payload.
+    pub fn wait_for(
+        &self,
+        topic: &str,
+        timeout: Duration,
+        pred: impl Fn(&str) -> bool,
+    ) -> Option<String> {
+        let mut found = None;
+        wait_until(timeout, || {
+            found = self.payloads(topic).into_iter().find(|p| pred(p));
+            found.is_some()
+        });
+        found
+    }
+}
+
+impl Drop for Sub {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A minimal HTTP/1.1 client over loopback (one request per connection), for exact control of
+/// what is sent: headers, bodies, partial bodies.
+pub mod http {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::time::Duration;
+
+    #[derive(Debug)]
+    pub struct Reply {
+        pub status: u16,
+        pub headers: Vec<(String, String)>,
+        pub body: Vec<u8>,
+    }
+
+    impl Reply {
+        pub fn json(&self) -> serde_json::Value {
+            serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+                panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body))
+            })
+        }
+        pub fn header(&self, name: &str) -> Option<&str> {
+            self.headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+        }
+    }
+
+    fn read_reply(mut s: TcpStream) -> std::io::Result<Reply> {
+        let mut buf = Vec::new();
+        s.read_to_end(&mut buf)?;
+        let split = buf
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .ok_or_else(|| {
+                std::io::Error::other(format!(
+                    "no header end in {:?}",
+                    String::from_utf8_lossy(&buf)
+                ))
+            })?;
+        let head = String::from_utf8_lossy(&buf[..split]).to_string();
+        let mut lines = head.split("\r\n");
+        let status: u16 = lines
+            .next()
+            .unwrap_or("")
+            .split(' ')
+            .nth(1)
+            .unwrap_or("0")
+            .parse()
+            .unwrap_or(0);
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|l| {
+                l.split_once(':')
+                    .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+            })
+            .collect();
+        let mut body = buf[split + 4..].to_vec();
+        if headers
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"))
+        {
+            body = dechunk(&body);
+        }
+        Ok(Reply {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    fn dechunk(mut b: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        while let Some(p) = b.windows(2).position(|w| w == b"\r\n") {
+            let n = usize::from_str_radix(std::str::from_utf8(&b[..p]).unwrap_or("0").trim(), 16)
+                .unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&b[p + 2..p + 2 + n]);
+            b = &b[p + 2 + n + 2..];
+        }
+        out
+    }
+
+    /// Sends one request and reads the whole reply (the server closes: `Connection: close`).
+    pub fn request(
+        port: u16,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> std::io::Result<Reply> {
+        let mut s = TcpStream::connect(("127.0.0.1", port))?;
+        s.set_read_timeout(Some(Duration::from_secs(120)))?;
+        let mut req =
+            format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        if !body.is_empty() || method == "POST" {
+            req.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        }
+        req.push_str("\r\n");
+        s.write_all(req.as_bytes())?;
+        s.write_all(body)?;
+        read_reply(s)
+    }
+
+    pub fn get(port: u16, path: &str) -> Reply {
+        request(port, "GET", path, &[], b"").unwrap()
+    }
+
+    /// A multipart form with one file field (and optional extra text fields).
+    pub fn form(
+        field: &str,
+        filename: &str,
+        data: &[u8],
+        extra: &[(&str, &str)],
+    ) -> (String, Vec<u8>) {
+        let b = "activitydtestboundary7e3f";
+        let mut v = Vec::new();
+        v.extend_from_slice(format!("--{b}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes());
+        v.extend_from_slice(data);
+        v.extend_from_slice(b"\r\n");
+        for (k, val) in extra {
+            v.extend_from_slice(
+                format!("--{b}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{val}\r\n")
+                    .as_bytes(),
+            );
+        }
+        v.extend_from_slice(format!("--{b}--\r\n").as_bytes());
+        (format!("multipart/form-data; boundary={b}"), v)
+    }
+
+    pub fn post_form(
+        port: u16,
+        path: &str,
+        field: &str,
+        filename: &str,
+        data: &[u8],
+        extra: &[(&str, &str)],
+        auth: Option<&str>,
+    ) -> Reply {
+        let (ct, body) = form(field, filename, data, extra);
+        let bearer = auth.map(|t| format!("Bearer {t}"));
+        let mut headers = vec![("Content-Type", ct.as_str())];
+        if let Some(b) = &bearer {
+            headers.push(("Authorization", b.as_str()));
+        }
+        request(port, "POST", path, &headers, &body).unwrap()
+    }
+}

@@ -1,0 +1,445 @@
+//! The HTTP API over loopback with a real client: every endpoint's shape, real uploads, the
+//! WebSocket stream, hostile requests, and load while a camera runs.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use common::http::{self, get, post_form, request};
+use common::{Daemon, fixture, free_port, wait_until};
+
+struct Api {
+    port: u16,
+    daemon: Daemon,
+}
+
+fn start(extra_api: &str, env: &[(&str, &str)]) -> Api {
+    let port = free_port();
+    let cfg = format!(
+        "device_id = \"t\"\n[api]\nbind = \"127.0.0.1:{port}\"\nmax_upload_mb = 5\n{extra_api}\n[mqtt]\nenabled = false\n[[cameras]]\nid = \"cam0\"\nsource = \"test:\"\nwidth = 320\nheight = 240\nfps = 15\n"
+    );
+    let daemon = Daemon::start(&cfg, env);
+    assert!(
+        wait_until(Duration::from_secs(20), || TcpStream::connect((
+            "127.0.0.1",
+            port
+        ))
+        .is_ok()),
+        "API never came up: {}",
+        daemon.stderr()
+    );
+    Api { port, daemon }
+}
+
+fn read(rel: &str) -> Vec<u8> {
+    std::fs::read(fixture(rel)).unwrap()
+}
+
+fn assert_error(r: &http::Reply, status: u16, code: &str) {
+    assert_eq!(r.status, status, "{}", String::from_utf8_lossy(&r.body));
+    let v = r.json();
+    assert_eq!(v["error"]["code"], code, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
+    );
+    assert_eq!(r.header("content-type"), Some("application/json"));
+}
+
+#[test]
+fn endpoints_answer_in_the_contract_shapes() {
+    let api = start("", &[]);
+    let h = get(api.port, "/health");
+    assert_eq!(h.status, 200, "{}", String::from_utf8_lossy(&h.body));
+    let v = h.json();
+    for k in [
+        "status",
+        "model_loaded",
+        "response_time_ms",
+        "uptime_s",
+        "cameras",
+        "mqtt",
+    ] {
+        assert!(v.get(k).is_some(), "/health lacks {k}: {v}");
+    }
+    assert_eq!(v["mqtt"], "disabled");
+    assert_eq!(v["model_loaded"], true);
+    assert!(wait_until(Duration::from_secs(10), || get(
+        api.port, "/health"
+    )
+    .json()["cameras"][0]["state"]
+        == "streaming"));
+
+    let info = get(api.port, "/model/info").json();
+    for k in [
+        "model_version",
+        "accuracy",
+        "features",
+        "classes",
+        "trained_date",
+        "pose_model",
+    ] {
+        assert!(info.get(k).is_some(), "/model/info lacks {k}");
+    }
+    let classes: Vec<&str> = info["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        &classes[..5],
+        ["walk_toward", "walk_away", "turn", "sit_down", "stand_up"]
+    );
+
+    // Per-frame metrics appear once frames have been analysed.
+    let mut text = String::new();
+    assert!(wait_until(Duration::from_secs(10), || {
+        let m = get(api.port, "/metrics");
+        assert_eq!(m.status, 200);
+        text = String::from_utf8(m.body).unwrap();
+        text.contains("activityd_inference_stage_seconds_bucket")
+    }));
+    for name in [
+        "activityd_http_requests_total",
+        "activityd_camera_fps",
+        "activityd_inference_stage_seconds",
+        "activityd_mqtt_queue_depth",
+        "activityd_frames_with_person",
+    ] {
+        assert!(text.contains(name), "/metrics lacks {name}");
+    }
+
+    assert_error(&get(api.port, "/nope"), 404, "not_found");
+    assert_error(
+        &request(api.port, "DELETE", "/health", &[], b"").unwrap(),
+        405,
+        "method_not_allowed",
+    );
+    assert_error(&get(api.port, "/predict/frame"), 405, "method_not_allowed");
+}
+
+#[test]
+fn predict_frame_finds_33_landmarks_on_a_real_photo() {
+    let api = start("", &[]);
+    let r = post_form(
+        api.port,
+        "/predict/frame",
+        "image_file",
+        "front.jpg",
+        &read("images/pose2sim_cam01_f030_front.jpg"),
+        &[],
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let v = r.json();
+    assert_eq!(v["landmarks"].as_array().unwrap().len(), 33);
+    assert_eq!(v["landmarks"][0].as_array().unwrap().len(), 4);
+    assert_eq!(v["metadata"]["landmarks_detected"], true);
+    assert!(v["metadata"]["processing_time_ms"].as_f64().unwrap() > 0.0);
+    let p = &v["prediction"];
+    assert!(p["activity"].is_string() && p["confidence"].is_number());
+    let probs = p["all_probabilities"].as_object().unwrap();
+    let sum: f64 = probs.values().map(|x| x.as_f64().unwrap()).sum();
+    assert!((sum - 1.0).abs() < 0.01, "{probs:?}");
+
+    // Nobody in the picture.
+    let r = post_form(
+        api.port,
+        "/predict/frame",
+        "image_file",
+        "coffee.png",
+        &read("images/skimage_coffee_no_person.png"),
+        &[],
+        None,
+    );
+    let v = r.json();
+    assert!(v["landmarks"].is_null());
+    assert_eq!(v["prediction"]["activity"], "no_person");
+}
+
+#[test]
+fn predict_video_returns_segments_for_a_real_clip() {
+    let api = start("", &[]);
+    let r = post_form(
+        api.port,
+        "/predict/video",
+        "video_file",
+        "walk.mp4",
+        &read("video/sports2d_640x360.mp4"),
+        &[(
+            "options",
+            "{\"frame_skip\": 2, \"confidence_threshold\": 0.6}",
+        )],
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let v = r.json();
+    let meta = &v["metadata"];
+    // 230 frames, every second one.
+    assert_eq!(meta["frames_processed"], 115);
+    assert!(meta["landmarks_detected_avg"].as_f64().unwrap() > 0.8);
+    let frames = v["prediction"]["frame_predictions"].as_array().unwrap();
+    assert_eq!(frames.len(), 115);
+    assert!(v["segments"].is_array());
+    assert!(v["prediction"]["temporal_consistency"].is_number());
+    for s in v["segments"].as_array().unwrap() {
+        assert!(s["end"].as_f64() >= s["start"].as_f64(), "{s}");
+    }
+
+    // Not a video.
+    let r = post_form(
+        api.port,
+        "/predict/video",
+        "video_file",
+        "clip.mp4",
+        b"this is not a video at all",
+        &[],
+        None,
+    );
+    assert_error(&r, 422, "bad_video");
+    let r = post_form(
+        api.port,
+        "/predict/video",
+        "video_file",
+        "clip.gif",
+        &read("video/pose2sim_cam01.mp4"),
+        &[],
+        None,
+    );
+    assert_error(&r, 415, "unsupported_media_type");
+    let r = post_form(
+        api.port,
+        "/predict/video",
+        "video_file",
+        "clip.mp4",
+        &read("video/pose2sim_cam01.mp4"),
+        &[("options", "{\"frame_skip\": 0}")],
+        None,
+    );
+    assert_error(&r, 422, "bad_options");
+}
+
+#[test]
+fn bad_uploads_get_json_errors_and_the_server_keeps_serving() {
+    let api = start("", &[]);
+    let jpg = read("images/pose2sim_cam01_f030_front.jpg");
+    // Malformed multipart: a boundary that never closes.
+    let r = request(
+        api.port,
+        "POST",
+        "/predict/frame",
+        &[("Content-Type", "multipart/form-data; boundary=xyz")],
+        b"--xyz\r\nContent-Disposition: form-data; name=\"image_file\"\r\n\r\nabc",
+    )
+    .unwrap();
+    assert_error(&r, 400, "malformed_multipart");
+    // Wrong content type.
+    let r = request(
+        api.port,
+        "POST",
+        "/predict/frame",
+        &[("Content-Type", "image/jpeg")],
+        &jpg,
+    )
+    .unwrap();
+    assert_error(&r, 415, "unsupported_media_type");
+    // A text file named .jpg.
+    let r = post_form(
+        api.port,
+        "/predict/frame",
+        "image_file",
+        "x.jpg",
+        &read("images/corrupt_not_an_image.jpg"),
+        &[],
+        None,
+    );
+    assert_error(&r, 415, "unsupported_media_type");
+    // A truncated JPEG.
+    let r = post_form(
+        api.port,
+        "/predict/frame",
+        "image_file",
+        "x.jpg",
+        &read("images/corrupt_truncated.jpg"),
+        &[],
+        None,
+    );
+    assert_error(&r, 422, "bad_image");
+    // The wrong field.
+    let r = post_form(
+        api.port,
+        "/predict/frame",
+        "photo",
+        "x.jpg",
+        &jpg,
+        &[],
+        None,
+    );
+    assert_error(&r, 422, "missing_field");
+    // Still serving.
+    assert_eq!(get(api.port, "/health").status, 200);
+}
+
+#[test]
+fn oversized_uploads_are_refused_before_they_are_read() {
+    let api = start("", &[]);
+    let mut s = TcpStream::connect(("127.0.0.1", api.port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    // Declares 200 MB (the limit is 5 MB) and sends only the headers.
+    s.write_all(b"POST /predict/frame HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 209715200\r\n\r\n")
+        .unwrap();
+    let mut buf = [0u8; 4096];
+    let n = s.read(&mut buf).unwrap();
+    let head = String::from_utf8_lossy(&buf[..n]);
+    assert!(head.starts_with("HTTP/1.1 413"), "{head}");
+    assert!(head.contains("payload_too_large"), "{head}");
+    // Chunked uploads without a length are cut off at the limit too.
+    let mut s = TcpStream::connect(("127.0.0.1", api.port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(b"POST /predict/frame HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\nTransfer-Encoding: chunked\r\n\r\n").unwrap();
+    let chunk = vec![b'a'; 1 << 20];
+    let mut refused = false;
+    for _ in 0..8 {
+        let mut c = format!("{:x}\r\n", chunk.len()).into_bytes();
+        c.extend_from_slice(&chunk);
+        c.extend_from_slice(b"\r\n");
+        if s.write_all(&c).is_err() {
+            refused = true;
+            break;
+        }
+    }
+    let n = s.read(&mut buf).unwrap_or(0);
+    let head = String::from_utf8_lossy(&buf[..n]);
+    assert!(refused || head.starts_with("HTTP/1.1 413"), "{head}");
+    assert_eq!(get(api.port, "/health").status, 200);
+}
+
+#[test]
+fn the_token_guards_predict_endpoints_only() {
+    let api = start("token = \"s3cret-token\"", &[]);
+    let jpg = read("images/pose2sim_cam01_f030_front.jpg");
+    let r = post_form(
+        api.port,
+        "/predict/frame",
+        "image_file",
+        "a.jpg",
+        &jpg,
+        &[],
+        None,
+    );
+    assert_error(&r, 401, "unauthorized");
+    let r = post_form(
+        api.port,
+        "/predict/frame",
+        "image_file",
+        "a.jpg",
+        &jpg,
+        &[],
+        Some("wrong"),
+    );
+    assert_error(&r, 401, "unauthorized");
+    let r = post_form(
+        api.port,
+        "/predict/frame",
+        "image_file",
+        "a.jpg",
+        &jpg,
+        &[],
+        Some("s3cret-token"),
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(get(api.port, "/health").status, 200);
+    assert_eq!(get(api.port, "/metrics").status, 200);
+    assert_error(&get(api.port, "/predict/stream"), 401, "unauthorized");
+    // The environment overrides the file.
+    let api2 = start(
+        "token = \"from-file\"",
+        &[("ACTIVITYD_API_TOKEN", "from-env")],
+    );
+    let r = post_form(
+        api2.port,
+        "/predict/frame",
+        "image_file",
+        "a.jpg",
+        &jpg,
+        &[],
+        Some("from-env"),
+    );
+    assert_eq!(r.status, 200);
+    // The token is never logged.
+    assert!(!api.daemon.stderr().contains("s3cret-token"));
+    assert!(!api2.daemon.stderr().contains("from-env"));
+}
+
+#[test]
+fn the_websocket_answers_frame_by_frame() {
+    use base64::Engine;
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let api = start("", &[]);
+    let jpg = read("images/pose2sim_cam01_f030_front.jpg");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let (mut ws, _) =
+            tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{}/predict/stream", api.port))
+                .await
+                .unwrap();
+        let mut replies = Vec::new();
+        for i in 0..4 {
+            let msg = if i == 3 {
+                Message::text(base64::engine::general_purpose::STANDARD.encode(&jpg))
+            } else {
+                Message::binary(jpg.clone())
+            };
+            ws.send(msg).await.unwrap();
+            let reply = tokio::time::timeout(Duration::from_secs(30), ws.next())
+                .await
+                .unwrap()
+                .unwrap()
+                .unwrap();
+            replies
+                .push(serde_json::from_str::<serde_json::Value>(reply.to_text().unwrap()).unwrap());
+        }
+        ws.send(Message::binary(b"not an image".to_vec()))
+            .await
+            .unwrap();
+        let bad = ws.next().await.unwrap().unwrap();
+        let bad: serde_json::Value = serde_json::from_str(bad.to_text().unwrap()).unwrap();
+        assert_eq!(bad["error"]["code"], "bad_image");
+        ws.close(None).await.unwrap();
+        for (i, r) in replies.iter().enumerate() {
+            for k in ["t", "activity", "confidence", "landmarks"] {
+                assert!(r.get(k).is_some(), "reply {i} lacks {k}: {r}");
+            }
+            assert_eq!(r["landmarks"].as_array().unwrap().len(), 33);
+        }
+        let ts: Vec<f64> = replies.iter().map(|r| r["t"].as_f64().unwrap()).collect();
+        assert!(ts.windows(2).all(|w| w[1] > w[0]), "{ts:?}");
+    });
+}
+
+#[test]
+fn two_hundred_concurrent_health_checks_are_all_answered() {
+    let api = start("", &[]);
+    assert!(wait_until(Duration::from_secs(10), || get(
+        api.port, "/health"
+    )
+    .json()["cameras"][0]["state"]
+        == "streaming"));
+    let port = api.port;
+    let handles: Vec<_> = (0..200)
+        .map(|_| {
+            std::thread::spawn(move || request(port, "GET", "/health", &[], b"").map(|r| r.status))
+        })
+        .collect();
+    let ok = handles
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .filter(|r| matches!(r, Ok(200)))
+        .count();
+    assert_eq!(ok, 200);
+}

@@ -1,0 +1,254 @@
+//! MQTT against a real Mosquitto broker: availability and the last will, retained state,
+//! Home Assistant discovery, events from a real clip, and a broker outage.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Broker, Daemon, Sub, fixture, free_port, http, wait_until};
+
+fn config(broker: u16, api: Option<u16>, camera: &str, extra: &str) -> String {
+    let api = match api {
+        Some(p) => format!("[api]\nbind = \"127.0.0.1:{p}\"\n"),
+        None => "[api]\nenabled = false\n".to_string(),
+    };
+    format!(
+        "device_id = \"hall-1\"\n{api}[mqtt]\nhost = \"127.0.0.1\"\nport = {broker}\nstats_interval_s = 2\n{extra}\n[[cameras]]\nid = \"cam0\"\n{camera}\n"
+    )
+}
+
+fn clip_camera() -> String {
+    format!(
+        "source = \"file://{}\"\nloop = true\nprocess_fps = 15",
+        fixture("video/sports2d_640x360.mp4").display()
+    )
+}
+
+const BASE: &str = "activityd/hall-1";
+
+#[test]
+fn availability_discovery_state_and_events_from_a_real_clip() {
+    let broker = Broker::start();
+    let sub = Sub::start(broker.port, "#", None);
+    let mut d = Daemon::start(&config(broker.port, None, &clip_camera(), ""), &[]);
+    let avail = format!("{BASE}/availability");
+    assert!(
+        sub.wait_for(&avail, Duration::from_secs(15), |p| p == "online")
+            .is_some(),
+        "{}",
+        d.stderr()
+    );
+
+    // Discovery: one device message with the entities Home Assistant needs.
+    let disc = sub
+        .wait_for(
+            "homeassistant/device/hall-1/config",
+            Duration::from_secs(5),
+            |_| true,
+        )
+        .expect("discovery");
+    let v: serde_json::Value = serde_json::from_str(&disc).unwrap();
+    assert_eq!(v["avty_t"], avail);
+    let cmps = v["cmps"].as_object().unwrap();
+    for p in ["event", "sensor", "binary_sensor"] {
+        assert!(cmps.values().any(|c| c["p"] == p), "no {p} entity");
+    }
+
+    // State: retained, so a late subscriber gets it at once.
+    let state_topic = format!("{BASE}/cam0/state");
+    assert!(
+        sub.wait_for(&state_topic, Duration::from_secs(15), |_| true)
+            .is_some()
+    );
+    let late = Sub::start(broker.port, &state_topic, None);
+    let s = late
+        .wait_for(&state_topic, Duration::from_secs(5), |_| true)
+        .expect("retained state");
+    let s: serde_json::Value = serde_json::from_str(&s).unwrap();
+    for k in ["activity", "confidence", "person_present", "t"] {
+        assert!(s.get(k).is_some(), "state lacks {k}: {s}");
+    }
+
+    // Events: the clip's people produce activity segments, each a start then an end.
+    let ev_topic = format!("{BASE}/cam0/event");
+    let end = sub.wait_for(&ev_topic, Duration::from_secs(40), |p| {
+        p.contains("\"phase\":\"end\"")
+    });
+    let events = sub.payloads(&ev_topic);
+    assert!(end.is_some(), "no event ended: {events:?}\n{}", d.stderr());
+    for e in &events {
+        let e: serde_json::Value = serde_json::from_str(e).unwrap();
+        for k in [
+            "camera",
+            "activity",
+            "phase",
+            "start",
+            "end",
+            "confidence",
+            "ts",
+        ] {
+            assert!(e.get(k).is_some(), "event lacks {k}: {e}");
+        }
+        assert_eq!(e["camera"], "cam0");
+    }
+
+    // Stats, named like Frigate's.
+    let stats = sub
+        .wait_for(&format!("{BASE}/stats"), Duration::from_secs(5), |_| true)
+        .expect("stats");
+    let st: serde_json::Value = serde_json::from_str(&stats).unwrap();
+    assert!(st["cameras"]["cam0"]["camera_fps"].is_number(), "{st}");
+    assert!(st["cameras"]["cam0"]["process_fps"].is_number(), "{st}");
+
+    // Home Assistant restarts: discovery is sent again.
+    let before = sub.payloads("homeassistant/device/hall-1/config").len();
+    let ok = std::process::Command::new("mosquitto_pub")
+        .args([
+            "-p",
+            &broker.port.to_string(),
+            "-t",
+            "homeassistant/status",
+            "-m",
+            "online",
+        ])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    assert!(wait_until(Duration::from_secs(5), || sub
+        .payloads("homeassistant/device/hall-1/config")
+        .len()
+        > before));
+
+    // A clean stop says offline.
+    d.signal("TERM");
+    assert!(d.wait_exit(Duration::from_secs(5)).is_some());
+    assert_eq!(
+        sub.payloads(&avail).last().map(String::as_str),
+        Some("offline")
+    );
+}
+
+#[test]
+fn the_broker_publishes_the_last_will_when_the_daemon_dies() {
+    let broker = Broker::start();
+    let sub = Sub::start(broker.port, &format!("{BASE}/availability"), None);
+    let mut d = Daemon::start(
+        &config(
+            broker.port,
+            None,
+            "source = \"test:\"\nwidth = 320\nheight = 240",
+            "",
+        ),
+        &[],
+    );
+    let topic = format!("{BASE}/availability");
+    assert!(
+        sub.wait_for(&topic, Duration::from_secs(15), |p| p == "online")
+            .is_some()
+    );
+    d.signal("KILL");
+    assert!(d.wait_exit(Duration::from_secs(5)).is_some());
+    assert!(
+        wait_until(Duration::from_secs(10), || sub
+            .payloads(&topic)
+            .last()
+            .map(String::as_str)
+            == Some("offline")),
+        "{:?}",
+        sub.payloads(&topic)
+    );
+    // Retained: whoever subscribes later learns the daemon is gone.
+    let late = Sub::start(broker.port, &topic, None);
+    assert_eq!(
+        late.wait_for(&topic, Duration::from_secs(5), |_| true)
+            .as_deref(),
+        Some("offline")
+    );
+}
+
+/// Numbers of the synthetic events received (their start times: 0, 1, 2, …).
+fn event_numbers(sub: &Sub) -> Vec<u64> {
+    sub.payloads(&format!("{BASE}/cam0/event"))
+        .iter()
+        .map(|p| {
+            serde_json::from_str::<serde_json::Value>(p).unwrap()["start"]
+                .as_f64()
+                .unwrap() as u64
+        })
+        .collect()
+}
+
+fn metric(port: u16, name: &str) -> f64 {
+    let m = String::from_utf8(http::get(port, "/metrics").body).unwrap();
+    m.lines()
+        .find(|l| l.starts_with(name) && !l.starts_with('#'))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in\n{m}"))
+}
+
+/// The broker goes away for 20 s while events keep coming: the newest `queue_size` are kept
+/// and delivered in order, exactly once each, and the dropped ones are counted exactly.
+#[cfg(feature = "fault-injection")]
+#[test]
+fn a_broker_outage_loses_nothing_within_the_queue_bound() {
+    let mut broker = Broker::start();
+    let api = free_port();
+    let sub = Sub::start(
+        broker.port,
+        &format!("{BASE}/cam0/event"),
+        Some("outage-test-sub"),
+    );
+    let cam = "source = \"test:\"\nwidth = 160\nheight = 120\nfps = 20";
+    let d = Daemon::start(
+        &config(broker.port, Some(api), cam, "queue_size = 40"),
+        &[("ACTIVITYD_FAULT_EVENTS_EVERY", "4")],
+    );
+    // ~5 events per second.
+    assert!(
+        wait_until(Duration::from_secs(20), || event_numbers(&sub).len() >= 5),
+        "{}",
+        d.stderr()
+    );
+    broker.stop();
+    let last_before = *event_numbers(&sub).last().unwrap();
+    std::thread::sleep(Duration::from_secs(20));
+    // While the broker is away the events wait in the queue, and it is full by now.
+    assert_eq!(metric(api, "activityd_mqtt_queue_depth"), 40.0);
+    let health = http::get(api, "/health").json();
+    assert_eq!(health["mqtt"], "disconnected");
+    assert_eq!(health["status"], "degraded");
+    broker.restart();
+    // Everything queued arrives once the daemon is back (retries come within 5 s).
+    assert!(
+        wait_until(Duration::from_secs(20), || event_numbers(&sub).len() > 60),
+        "{:?}",
+        event_numbers(&sub)
+    );
+    let got = event_numbers(&sub);
+    // In order and each once.
+    assert!(
+        got.windows(2).all(|w| w[1] > w[0]),
+        "out of order or repeated: {got:?}"
+    );
+    // Every event is either delivered or counted as dropped: the numbers missing are exactly
+    // the drop count (the oldest waiting events went; one being sent is never dropped).
+    let span = got.last().unwrap() - got.first().unwrap() + 1;
+    let missing = span - got.len() as u64;
+    assert!(missing > 0, "20 s of events overflowed a 40-event queue");
+    // The counter is read after the last event counted above was received.
+    assert_eq!(
+        metric(api, "activityd_mqtt_dropped_events_total"),
+        missing as f64,
+        "{got:?}"
+    );
+    // Once the queue drained, events flow without loss again.
+    let tail = &got[got.len() - 15..];
+    assert!(tail.windows(2).all(|w| w[1] == w[0] + 1), "{tail:?}");
+    assert!(
+        got.iter().any(|&n| n > last_before + 40),
+        "events from after the outage arrived"
+    );
+    assert_eq!(http::get(api, "/health").json()["mqtt"], "connected");
+}
