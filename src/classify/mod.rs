@@ -92,6 +92,7 @@ pub struct Classifier {
     tug: TugDetector,
     /// The last frame's time, probabilities and presence (to finish a file).
     last: Option<(f64, Option<Vec<f32>>, bool)>,
+    first_t: Option<f64>,
 }
 
 impl Classifier {
@@ -102,6 +103,7 @@ impl Classifier {
             decoder: Decoder::new(cfg, model.classes.clone()),
             tug: TugDetector::new(),
             last: None,
+            first_t: None,
         })
     }
 
@@ -128,8 +130,10 @@ impl Classifier {
             }
             None => None,
         };
-        // The features describe the middle of their window: decide for that moment.
-        let t = frame.t - LABEL_LAG_S;
+        // The features describe the middle of their window: decide for that moment (never
+        // before the first frame seen).
+        let first = *self.first_t.get_or_insert(frame.t);
+        let t = (frame.t - LABEL_LAG_S).max(first);
         self.last = Some((frame.t, probs.clone(), frame.landmarks.is_some()));
         let d = self
             .decoder
@@ -162,7 +166,7 @@ impl Classifier {
     pub fn finish(&mut self) -> (Vec<Segment>, Option<TugResult>) {
         let mut ended = Vec::new();
         if let Some((t_end, probs, person)) = self.last.take() {
-            let mut t = t_end - LABEL_LAG_S;
+            let mut t = (t_end - LABEL_LAG_S).max(self.first_t.unwrap_or(t_end));
             while t < t_end {
                 t = (t + 0.1).min(t_end);
                 let d = self.decoder.step(t, probs.as_deref(), person);
