@@ -122,6 +122,9 @@ pub fn run(config: Config, base_dir: &Path) -> Result<(), DaemonError> {
     ));
     health.set_model_loaded(true);
     let metrics = Arc::new(Metrics::new());
+    for c in config.active_cameras() {
+        metrics.init_camera(&c.id);
+    }
     let mqtt = match rx_mqtt {
         Some(rx) => Some((
             MqttOutput::new(

@@ -193,6 +193,16 @@ impl Metrics {
         Metrics { registry: r, ..m }
     }
 
+    /// Creates a camera's series at zero, so every series exists from the start.
+    pub fn init_camera(&self, camera: &str) {
+        let cam = CameraLabels {
+            camera: camera.to_string(),
+        };
+        self.frames_analysed.get_or_create(&cam);
+        self.frames_with_person.get_or_create(&cam);
+        self.confidence.get_or_create(&cam);
+    }
+
     /// Records one analysed frame.
     pub fn record(&self, a: &Analysis) {
         let cam = CameraLabels {

@@ -113,6 +113,26 @@ fn endpoints_answer_in_the_contract_shapes() {
         assert!(text.contains(name), "/metrics lacks {name}");
     }
 
+    // Every metric the shipped alert rules use is exported.
+    let rules = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/config/prometheus-alerts.yml"
+    ))
+    .unwrap();
+    let mut names: Vec<&str> = rules
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with("activityd_") && w.len() > "activityd_".len())
+        .collect();
+    names.sort();
+    names.dedup();
+    assert!(names.len() >= 6, "{names:?}");
+    for n in names {
+        assert!(
+            text.contains(n),
+            "alert rules use {n}, which /metrics does not export"
+        );
+    }
+
     assert_error(&get(api.port, "/nope"), 404, "not_found");
     assert_error(
         &request(api.port, "DELETE", "/health", &[], b"").unwrap(),

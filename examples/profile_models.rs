@@ -1,0 +1,75 @@
+//! Where the pose models spend their time: runs each model on a fixed input and sums the
+//! time per operator type, as tract executes the optimised plan.
+//!
+//! `cargo run --release --example profile_models [RUNS]`
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use tract_onnx::prelude::*;
+
+fn profile(path: &str, shape: &[usize], outputs: &[&str], runs: usize) -> TractResult<()> {
+    let model = tract_onnx::onnx()
+        .model_for_path(path)?
+        .with_input_fact(0, f32::fact(shape).into())?
+        .with_outputs_by_name(outputs)?
+        .into_optimized()?;
+    let plan = model.into_runnable()?;
+    let mut state = plan.spawn()?;
+    let n: usize = shape.iter().product();
+    let input = || -> TractResult<TVec<TValue>> {
+        let data: Vec<f32> = (0..n).map(|i| ((i * 7919) % 255) as f32 / 255.0).collect();
+        Ok(tvec!(Tensor::from_shape(shape, &data)?.into_tvalue()))
+    };
+    let mut per_op: HashMap<String, Duration> = HashMap::new();
+    let mut total = Duration::ZERO;
+    for _ in 0..3 {
+        state.run(input()?)?;
+    }
+    for _ in 0..runs {
+        let start = Instant::now();
+        state.run_plan_with_eval(input()?, |session, op_state, node, inputs| {
+            let t = Instant::now();
+            let r = tract_onnx::tract_core::plan::eval(session, op_state, node, inputs);
+            *per_op.entry(node.op.name().to_string()).or_default() += t.elapsed();
+            r
+        })?;
+        total += start.elapsed();
+    }
+    let mut v: Vec<_> = per_op.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1));
+    println!(
+        "{path}: {:.2} ms per run ({runs} runs)",
+        total.as_secs_f64() * 1e3 / runs as f64
+    );
+    let sum: Duration = v.iter().map(|x| x.1).sum();
+    for (op, d) in v.iter().take(12) {
+        println!(
+            "  {op:<28} {:7.2} ms  {:5.1}%",
+            d.as_secs_f64() * 1e3 / runs as f64,
+            d.as_secs_f64() / sum.as_secs_f64() * 100.0
+        );
+    }
+    Ok(())
+}
+
+fn main() -> TractResult<()> {
+    let runs = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(20);
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/models");
+    profile(
+        &format!("{dir}/pose_landmarks.onnx"),
+        &[1, 256, 256, 3],
+        &["Identity", "Identity_1", "Identity_3"],
+        runs,
+    )?;
+    profile(
+        &format!("{dir}/pose_detector.onnx"),
+        &[1, 224, 224, 3],
+        &["Identity", "Identity_1"],
+        runs,
+    )?;
+    Ok(())
+}
