@@ -37,7 +37,7 @@ fn profile(path: &str, shape: &[usize], outputs: &[&str], runs: usize) -> TractR
         total += start.elapsed();
     }
     let mut v: Vec<_> = per_op.into_iter().collect();
-    v.sort_by(|a, b| b.1.cmp(&a.1));
+    v.sort_by_key(|x| std::cmp::Reverse(x.1));
     println!(
         "{path}: {:.2} ms per run ({runs} runs)",
         total.as_secs_f64() * 1e3 / runs as f64

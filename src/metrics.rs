@@ -198,9 +198,9 @@ impl Metrics {
         let cam = CameraLabels {
             camera: camera.to_string(),
         };
-        self.frames_analysed.get_or_create(&cam);
-        self.frames_with_person.get_or_create(&cam);
-        self.confidence.get_or_create(&cam);
+        drop(self.frames_analysed.get_or_create(&cam));
+        drop(self.frames_with_person.get_or_create(&cam));
+        drop(self.confidence.get_or_create(&cam));
     }
 
     /// Records one analysed frame.
