@@ -9,7 +9,7 @@ pkgs=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools
-  mosquitto mosquitto-clients curl ca-certificates
+  mosquitto mosquitto-clients curl ca-certificates strace
 )
 missing=()
 for p in "${pkgs[@]}"; do

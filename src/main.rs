@@ -97,6 +97,8 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // SAFETY: first thing in main, before any thread exists.
+    unsafe { activityd::capture::gst::prepare_environment() };
     let cli = Cli::parse();
     match cli.command {
         Command::CheckConfig { path } => check_config(&path),

@@ -19,6 +19,33 @@ use crate::frame::{Frame, Pixels};
 
 const SINK_NAME: &str = "activityd_sink";
 
+/// Keeps GStreamer from writing files: activityd writes none, anywhere.
+///
+/// * Its plugin cache (`~/.cache/gstreamer-1.0/registry.*.bin`) is pointed at a path that
+///   cannot be created, so plugins are scanned at start (~30 ms) and nothing is saved.
+/// * ORC, the code generator behind `videoconvert`, would write generated code to a file in
+///   `$HOME` or `/tmp` to map it executable; its portable C code is used instead (a systemd
+///   unit with `MemoryDenyWriteExecute=yes` forbids the former anyway).
+///
+/// Values already in the environment are left alone.
+///
+/// # Safety
+/// Changes the process environment: call it before any other thread starts.
+pub unsafe fn prepare_environment() {
+    for (key, value) in [
+        (
+            "GST_REGISTRY",
+            "/proc/self/activityd-gst-registry-not-saved",
+        ),
+        ("ORC_CODE", "backup"),
+    ] {
+        if std::env::var_os(key).is_none() {
+            // SAFETY: the caller guarantees no other thread runs yet.
+            unsafe { std::env::set_var(key, value) };
+        }
+    }
+}
+
 /// Initialises GStreamer once per process.
 pub fn init() -> Result<(), CaptureError> {
     static INIT: OnceLock<Result<(), String>> = OnceLock::new();

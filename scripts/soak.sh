@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# `make soak` (1 h) / `make soak-quick` (5 min): runs the daemon on the looping demo clip with
+# MQTT and the API on, samples its RSS, open file descriptors and threads every 10 s, and
+# passes if, after a warm-up, RSS drifts by less than 2 MB and fds and threads stay flat.
+#   scripts/soak.sh [SECONDS] [CSV_OUT]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${1:-3600}
+OUT=${2:-target/soak.csv}
+WARMUP=${WARMUP:-120}
+INTERVAL=10
+work=$(mktemp -d)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+api=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$port" > "$work/m.conf"
+mosquitto -c "$work/m.conf" >/dev/null 2>&1 &
+broker=$!
+cat > "$work/soak.toml" <<TOML
+device_id = "soak"
+[api]
+bind = "127.0.0.1:$api"
+[mqtt]
+port = $port
+stats_interval_s = 10
+[[cameras]]
+id = "cam0"
+source = "file://$PWD/tests/fixtures/video/sports2d_640x360.mp4"
+loop = true
+process_fps = 15
+TOML
+target/release/activityd run --config "$work/soak.toml" --log-format json 2> "$work/daemon.log" &
+pid=$!
+trap 'kill $pid $broker 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+mkdir -p "$(dirname "$OUT")"
+echo "elapsed_s,rss_kb,fds,threads,frames" > "$OUT"
+start=$(date +%s)
+while :; do
+  now=$(( $(date +%s) - start ))
+  [ "$now" -ge "$DURATION" ] && break
+  kill -0 "$pid" 2>/dev/null || { echo "FAIL: the daemon died"; tail -20 "$work/daemon.log"; exit 1; }
+  rss=$(awk '/^VmRSS:/ {print $2}' /proc/$pid/status)
+  thr=$(awk '/^Threads:/ {print $2}' /proc/$pid/status)
+  fds=$(ls /proc/$pid/fd | wc -l)
+  frames=$(curl -s "127.0.0.1:$api/health" | python3 -c 'import json,sys; print(json.load(sys.stdin)["cameras"][0]["frames"])' 2>/dev/null || echo 0)
+  echo "$now,$rss,$fds,$thr,$frames" >> "$OUT"
+  sleep "$INTERVAL"
+done
+python3 - "$OUT" "$WARMUP" <<'PY'
+import csv, sys
+rows = [r for r in csv.DictReader(open(sys.argv[1]))]
+warm = [r for r in rows if int(r["elapsed_s"]) >= int(sys.argv[2])]
+if len(warm) < 3:
+    sys.exit("FAIL: too few samples after warm-up")
+rss = [int(r["rss_kb"]) for r in warm]
+fds = {int(r["fds"]) for r in warm}
+thr = {int(r["threads"]) for r in warm}
+frames = int(rows[-1]["frames"])
+# Drift: the end of the run against its start after warm-up (averaged over 3 samples each).
+drift_mb = (sum(rss[-3:]) / 3 - sum(rss[:3]) / 3) / 1024
+print(f"samples {len(rows)} ({len(warm)} after {sys.argv[2]} s warm-up), frames captured {frames}")
+print(f"RSS after warm-up: min {min(rss)/1024:.1f} MB, max {max(rss)/1024:.1f} MB, drift {drift_mb:+.2f} MB")
+print(f"fds {sorted(fds)}, threads {sorted(thr)}")
+ok = abs(drift_mb) < 2.0 and max(fds) - min(fds) <= 2 and len(thr) == 1 and frames > 0
+print("PASS" if ok else "FAIL")
+sys.exit(0 if ok else 1)
+PY
