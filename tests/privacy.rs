@@ -85,16 +85,24 @@ fn no_file_is_created_and_nothing_is_opened_for_writing() {
     );
     assert_eq!(r.status, 200);
     std::thread::sleep(Duration::from_secs(2));
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status();
-    // strace forwards the signal to the daemon; wait for both.
-    let _ = wait_until(Duration::from_secs(10), || {
+    // Stop the daemon itself (strace's child); strace ends with it.
+    let children = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", child.id()))
+        .unwrap_or_default();
+    let daemon = children
+        .split_whitespace()
+        .next()
+        .expect("strace runs the daemon")
+        .to_string();
+    let _ = Command::new("kill").arg("-TERM").arg(&daemon).status();
+    let stopped = wait_until(Duration::from_secs(10), || {
         child.try_wait().unwrap().is_some()
     });
-    let _ = child.kill();
+    if !stopped {
+        let _ = Command::new("kill").arg("-KILL").arg(&daemon).status();
+        let _ = child.kill();
+    }
     let _ = child.wait();
+    assert!(stopped, "the daemon did not stop on SIGTERM");
 
     for (name, dir) in [
         ("working directory", cwd.path()),
