@@ -99,6 +99,10 @@ enum Command {
 fn main() -> ExitCode {
     // SAFETY: first thing in main, before any thread exists.
     unsafe { activityd::capture::gst::prepare_environment() };
+    // glibc gives every thread that allocates its own arena; GStreamer, tokio and the
+    // workers together would hold tens of MB in half-used arenas. Two are plenty here.
+    // SAFETY: mallopt only tunes the allocator; called before any other thread starts.
+    unsafe { libc::mallopt(libc::M_ARENA_MAX, 2) };
     let cli = Cli::parse();
     match cli.command {
         Command::CheckConfig { path } => check_config(&path),

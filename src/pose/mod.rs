@@ -70,26 +70,21 @@ pub struct PoseModels {
 }
 
 impl PoseModels {
-    /// Loads `pose_detector.onnx` and `pose_landmarks.onnx` from `dir` (in parallel: start-up
-    /// time is mostly tract's optimisation).
+    /// Loads `pose_detector.onnx` and `pose_landmarks.onnx` from `dir`.
     pub fn load(dir: &Path) -> Result<PoseModels, ModelError> {
-        let det_path = dir.join("pose_detector.onnx");
-        let det = std::thread::spawn(move || {
-            OnnxModel::load(
-                &det_path,
-                &[1, detector::INPUT, detector::INPUT, 3],
-                &["Identity", "Identity_1"],
-            )
-        });
+        // One after the other: loading both at once would double the peak memory for a few
+        // tens of milliseconds saved.
+        let detector = OnnxModel::load(
+            &dir.join("pose_detector.onnx"),
+            &[1, detector::INPUT, detector::INPUT, 3],
+            &["Identity", "Identity_1"],
+        )?;
         // Landmarks, presence, and the heatmap MediaPipe refines x, y with.
         let landmarks = OnnxModel::load(
             &dir.join("pose_landmarks.onnx"),
             &[1, CROP, CROP, 3],
             &["Identity", "Identity_1", "Identity_3"],
         )?;
-        let detector = det
-            .join()
-            .map_err(|_| ModelError::Run("detector loader panicked".into()))??;
         Ok(PoseModels {
             detector,
             landmarks,
