@@ -252,3 +252,131 @@ fn a_broker_outage_loses_nothing_within_the_queue_bound() {
     );
     assert_eq!(http::get(api, "/health").json()["mqtt"], "connected");
 }
+
+/// Makes a CA and a server certificate for 127.0.0.1 with openssl; returns (ca, cert, key).
+fn make_certs(dir: &std::path::Path) -> (String, String, String) {
+    let p = |f: &str| dir.join(f).display().to_string();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=activityd test CA",
+        "-keyout",
+        &p("ca.key"),
+        "-out",
+        &p("ca.pem"),
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        &p("server.key"),
+        "-out",
+        &p("server.csr"),
+    ]);
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        &p("server.csr"),
+        "-CA",
+        &p("ca.pem"),
+        "-CAkey",
+        &p("ca.key"),
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        &p("ext.cnf"),
+        "-out",
+        &p("server.pem"),
+    ]);
+    (p("ca.pem"), p("server.pem"), p("server.key"))
+}
+
+/// TLS with the broker's CA, and a username/password whose password comes from the
+/// environment and never reaches the logs; a wrong password is retried, not fatal.
+#[test]
+fn tls_and_credentials_work_and_secrets_stay_out_of_the_logs() {
+    let certs = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = make_certs(certs.path());
+    let pwfile = certs.path().join("passwd");
+    let ok = std::process::Command::new("mosquitto_passwd")
+        .args(["-b", "-c"])
+        .arg(&pwfile)
+        .args(["sensor", "pa55-w0rd-xyz"])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let broker = Broker::start_with(&format!(
+        "allow_anonymous false\npassword_file {}\ncafile {ca}\ncertfile {cert}\nkeyfile {key}\n",
+        pwfile.display()
+    ));
+    let sub_args = ["--cafile", &ca, "-u", "sensor", "-P", "pa55-w0rd-xyz"];
+    let sub = Sub::start_with(broker.port, "#", None, &sub_args);
+    let api = free_port();
+    let extra = format!("ca_file = \"{ca}\"\nusername = \"sensor\"");
+    let cam = "source = \"test:\"\nwidth = 160\nheight = 120";
+    let mut d = Daemon::start(
+        &config(broker.port, Some(api), cam, &extra),
+        &[
+            ("ACTIVITYD_MQTT_PASSWORD", "pa55-w0rd-xyz"),
+            ("RUST_LOG", "debug"),
+        ],
+    );
+    let avail = format!("{BASE}/availability");
+    assert!(
+        sub.wait_for(&avail, Duration::from_secs(15), |p| p == "online")
+            .is_some(),
+        "{}",
+        d.stderr()
+    );
+    assert_eq!(http::get(api, "/health").json()["mqtt"], "connected");
+    d.signal("TERM");
+    assert!(d.wait_exit(Duration::from_secs(5)).is_some());
+    assert!(
+        !d.stderr().contains("pa55-w0rd-xyz"),
+        "the password was logged"
+    );
+
+    // A wrong password: refused by the broker, retried with backoff, reported, no crash.
+    let api = free_port();
+    let bad = Daemon::start(
+        &config(broker.port, Some(api), cam, &extra),
+        &[("ACTIVITYD_MQTT_PASSWORD", "wrong-secret-123")],
+    );
+    assert!(wait_until(Duration::from_secs(20), || {
+        std::net::TcpStream::connect(("127.0.0.1", api)).is_ok()
+    }));
+    std::thread::sleep(Duration::from_secs(3));
+    let h = http::get(api, "/health").json();
+    assert_eq!(h["mqtt"], "disconnected", "{h}");
+    assert_eq!(h["status"], "degraded", "{h}");
+    assert!(!bad.stderr().contains("wrong-secret-123"));
+}

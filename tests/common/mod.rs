@@ -205,7 +205,8 @@ impl Broker {
         Broker::start_with("")
     }
 
-    /// Starts with extra `mosquitto.conf` lines for the listener (e.g. TLS settings).
+    /// Starts with extra `mosquitto.conf` lines for the listener (e.g. TLS settings, or
+    /// `allow_anonymous false` with a password file).
     pub fn start_with(extra: &str) -> Broker {
         let mut b = Broker {
             port: free_port(),
@@ -227,8 +228,11 @@ impl Broker {
         std::fs::write(
             &conf,
             format!(
-                "listener {} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}/\nautosave_interval 1\n{}\n",
+                // `user root`: started as root (CI), stay root so the test's private
+                // directories (certificates, persistence) stay readable.
+                "user root\nlistener {} 127.0.0.1\n{}\npersistence true\npersistence_location {}/\nautosave_interval 1\n{}\n",
                 self.port,
+                if self.extra.contains("allow_anonymous") { "" } else { "allow_anonymous true" },
                 self.dir.path().display(),
                 self.extra
             ),
@@ -280,6 +284,11 @@ pub struct Sub {
 
 impl Sub {
     pub fn start(port: u16, filter: &str, client_id: Option<&str>) -> Sub {
+        Sub::start_with(port, filter, client_id, &[])
+    }
+
+    /// With extra `mosquitto_sub` arguments (TLS, credentials).
+    pub fn start_with(port: u16, filter: &str, client_id: Option<&str>, extra: &[&str]) -> Sub {
         let mut cmd = Command::new("mosquitto_sub");
         cmd.args([
             "-h",
@@ -295,6 +304,7 @@ impl Sub {
         if let Some(id) = client_id {
             cmd.args(["-i", id, "-c"]);
         }
+        cmd.args(extra);
         let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
