@@ -113,12 +113,23 @@ enum BusNews {
     Looped,
 }
 
+/// What the end of the stream means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AtEnd {
+    /// A file with `loop = true`: start again.
+    Loop,
+    /// A file or upload: done.
+    Finish,
+    /// A live source: it went away; reconnect.
+    Reconnect,
+}
+
 /// A running GStreamer pipeline delivering RGB frames.
 pub struct GstSource {
     pipeline: gst::Pipeline,
     sink: gst_app::AppSink,
     bus: gst::Bus,
-    looping: bool,
+    at_end: AtEnd,
     started: Instant,
 }
 
@@ -133,7 +144,12 @@ impl GstSource {
                 p.display()
             )));
         }
-        Self::launch(&pipeline_description(opts), opts.looping, |_| Ok(()))
+        let at_end = match (&opts.spec, opts.looping) {
+            (SourceSpec::File(_), true) => AtEnd::Loop,
+            (SourceSpec::File(_), false) => AtEnd::Finish,
+            _ => AtEnd::Reconnect,
+        };
+        Self::launch(&pipeline_description(opts), at_end, |_| Ok(()))
     }
 
     /// Decodes a video held in memory (an upload): nothing touches the disk. The bytes are
@@ -143,7 +159,7 @@ impl GstSource {
         let desc = format!(
             "appsrc name=activityd_src ! decodebin ! videoconvert ! videoscale ! video/x-raw,format=RGB ! appsink name={SINK_NAME} sync=false max-buffers=4 drop=false enable-last-sample=false"
         );
-        Self::launch(&desc, false, move |pipeline| {
+        Self::launch(&desc, AtEnd::Finish, move |pipeline| {
             let src = pipeline
                 .by_name("activityd_src")
                 .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())
@@ -189,7 +205,7 @@ impl GstSource {
     /// Parses and starts `desc`; `setup` configures elements before the pipeline plays.
     fn launch(
         desc: &str,
-        looping: bool,
+        at_end: AtEnd,
         setup: impl FnOnce(&gst::Pipeline) -> Result<(), CaptureError>,
     ) -> Result<GstSource, CaptureError> {
         let element = gst::parse::launch(desc).map_err(|e| {
@@ -210,7 +226,7 @@ impl GstSource {
             pipeline,
             sink,
             bus,
-            looping,
+            at_end,
             started: Instant::now(),
         };
         if source.pipeline.set_state(gst::State::Playing).is_err() {
@@ -245,8 +261,13 @@ impl GstSource {
     }
 
     fn on_eos(&self) -> BusNews {
-        if !self.looping {
-            return BusNews::Error(CaptureError::Ended);
+        match self.at_end {
+            AtEnd::Finish => return BusNews::Error(CaptureError::Ended),
+            // A live stream has no end: its server or device went away.
+            AtEnd::Reconnect => {
+                return BusNews::Error(CaptureError::Transient("the stream ended".into()));
+            }
+            AtEnd::Loop => {}
         }
         match self.pipeline.seek_simple(
             gst::SeekFlags::FLUSH | gst::SeekFlags::KEY_UNIT,

@@ -164,18 +164,12 @@ pub fn open(opts: &SourceOptions) -> Result<Box<dyn FrameSource + Send>, Capture
     }
 }
 
-/// Exponential backoff: 0.5 s, 1 s, 2 s … capped at 30 s.
+/// Exponential backoff: the delay doubles from `initial` up to `cap`.
 #[derive(Debug, Clone)]
 pub struct Backoff {
     next: Duration,
     initial: Duration,
     cap: Duration,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Backoff::new(Duration::from_millis(500), Duration::from_secs(30))
-    }
 }
 
 impl Backoff {
@@ -322,7 +316,8 @@ pub fn capture_loop<F>(
 ) where
     F: Fn(&SourceOptions) -> Result<Box<dyn FrameSource + Send>, CaptureError>,
 {
-    let mut backoff = Backoff::default();
+    // Retries are capped at 5 s so that a camera is back within 5 s of its return.
+    let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(5));
     let mut timeline = Timeline::default();
     let mut gate = RateGate::new(process_fps);
     let mut seq = 0u64;
@@ -441,7 +436,7 @@ mod tests {
 
     #[test]
     fn backoff_doubles_to_cap_and_resets() {
-        let mut b = Backoff::default();
+        let mut b = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
         let got: Vec<u64> = (0..9).map(|_| b.next_delay().as_millis() as u64).collect();
         assert_eq!(
             got,
