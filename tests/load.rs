@@ -1,0 +1,244 @@
+//! Hostile load over loopback while a camera runs: 10,000 requests mixing health checks,
+//! valid and malformed uploads, wrong types, oversized declarations, unknown paths, plus
+//! slow-loris connections and oversized headers. Only the contract's answers may come back,
+//! the daemon must not crash, its memory must stay bounded, and the camera must keep its pace.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::http::{form, get, request};
+use common::{Daemon, fixture, free_port, wait_until};
+
+fn rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap()
+}
+
+fn process_fps(port: u16) -> f64 {
+    get(port, "/health").json()["cameras"][0]["process_fps"]
+        .as_f64()
+        .unwrap()
+}
+
+#[test]
+fn ten_thousand_hostile_requests_get_only_contract_answers() {
+    let port = free_port();
+    let cfg = format!(
+        "device_id = \"l\"\n[api]\nbind = \"127.0.0.1:{port}\"\nmax_upload_mb = 2\n[mqtt]\nenabled = false\n\
+         [[cameras]]\nid = \"cam0\"\nsource = \"file://{}\"\nloop = true\nprocess_fps = 10\n",
+        fixture("video/sports2d_640x360.mp4").display()
+    );
+    let d = Daemon::start(&cfg, &[]);
+    let pid = d.child.id();
+    assert!(wait_until(Duration::from_secs(30), || TcpStream::connect(
+        ("127.0.0.1", port)
+    )
+    .is_ok()
+        && get(port, "/health").json()["cameras"][0]["state"]
+            == "streaming"));
+    // The camera's pace before the load (a few seconds to settle).
+    std::thread::sleep(Duration::from_secs(4));
+    let fps_before: f64 = (0..5)
+        .map(|_| {
+            std::thread::sleep(Duration::from_millis(400));
+            process_fps(port)
+        })
+        .sum::<f64>()
+        / 5.0;
+    let rss_before = rss_kb(pid);
+
+    let jpg = Arc::new(std::fs::read(fixture("images/pose2sim_cam01_f030_front.jpg")).unwrap());
+    let statuses: Arc<Mutex<BTreeMap<u16, usize>>> = Default::default();
+    let bad_bodies = Arc::new(Mutex::new(Vec::new()));
+    let next = Arc::new(AtomicUsize::new(0));
+    const TOTAL: usize = 10_000;
+    let start = Instant::now();
+
+    // Slow loris: 20 connections that send half a request line and then nothing.
+    let loris: Vec<_> = (0..20)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+                s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+                s.write_all(b"POST /predict/frame HTTP/1.1\r\nHost: x\r\nContent-Le")
+                    .unwrap();
+                let mut buf = Vec::new();
+                let _ = s.read_to_end(&mut buf);
+                // The server hangs up (header read timeout) instead of waiting forever.
+                (buf.len(), start.elapsed())
+            })
+        })
+        .collect();
+
+    let workers: Vec<_> = (0..8)
+        .map(|_| {
+            let (jpg, statuses, bad_bodies, next) = (
+                jpg.clone(),
+                statuses.clone(),
+                bad_bodies.clone(),
+                next.clone(),
+            );
+            std::thread::spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= TOTAL {
+                        break;
+                    }
+                    let reply = match i % 50 {
+                        // 2%: valid uploads (200, or 503 when both prediction slots are busy).
+                        0 => {
+                            let (ct, body) = form("image_file", "a.jpg", &jpg, &[]);
+                            request(
+                                port,
+                                "POST",
+                                "/predict/frame",
+                                &[("Content-Type", &ct)],
+                                &body,
+                            )
+                        }
+                        1..=10 => {
+                            let (ct, mut body) = form("image_file", "a.jpg", &jpg[..2000], &[]);
+                            body.truncate(body.len() - 10); // malformed multipart
+                            request(
+                                port,
+                                "POST",
+                                "/predict/frame",
+                                &[("Content-Type", &ct)],
+                                &body,
+                            )
+                        }
+                        11..=16 => request(
+                            port,
+                            "POST",
+                            "/predict/frame",
+                            &[("Content-Type", "text/plain")],
+                            b"hello",
+                        ),
+                        17..=22 => {
+                            let (ct, body) =
+                                form("image_file", "a.jpg", b"not an image at all", &[]);
+                            request(
+                                port,
+                                "POST",
+                                "/predict/frame",
+                                &[("Content-Type", &ct)],
+                                &body,
+                            )
+                        }
+                        // Declares 100 MB but sends nothing more.
+                        23..=27 => request(
+                            port,
+                            "POST",
+                            "/predict/video",
+                            &[
+                                ("Content-Type", "multipart/form-data; boundary=x"),
+                                ("Content-Length", "104857600"),
+                            ],
+                            b"",
+                        ),
+                        28..=30 => request(port, "GET", "/does/not/exist", &[], b""),
+                        31..=32 => request(port, "PUT", "/predict/frame", &[], b"x"),
+                        33 => {
+                            // Oversized headers: 80 KB of them.
+                            let big = "a".repeat(80 * 1024);
+                            request(port, "GET", "/health", &[("X-Big", &big)], b"")
+                        }
+                        _ => request(port, "GET", "/health", &[], b""),
+                    };
+                    match reply {
+                        Ok(r) => {
+                            *statuses.lock().unwrap().entry(r.status).or_default() += 1;
+                            if r.status >= 400 && r.status != 431 {
+                                let ok = serde_json::from_slice::<serde_json::Value>(&r.body)
+                                    .ok()
+                                    .is_some_and(|v| v["error"]["code"].is_string());
+                                if !ok {
+                                    bad_bodies.lock().unwrap().push((
+                                        r.status,
+                                        String::from_utf8_lossy(&r.body).to_string(),
+                                    ));
+                                }
+                            }
+                        }
+                        // An 80 KB header may be cut off with a reset before the reply is read.
+                        Err(e) if i % 50 == 33 => {
+                            *statuses.lock().unwrap().entry(0).or_default() += 1;
+                            let _ = e;
+                        }
+                        Err(e) => panic!("request {i} failed: {e}"),
+                    }
+                }
+            })
+        })
+        .collect();
+    // Sample the camera while the load runs.
+    let mut fps_during = Vec::new();
+    while !workers.iter().all(|w| w.is_finished()) {
+        std::thread::sleep(Duration::from_millis(500));
+        fps_during.push(process_fps(port));
+    }
+    for w in workers {
+        w.join().unwrap();
+    }
+    let elapsed = start.elapsed();
+    for l in loris {
+        let (_, when) = l.join().unwrap();
+        assert!(
+            when < Duration::from_secs(25),
+            "a slow-loris connection was held {when:?}"
+        );
+    }
+
+    let statuses = statuses.lock().unwrap().clone();
+    let total: usize = statuses.values().sum();
+    eprintln!("{total} requests in {elapsed:?}: {statuses:?}");
+    assert_eq!(total, TOTAL);
+    let allowed = [0u16, 200, 400, 404, 405, 413, 415, 422, 431, 503];
+    for s in statuses.keys() {
+        assert!(
+            allowed.contains(s),
+            "status {s} is not a contract answer: {statuses:?}"
+        );
+    }
+    assert!(statuses.get(&200).copied().unwrap_or(0) > 3000);
+    assert!(
+        statuses.get(&431).copied().unwrap_or(0) + statuses.get(&0).copied().unwrap_or(0) >= 200,
+        "oversized headers refused"
+    );
+    assert!(
+        statuses.get(&400).copied().unwrap_or(0) > 0
+            && statuses.get(&413).copied().unwrap_or(0) > 0
+    );
+    let bad = bad_bodies.lock().unwrap();
+    assert!(
+        bad.is_empty(),
+        "error answers that are not JSON errors: {:?}",
+        &bad[..bad.len().min(3)]
+    );
+
+    // Alive, memory bounded, camera at its pace.
+    assert_eq!(get(port, "/health").status, 200);
+    let rss_after = rss_kb(pid);
+    eprintln!("RSS {} -> {} MB", rss_before / 1024, rss_after / 1024);
+    assert!(
+        rss_after < rss_before + 60 * 1024,
+        "RSS grew from {rss_before} kB to {rss_after} kB"
+    );
+    let fps_during: f64 =
+        fps_during.iter().skip(2).sum::<f64>() / (fps_during.len().saturating_sub(2).max(1)) as f64;
+    eprintln!("camera analysed {fps_before:.2} fps before, {fps_during:.2} fps during the load");
+    assert!(
+        fps_during >= 0.9 * fps_before,
+        "camera slowed from {fps_before:.2} to {fps_during:.2} fps"
+    );
+}
