@@ -123,8 +123,11 @@ impl<'de> Deserialize<'de> for LandmarkFrame {
             Some(v) => {
                 let mut out = [Point::default(); NUM_LANDMARKS];
                 for (i, r) in v.iter().enumerate() {
-                    if r.iter().any(|x| !x.is_finite()) {
-                        return Err(D::Error::custom(format!("landmark {i} is not finite")));
+                    // Normalised coordinates far outside the picture are not a pose.
+                    if r.iter().any(|x| !x.is_finite() || x.abs() > 1e4) {
+                        return Err(D::Error::custom(format!(
+                            "landmark {i} is not a finite value within ±10000"
+                        )));
                     }
                     out[i] = Point {
                         x: r[0],

@@ -30,6 +30,7 @@ pub mod config;
 pub mod daemon;
 pub mod features;
 pub mod frame;
+pub mod fuzzing;
 pub mod health;
 pub mod http;
 pub mod landmarks;
