@@ -31,3 +31,65 @@ lint:
 
 clean:
 	$(CARGO) clean
+
+# --- Cross builds, ARM tests under qemu, Debian packages: see cross/README.md ---------------
+# Everything builds in target/cross (CARGO_TARGET_DIR) and installs what it lacks.
+CROSS_PROFILE ?= dist
+.PHONY: cross-tools cross-aarch64 cross-armv7 test-cross test-cross-aarch64 test-cross-armv7 \
+        deb deb-arm64 deb-armhf deb-all deb-check insn-count
+
+cross-tools:
+	@cross/install-tools.sh
+
+cross-aarch64:
+	@cross/build.sh aarch64 $(CROSS_PROFILE)
+
+cross-armv7:
+	@cross/build.sh armv7 $(CROSS_PROFILE)
+
+# Unit tests (cargo test --lib) and a smoke run compared with the x86-64 binary, under qemu.
+test-cross: test-cross-aarch64 test-cross-armv7
+
+test-cross-aarch64:
+	@cross/test.sh aarch64
+
+test-cross-armv7:
+	@cross/test.sh armv7
+
+# Debian packages in target/debian/: `deb` for this machine (amd64), `deb-all` for all three.
+deb:
+	@cross/deb.sh x86_64
+
+deb-arm64:
+	@cross/deb.sh aarch64
+
+deb-armhf:
+	@cross/deb.sh armv7
+
+deb-all: deb deb-arm64 deb-armhf
+
+# Installs the amd64 .deb into a clean bookworm root and runs it there (~2-3 min).
+deb-check: deb
+	@cross/deb-check.sh
+
+# Instructions per pose step, x86-64 (callgrind) vs ARM (qemu TCG plugin).
+insn-count:
+	@cross/insn/count.sh
+
+# --- models, robustness ---------------------------------------------------------------
+.PHONY: model fuzz soak soak-quick
+
+# Rebuilds the activity model: synthetic data -> features (this binary) -> training -> card.
+model: build
+	ACTIVITYD=$(BIN) training/activity/make_model.sh
+
+# cargo-fuzz on the parsers (FUZZ_SECONDS per target, default 120); not part of `make test`.
+fuzz:
+	@scripts/fuzz.sh
+
+# The daemon on a looping clip for an hour (or 5 minutes), sampling RSS, fds and threads.
+soak: build
+	@scripts/soak.sh 3600 target/soak.csv
+
+soak-quick: build
+	@WARMUP=60 scripts/soak.sh 300 target/soak-quick.csv

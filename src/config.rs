@@ -173,7 +173,7 @@ impl Default for ActivityConfig {
     fn default() -> Self {
         ActivityConfig {
             confidence_threshold: 0.7,
-            min_duration_s: 0.4,
+            min_duration_s: 0.3,
         }
     }
 }

