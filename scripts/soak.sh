@@ -2,7 +2,7 @@
 # `make soak` (1 h) / `make soak-quick` (5 min): runs the daemon on the looping demo clip with
 # MQTT and the API on, samples its RSS, open file descriptors and threads every 10 s, and
 # passes if, after a warm-up, RSS drifts by less than 2 MB and fds and threads stay flat.
-#   scripts/soak.sh [SECONDS] [CSV_OUT]
+#   scripts/soak.sh [SECONDS] [CSV_OUT]   (ACTIVITYD_BIN overrides the binary)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-3600}
@@ -28,7 +28,7 @@ source = "file://$PWD/tests/fixtures/video/sports2d_640x360.mp4"
 loop = true
 process_fps = 15
 TOML
-target/release/activityd run --config "$work/soak.toml" --log-format json 2> "$work/daemon.log" &
+${ACTIVITYD_BIN:-target/release/activityd} run --config "$work/soak.toml" --log-format json 2> "$work/daemon.log" &
 pid=$!
 trap 'kill $pid $broker 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 mkdir -p "$(dirname "$OUT")"
