@@ -330,15 +330,36 @@ fn refine_from_heatmap(xy: &mut [(f32, f32)], heatmap: &[f32]) {
 }
 
 /// The pipeline stage: pose on every analysed frame.
+/// While nobody has been seen for this long…
+const IDLE_AFTER_S: f64 = 2.0;
+/// …the detector looks at most this often (an empty room costs ~3 detector runs a second
+/// instead of one per analysed frame).
+const IDLE_DETECT_EVERY_S: f64 = 0.3;
+
 pub struct PoseStage {
     estimator: PoseEstimator,
+    /// Camera time a person was last seen.
+    last_seen: f64,
+    /// Camera time the detector last looked for someone.
+    last_search: f64,
 }
 
 impl PoseStage {
     pub fn new(models: &PoseModels) -> Result<PoseStage, ModelError> {
         Ok(PoseStage {
             estimator: PoseEstimator::new(models, Mode::Video)?,
+            last_seen: f64::NEG_INFINITY,
+            last_search: f64::NEG_INFINITY,
         })
+    }
+
+    /// Whether to skip this frame: nobody tracked, nobody seen for a while, and the detector
+    /// looked only a moment ago.
+    fn idle_skip(&self, t: f64) -> bool {
+        !self.estimator.is_tracking()
+            && t - self.last_seen > IDLE_AFTER_S
+            && t - self.last_search < IDLE_DETECT_EVERY_S
+            && t >= self.last_search
     }
 }
 
@@ -348,6 +369,15 @@ impl Stage for PoseStage {
     }
 
     fn process(&mut self, frame: &Frame, analysis: &mut Analysis) -> Result<(), StageError> {
+        analysis.pose_ran = true;
+        if self.idle_skip(frame.t) {
+            // Still nobody: the frame is reported as such without running the models.
+            analysis.pose = None;
+            return Ok(());
+        }
+        if !self.estimator.is_tracking() {
+            self.last_search = frame.t;
+        }
         analysis.pose = self
             .estimator
             .estimate(frame, frame.t, &mut analysis.timings)
@@ -355,7 +385,9 @@ impl Stage for PoseStage {
                 stage: "pose",
                 message: e.to_string(),
             })?;
-        analysis.pose_ran = true;
+        if analysis.pose.is_some() {
+            self.last_seen = frame.t;
+        }
         Ok(())
     }
 }
