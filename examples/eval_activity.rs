@@ -41,6 +41,23 @@ fn main() {
                     .map(String::from)
             })
             .collect();
+        // MAX_FPS: keep only frames at least 1/MAX_FPS apart, as `process_fps` would.
+        let max_fps: f64 = std::env::var("MAX_FPS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0);
+        let mut next = f64::NEG_INFINITY;
+        let (frames, labels): (Vec<_>, Vec<_>) = frames
+            .into_iter()
+            .zip(labels)
+            .filter(|(f, _)| {
+                let keep = max_fps <= 0.0 || f.t + 1e-3 >= next;
+                if keep && max_fps > 0.0 {
+                    next = f.t + 1.0 / max_fps;
+                }
+                keep
+            })
+            .unzip();
         let env = |k: &str, d: f64| {
             std::env::var(k)
                 .ok()
