@@ -27,6 +27,7 @@ fn main() {
             files.push(p);
         }
     }
+    let mut step_time: BTreeMap<&'static str, (f64, usize)> = BTreeMap::new();
     // (true, predicted) counts
     let mut cm: BTreeMap<(String, String), usize> = BTreeMap::new();
     for f in &files {
@@ -75,6 +76,11 @@ fn main() {
         for fr in &frames {
             ann.push(fr, &mut t).unwrap();
         }
+        for (name, d) in &t.steps {
+            let e = step_time.entry(*name).or_insert((0.0, 0usize));
+            e.0 += d.as_secs_f64();
+            e.1 += 1;
+        }
         let doc = ann.finish();
         for (fr, l) in doc.frames.iter().zip(&labels) {
             if let Some(l) = l {
@@ -122,4 +128,7 @@ fn main() {
         100.0 * other as f64 / total as f64
     );
     println!("macro-F1 {:.3}", f1s.iter().sum::<f64>() / f1s.len() as f64);
+    for (name, (s, n)) in step_time {
+        println!("{name}: {:.1} µs per run ({n} runs)", s / n as f64 * 1e6);
+    }
 }
