@@ -207,6 +207,17 @@ fn pose(input: &Path, overlay: Option<&Path>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A buffered writer to `out`, or to stdout.
+fn output(out: Option<&Path>) -> anyhow::Result<Box<dyn std::io::Write>> {
+    Ok(match out {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    })
+}
+
 /// Reads landmark frames from a file or stdin (`-`).
 fn read_landmarks(path: &Path) -> anyhow::Result<Vec<activityd::landmarks::LandmarkFrame>> {
     use std::io::BufReader;
@@ -229,13 +240,7 @@ fn features(input: &Path, format: FeatureFormat, out: Option<&Path>) -> anyhow::
         .iter()
         .filter_map(|f| fx.push(f).map(|v| (f.t, v)))
         .collect();
-    let mut w: Box<dyn Write> = match out {
-        Some(p) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p)
-                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?,
-        )),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-    };
+    let mut w = output(out)?;
     match format {
         FeatureFormat::Csv => {
             let header: Vec<String> = (0..NUM_FEATURES).map(|i| format!("f{i:03}")).collect();
@@ -323,13 +328,7 @@ fn annotate(
         return Err(e.into());
     }
     let doc = ann.finish();
-    let mut w: Box<dyn Write> = match out {
-        Some(p) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p)
-                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?,
-        )),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-    };
+    let mut w = output(out)?;
     match format {
         AnnotationFormat::Json => writeln!(w, "{}", serde_json::to_string(&doc)?)?,
         AnnotationFormat::Csv => {

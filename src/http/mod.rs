@@ -287,8 +287,8 @@ async fn predict_frame(
     }
     // Everything cheap is checked first; a prediction slot is only taken for inference.
     let permit = slot(&state)?;
-    let data = Bytes::copy_from_slice(file.data);
-    drop(body);
+    // The image stays where the body put it (no copy).
+    let data = body.slice_ref(file.data);
     let st = state.clone();
     let (v, t) = run_blocking(move || {
         let _permit = permit;
