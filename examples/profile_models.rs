@@ -1,14 +1,22 @@
 //! Where the pose models spend their time: runs each model on a fixed input and sums the
 //! time per operator type, as tract executes the optimised plan.
 //!
-//! `cargo run --release --example profile_models [RUNS]`
+//! `cargo run --release --example profile_models [RUNS] [NODES]` — with NODES, also the NODES
+//! slowest single nodes (name, operator, output shape, time), to see which layers the time is
+//! spent in.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use tract_onnx::prelude::*;
 
-fn profile(path: &str, shape: &[usize], outputs: &[&str], runs: usize) -> TractResult<()> {
+fn profile(
+    path: &str,
+    shape: &[usize],
+    outputs: &[&str],
+    runs: usize,
+    nodes: usize,
+) -> TractResult<()> {
     let model = tract_onnx::onnx()
         .model_for_path(path)?
         .with_input_fact(0, f32::fact(shape).into())?
@@ -22,6 +30,7 @@ fn profile(path: &str, shape: &[usize], outputs: &[&str], runs: usize) -> TractR
         Ok(tvec!(Tensor::from_shape(shape, &data)?.into_tvalue()))
     };
     let mut per_op: HashMap<String, Duration> = HashMap::new();
+    let mut per_node: HashMap<usize, Duration> = HashMap::new();
     let mut total = Duration::ZERO;
     for _ in 0..3 {
         state.run(input()?)?;
@@ -32,6 +41,7 @@ fn profile(path: &str, shape: &[usize], outputs: &[&str], runs: usize) -> TractR
             let t = Instant::now();
             let r = tract_onnx::tract_core::plan::eval(session, op_state, node, inputs);
             *per_op.entry(node.op.name().to_string()).or_default() += t.elapsed();
+            *per_node.entry(node.id).or_default() += t.elapsed();
             r
         })?;
         total += start.elapsed();
@@ -50,6 +60,19 @@ fn profile(path: &str, shape: &[usize], outputs: &[&str], runs: usize) -> TractR
             d.as_secs_f64() / sum.as_secs_f64() * 100.0
         );
     }
+    let mut slow: Vec<_> = per_node.into_iter().collect();
+    slow.sort_by_key(|x| std::cmp::Reverse(x.1));
+    let graph = plan.model();
+    for (id, d) in slow.iter().take(nodes) {
+        let node = graph.node(*id);
+        println!(
+            "  {:7.3} ms  {:<16} {:?}  {}",
+            d.as_secs_f64() * 1e3 / runs as f64,
+            node.op.name(),
+            node.outputs[0].fact.shape,
+            node.name
+        );
+    }
     Ok(())
 }
 
@@ -58,18 +81,24 @@ fn main() -> TractResult<()> {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(20);
+    let nodes = std::env::args()
+        .nth(2)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(0);
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/models");
     profile(
         &format!("{dir}/pose_landmarks.onnx"),
         &[1, 256, 256, 3],
         &["Identity", "Identity_1", "Identity_3"],
         runs,
+        nodes,
     )?;
     profile(
         &format!("{dir}/pose_detector.onnx"),
         &[1, 224, 224, 3],
         &["Identity", "Identity_1"],
         runs,
+        nodes,
     )?;
     Ok(())
 }

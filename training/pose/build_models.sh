@@ -9,7 +9,8 @@
 #
 # Steps: pinned venv (training/.venv-pose, requirements.txt) -> mediapipe wheel (pip download,
 # SHA-256 checked) -> the two .tflite files (SHA-256 checked) -> detector: sparse DENSIFY
-# weights rewritten as dense constants -> tf2onnx --opset 13 -> landmark outputs pruned to
+# weights rewritten as dense constants -> tf2onnx --opset 13 -> exact speed-up rewrites
+# (onnx_speedups.py) -> landmark outputs pruned to
 # Identity, Identity_1, Identity_3 (heatmap; LANDMARK_HEATMAP=0 drops it) -> verification
 # against tf.lite.Interpreter on the real images of tests/fixtures/images/ (onnxruntime and
 # tract) -> model cards.
@@ -33,7 +34,7 @@ DET_SHA256="9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c"
 LM_PATH="mediapipe/modules/pose_landmark/pose_landmark_full.tflite"
 LM_SHA256="e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f"
 # Bump when the conversion changes (goes into the cards' "version": 0.10.14-onnx<REVISION>).
-REVISION="2"
+REVISION="3"
 # Landmark outputs kept, in this order: landmarks, pose flag, and the heatmap (Identity_3) that
 # MediaPipe uses to refine x, y (~+3 ms per crop in tract; mean error against MediaPipe on
 # tracked video 0.50% -> 0.07% of the image, see training/pose/README.md). The segmentation
@@ -102,12 +103,14 @@ cp "$LM_TFLITE" "$BUILD/pose_landmark_full.tflite"
   || { cat "$BUILD/tf2onnx_landmarks.log" >&2; exit 1; }
 grep -h "After optimization" "$BUILD"/tf2onnx_*.log >&2 || true
 
-# 5. prune / clean, metadata --------------------------------------------------------------
+# 5. speed-ups (exact rewrites of nodes tract runs slowly), prune / clean, metadata ---------
+"$VPY" "$HERE/onnx_speedups.py" "$BUILD/pose_detector_raw.onnx" "$BUILD/pose_detector_fast.onnx"
+"$VPY" "$HERE/onnx_speedups.py" "$BUILD/pose_landmarks_raw.onnx" "$BUILD/pose_landmarks_fast.onnx"
 META=(--meta "source=mediapipe==$MP_VERSION" --meta "licence=Apache-2.0"
       --meta "converter=tf2onnx 1.16.1 opset $OPSET" --meta "revision=$REVISION")
-"$VPY" "$HERE/onnx_prune.py" "$BUILD/pose_detector_raw.onnx" "$MODELS/pose_detector.onnx" \
+"$VPY" "$HERE/onnx_prune.py" "$BUILD/pose_detector_fast.onnx" "$MODELS/pose_detector.onnx" \
   --keep Identity,Identity_1 --meta "name=blazepose_detector" --meta "path_in_wheel=$DET_PATH" "${META[@]}"
-"$VPY" "$HERE/onnx_prune.py" "$BUILD/pose_landmarks_raw.onnx" "$MODELS/pose_landmarks.onnx" \
+"$VPY" "$HERE/onnx_prune.py" "$BUILD/pose_landmarks_fast.onnx" "$MODELS/pose_landmarks.onnx" \
   --keep "$LM_KEEP" --meta "name=blazepose_landmarks_full" --meta "path_in_wheel=$LM_PATH" "${META[@]}"
 
 # 6. licence notice -------------------------------------------------------------------
@@ -131,7 +134,9 @@ and limitations under the License.
 
 Modifications (training/pose/build_models.sh): the detector's sparse weight tensors were
 rewritten as dense constants; both models were converted from TFLite to ONNX (opset $OPSET)
-with tf2onnx 1.16.1, float16 weights stored as float32; the landmark model's
+with tf2onnx 1.16.1, float16 weights stored as float32; stride-2 depthwise convolutions and
+2x bilinear resizes were rewritten as equivalent subgraphs (training/pose/onnx_speedups.py); the
+landmark model's
 $REMOVED removed. The model card (BlazePose GHUM 3D) is published by the
 MediaPipe authors with the models.
 EOF

@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""Rewrite two kinds of node that tract 0.23 runs slowly into equivalent, faster subgraphs.
+
+usage: onnx_speedups.py IN.onnx OUT.onnx
+
+1. Stride-2 depthwise convolutions -> the same convolution at stride 1, then a Gather of every
+   other row and column. tract's channel-first depthwise kernel runs stride-1 convolutions
+   ~10x faster per multiply-add than stride-2 ones on this model, so computing 4x the outputs
+   and dropping three quarters is still a win. (A Slice with step 2 would not do: tract folds
+   it straight back into the convolution's stride.) Each output is computed by exactly the
+   same arithmetic as before, so the results are bit-identical.
+2. 2x bilinear Resize (half_pixel, as tf2onnx emits for TFLite's RESIZE_BILINEAR) -> per axis:
+   edge padding, out[2i] = 0.25 in[i-1] + 0.75 in[i], out[2i+1] = 0.75 in[i] + 0.25 in[i+1],
+   interleaved by Concat + Reshape. This is the definition of the half_pixel linear resize
+   with clamped borders; tract's generic Resize spends ~10-17% of each model on it.
+
+Measured effect and the per-node profile behind it: training/pose/README.md.
+"""
+import sys
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper, shape_inference
+
+
+def attrs(node):
+    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
+
+
+def main(src: str, dst: str) -> None:
+    model = onnx.load(src)
+    inferred = shape_inference.infer_shapes(model)
+    shapes = {vi.name: [d.dim_value for d in vi.type.tensor_type.shape.dim]
+              for vi in list(inferred.graph.value_info) + list(inferred.graph.input)
+              + list(inferred.graph.output)}
+    g = model.graph
+    inits = {i.name: numpy_helper.to_array(i) for i in g.initializer}
+
+    def const(name, value):
+        g.initializer.append(numpy_helper.from_array(np.asarray(value), name))
+        return name
+
+    nodes, n_conv, n_resize = [], 0, 0
+    for n in g.node:
+        a = attrs(n)
+        w = inits.get(n.input[1]) if n.op_type == "Conv" and len(n.input) > 1 else None
+        if (w is not None and a.get("group", 1) > 1 and a.get("group") == w.shape[0]
+                and list(a.get("strides", [1, 1])) == [2, 2]
+                and list(a.get("dilations", [1, 1])) == [1, 1]
+                and a.get("auto_pad", b"NOTSET") == b"NOTSET"):
+            out = n.output[0]
+            _, _, ho, wo = shapes[out]
+            for x in n.attribute:
+                if x.name == "strides":
+                    x.ints[:] = [1, 1]
+            n.output[0] = out + "__stride1"
+            nodes.append(n)
+            rows = const(out + "__rows", np.arange(0, 2 * ho, 2, dtype=np.int64))
+            cols = const(out + "__cols", np.arange(0, 2 * wo, 2, dtype=np.int64))
+            nodes.append(helper.make_node("Gather", [out + "__stride1", rows], [out + "__half"],
+                                          axis=2, name=out + "__gather_rows"))
+            nodes.append(helper.make_node("Gather", [out + "__half", cols], [out], axis=3,
+                                          name=out + "__gather_cols"))
+            n_conv += 1
+            continue
+        scales = inits.get(n.input[2]) if n.op_type == "Resize" and len(n.input) > 2 else None
+        if (scales is not None and list(scales) == [1, 1, 2, 2] and a.get("mode") == b"linear"
+                and a.get("coordinate_transformation_mode") == b"half_pixel"):
+            batch, ch, h, w_ = shapes[n.input[0]]
+            cur = n.input[0]
+            for axis, length in ((2, h), (3, w_)):
+                p = f"{n.output[0]}__up{axis}"
+                pads = [0] * 8
+                pads[axis] = pads[4 + axis] = 1
+                nodes.append(helper.make_node("Pad", [cur, const(p + "_pads", np.array(pads, np.int64))],
+                                              [p + "_padded"], mode="edge", name=p + "_pad"))
+                parts = []
+                for start, tag in ((0, "prev"), (1, "here"), (2, "next")):
+                    nodes.append(helper.make_node(
+                        "Slice", [p + "_padded", const(f"{p}_{tag}_start", np.array([start], np.int64)),
+                                  const(f"{p}_{tag}_end", np.array([start + length], np.int64)),
+                                  const(f"{p}_{tag}_axis", np.array([axis], np.int64))],
+                        [f"{p}_{tag}"], name=f"{p}_{tag}_slice"))
+                    parts.append(f"{p}_{tag}")
+                prev, here, nxt = parts
+                quarter = const(p + "_quarter", np.array(0.25, np.float32))
+                three_q = const(p + "_three_quarters", np.array(0.75, np.float32))
+                halves = []
+                for tag, side in (("even", prev), ("odd", nxt)):
+                    nodes.append(helper.make_node("Mul", [side, quarter], [f"{p}_{tag}_a"], name=f"{p}_{tag}_mul_a"))
+                    nodes.append(helper.make_node("Mul", [here, three_q], [f"{p}_{tag}_b"], name=f"{p}_{tag}_mul_b"))
+                    nodes.append(helper.make_node("Add", [f"{p}_{tag}_a", f"{p}_{tag}_b"], [f"{p}_{tag}"],
+                                                  name=f"{p}_{tag}_add"))
+                    nodes.append(helper.make_node("Unsqueeze", [f"{p}_{tag}", const(f"{p}_{tag}_axes", np.array([axis + 1], np.int64))],
+                                                  [f"{p}_{tag}_u"], name=f"{p}_{tag}_unsqueeze"))
+                    halves.append(f"{p}_{tag}_u")
+                nodes.append(helper.make_node("Concat", halves, [p + "_pairs"], axis=axis + 1, name=p + "_concat"))
+                shape = [batch, ch, 2 * h, w_ if axis == 2 else 2 * w_]
+                out = n.output[0] if axis == 3 else p + "_out"
+                nodes.append(helper.make_node("Reshape", [p + "_pairs", const(p + "_shape", np.array(shape, np.int64))],
+                                              [out], name=p + "_reshape"))
+                cur = out
+            n_resize += 1
+            continue
+        nodes.append(n)
+    del g.node[:]
+    g.node.extend(nodes)
+    onnx.checker.check_model(model, full_check=True)
+    onnx.save(model, dst)
+    print(f"{dst}: {n_conv} stride-2 depthwise convs and {n_resize} 2x bilinear resizes rewritten",
+          file=sys.stderr)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    main(sys.argv[1], sys.argv[2])
