@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use activityd::classify::{ActivityModel, Annotator, DecoderConfig};
-use activityd::landmarks::read_jsonl;
+use activityd::landmarks::{read_jsonl, read_labels};
 use activityd::pipeline::Timings;
 
 fn main() {
@@ -33,15 +33,7 @@ fn main() {
     for f in &files {
         let text = std::fs::read_to_string(f).unwrap();
         let frames = read_jsonl(text.as_bytes()).unwrap();
-        let labels: Vec<Option<String>> = text
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| {
-                serde_json::from_str::<serde_json::Value>(l).unwrap()["label"]
-                    .as_str()
-                    .map(String::from)
-            })
-            .collect();
+        let labels = read_labels(&text);
         // MAX_FPS: keep only frames at least 1/MAX_FPS apart, as `process_fps` would.
         let max_fps: f64 = std::env::var("MAX_FPS")
             .ok()

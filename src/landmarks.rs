@@ -186,9 +186,34 @@ pub fn read_jsonl(r: impl BufRead) -> Result<Vec<LandmarkFrame>, ReadError> {
     Ok(out)
 }
 
+/// The per-frame `"label"` of a labelled landmark file (the synthetic and motion-capture data
+/// carry the true activity in it), one entry per non-blank line in the order of
+/// [`read_jsonl`]'s frames; `None` where a line has no string label.
+pub fn read_labels(text: &str) -> Vec<Option<String>> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l)
+                .ok()
+                .and_then(|v| v["label"].as_str().map(String::from))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn labels_follow_the_frames() {
+        let text = format!(
+            "{}\n\n{}\n",
+            line(0.0, "null").replace('}', r#", "label": "turn"}"#),
+            line(0.1, "null")
+        );
+        assert_eq!(read_jsonl(text.as_bytes()).unwrap().len(), 2);
+        assert_eq!(read_labels(&text), vec![Some("turn".to_string()), None]);
+    }
 
     fn line(t: f64, lm: &str) -> String {
         format!(r#"{{"t": {t}, "width": 640, "height": 480, "landmarks": {lm}}}"#)

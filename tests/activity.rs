@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::process::Command;
 
 use activityd::classify::{ActivityModel, Annotation, Annotator, DecoderConfig};
-use activityd::landmarks::read_jsonl;
+use activityd::landmarks::{read_jsonl, read_labels};
 use activityd::pipeline::Timings;
 use common::{Daemon, bin, fixture};
 
@@ -19,15 +19,7 @@ fn model() -> ActivityModel {
 fn annotate(model: &ActivityModel, path: &std::path::Path) -> (Annotation, Vec<Option<String>>) {
     let text = std::fs::read_to_string(path).unwrap();
     let frames = read_jsonl(text.as_bytes()).unwrap();
-    let labels: Vec<Option<String>> = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["label"]
-                .as_str()
-                .map(String::from)
-        })
-        .collect();
+    let labels = read_labels(&text);
     let mut ann = Annotator::new(model, DecoderConfig::default()).unwrap();
     let mut t = Timings::default();
     for f in &frames {
