@@ -120,11 +120,11 @@ def main(src: str, dst: str) -> None:
                 prev, here, nxt = parts
                 quarter = const(p + "_quarter", np.array(0.25, np.float32))
                 three_q = const(p + "_three_quarters", np.array(0.75, np.float32))
+                nodes.append(helper.make_node("Mul", [here, three_q], [p + "_here_b"], name=p + "_mul_here"))
                 halves = []
                 for tag, side in (("even", prev), ("odd", nxt)):
                     nodes.append(helper.make_node("Mul", [side, quarter], [f"{p}_{tag}_a"], name=f"{p}_{tag}_mul_a"))
-                    nodes.append(helper.make_node("Mul", [here, three_q], [f"{p}_{tag}_b"], name=f"{p}_{tag}_mul_b"))
-                    nodes.append(helper.make_node("Add", [f"{p}_{tag}_a", f"{p}_{tag}_b"], [f"{p}_{tag}"],
+                    nodes.append(helper.make_node("Add", [f"{p}_{tag}_a", p + "_here_b"], [f"{p}_{tag}"],
                                                   name=f"{p}_{tag}_add"))
                     nodes.append(helper.make_node("Unsqueeze", [f"{p}_{tag}", const(f"{p}_{tag}_axes", np.array([axis + 1], np.int64))],
                                                   [f"{p}_{tag}_u"], name=f"{p}_{tag}_unsqueeze"))
