@@ -464,14 +464,6 @@ fn two_hundred_concurrent_health_checks_are_all_answered() {
     assert_eq!(ok, 200);
 }
 
-fn metric_value(text: &str, prefix: &str) -> f64 {
-    text.lines()
-        .find(|l| l.starts_with(prefix))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("no {prefix} in\n{text}"))
-}
-
 /// An empty room: after 2 s without anybody, the detector looks about three times a second,
 /// not on every analysed frame.
 #[test]
@@ -479,8 +471,8 @@ fn the_detector_slows_down_while_nobody_is_in_view() {
     let api = start("", &[]);
     std::thread::sleep(Duration::from_secs(8));
     let text = String::from_utf8(get(api.port, "/metrics").body).unwrap();
-    let frames = metric_value(&text, "activityd_frames_analysed_total{camera=\"cam0\"}");
-    let detector = metric_value(
+    let frames = http::metric(&text, "activityd_frames_analysed_total{camera=\"cam0\"}");
+    let detector = http::metric(
         &text,
         "activityd_inference_stage_seconds_count{camera=\"cam0\",stage=\"detector\"}",
     );

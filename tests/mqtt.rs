@@ -180,12 +180,10 @@ fn event_numbers(sub: &Sub) -> Vec<u64> {
 }
 
 fn metric(port: u16, name: &str) -> f64 {
-    let m = String::from_utf8(http::get(port, "/metrics").body).unwrap();
-    m.lines()
-        .find(|l| l.starts_with(name) && !l.starts_with('#'))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("no {name} in\n{m}"))
+    http::metric(
+        &String::from_utf8(http::get(port, "/metrics").body).unwrap(),
+        name,
+    )
 }
 
 /// The broker goes away for 20 s while events keep coming: the newest `queue_size` are kept

@@ -2,9 +2,8 @@
 //! hysteresis and minimum durations, and the segments (start, end, confidence) it forms.
 //!
 //! Probabilities are smoothed with an exponential moving average (time constant 0.15 s; the
-//! delay it adds is dated back too). The
-//! best class becomes the *candidate*, or `uncertain` below the confidence threshold, or
-//! `no_person` when the pose stage found nobody. A candidate replaces the reported activity
+//! delay it adds is dated back too). The best class becomes the *candidate*, or `uncertain`
+//! below the confidence threshold, or `no_person` when the pose stage found nobody. A candidate replaces the reported activity
 //! only after it has held for its minimum duration; the change is then dated back to when the
 //! candidate first appeared, so segment times are accurate even though reports lag slightly.
 

@@ -329,13 +329,15 @@ fn refine_from_heatmap(xy: &mut [(f32, f32)], heatmap: &[f32]) {
     }
 }
 
-/// The pipeline stage: pose on every analysed frame.
 /// While nobody has been seen for this long…
 const IDLE_AFTER_S: f64 = 2.0;
 /// …the detector looks at most this often (an empty room costs ~3 detector runs a second
 /// instead of one per analysed frame).
 const IDLE_DETECT_EVERY_S: f64 = 0.3;
 
+/// The pipeline stage: pose on every analysed frame, except that while the room has been
+/// empty for [`IDLE_AFTER_S`] the detector runs at most every [`IDLE_DETECT_EVERY_S`] and the
+/// frames in between are reported as "nobody".
 pub struct PoseStage {
     estimator: PoseEstimator,
     /// Camera time a person was last seen.

@@ -475,6 +475,16 @@ pub mod http {
         request(port, "GET", path, &[], b"").unwrap()
     }
 
+    /// The value of the first sample line of a Prometheus text page that starts with `name`
+    /// (a metric name, optionally with its labels).
+    pub fn metric(text: &str, name: &str) -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(name) && !l.starts_with('#'))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+    }
+
     /// A multipart form with one file field (and optional extra text fields).
     pub fn form(
         field: &str,
