@@ -74,7 +74,9 @@ fn odd_sized_frames_are_read_by_stride() {
     let spec = SourceSpec::parse(&cfg.source).unwrap();
     let mut opts = activityd::capture::SourceOptions::from_camera(&cfg, spec);
     opts.realtime = false;
-    let mut src = activityd::capture::open(&opts).unwrap();
+    let status = std::sync::Arc::new(activityd::capture::CameraStatus::new("odd"));
+    let gate = activityd::capture::FrameGate::new(0.0, status.clone());
+    let mut src = activityd::capture::open(&opts, &gate).unwrap();
     let f = loop {
         if let Some(f) = src.next_frame(Duration::from_secs(5)).unwrap() {
             break f;
@@ -140,6 +142,33 @@ fn file_source_loops_with_monotonic_time() {
         "looping is not reconnecting"
     );
     stop(cam, shutdown);
+}
+
+#[test]
+fn process_fps_cap_holds_across_loops() {
+    // The 60 fps, 1.67 s clip capped at 10 fps: one frame in six passes, and the cap starts
+    // afresh when the clip restarts at t = 0 instead of waiting for the old clock to catch up.
+    let src = format!("file://{}", fixture("video/pose2sim_cam01.mp4").display());
+    let (cam, shutdown) = spawn(&src, "loop = true\nprocess_fps = 10");
+    let mut ts = Vec::new();
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(5) {
+        if let Take::Item(f) = cam.slot.take(Duration::from_millis(200)) {
+            ts.push(f.t);
+        }
+    }
+    let (frames, skipped) = (cam.status.frames.get(), cam.status.skipped.get());
+    stop(cam, shutdown);
+    assert!(ts.windows(2).all(|w| w[1] > w[0]), "time went backwards");
+    assert!(*ts.last().unwrap() > 3.5, "stopped after a loop: {ts:?}");
+    // Every loop's frames pass at 10 fps (the clip's 17 frames per loop), never a long gap.
+    let longest_gap = ts.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
+    assert!(longest_gap < 0.5, "gap of {longest_gap:.2} s: {ts:?}");
+    let passed = frames - skipped;
+    assert!(
+        (passed as f64 - frames as f64 / 6.0).abs() <= 2.0 + frames as f64 * 0.02,
+        "{passed} of {frames} passed"
+    );
 }
 
 #[test]

@@ -2,7 +2,8 @@
 //! that delivers RGB frames.
 //!
 //! Every source string becomes `<source part> ! videoconvert ! videoscale ! <RGB caps> !
-//! appsink`. Errors arrive on the bus (a missing file, a dead stream, a missing decoder) and
+//! appsink`. A pad probe ahead of `videoconvert` asks the camera's [`FrameGate`] about each
+//! decoded frame, so frames passed over by `process_fps` are never converted. Errors arrive on the bus (a missing file, a dead stream, a missing decoder) and
 //! are turned into [`CaptureError`]s; the appsink is polled with a timeout so a pipeline that
 //! errors never blocks the thread.
 
@@ -14,10 +15,12 @@ use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 use gstreamer_video as gst_video;
 
-use super::{CaptureError, FrameSource, SourceOptions, SourceSpec};
+use super::{CaptureError, FrameGate, FrameSource, SourceOptions, SourceSpec};
 use crate::frame::{Frame, Pixels};
 
 const SINK_NAME: &str = "activityd_sink";
+/// The `videoconvert` whose sink pad carries the gate's probe.
+const CONVERT_NAME: &str = "activityd_convert";
 
 /// Keeps GStreamer from writing files: activityd writes none, anywhere.
 ///
@@ -103,7 +106,36 @@ pub fn pipeline_description(opts: &SourceOptions) -> String {
             "appsink name={SINK_NAME} sync=false max-buffers=4 drop=false enable-last-sample=false"
         )
     };
-    format!("{source} ! videoconvert ! videoscale ! video/x-raw,format=RGB{size} ! {sink}")
+    format!(
+        "{source} ! videoconvert name={CONVERT_NAME} ! videoscale ! video/x-raw,format=RGB{size} ! {sink}"
+    )
+}
+
+/// Drops the frames `gate` refuses on their way into `videoconvert`.
+fn install_gate(pipeline: &gst::Pipeline, gate: Arc<FrameGate>) -> Result<(), CaptureError> {
+    let pad = pipeline
+        .by_name(CONVERT_NAME)
+        .and_then(|e| e.static_pad("sink"))
+        .ok_or_else(|| CaptureError::Permanent("videoconvert missing from pipeline".into()))?;
+    let started = Instant::now();
+    pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+        let Some(buffer) = info.buffer() else {
+            return gst::PadProbeReturn::Ok;
+        };
+        let t = buffer
+            .pts()
+            .map(|p| p.nseconds() as f64 / 1e9)
+            .unwrap_or_else(|| started.elapsed().as_secs_f64());
+        if gate.admit(t) {
+            gst::PadProbeReturn::Ok
+        } else {
+            // `Handled`, not `Drop`: the binding has taken the buffer out of the probe info
+            // and frees it itself; with `Drop`, GStreamer would try to free it again (a NULL).
+            gst::PadProbeReturn::Handled
+        }
+    })
+    .ok_or_else(|| CaptureError::Permanent("cannot watch videoconvert's input".into()))?;
+    Ok(())
 }
 
 /// What the bus had to say.
@@ -134,7 +166,12 @@ pub struct GstSource {
 }
 
 impl GstSource {
-    pub fn open(opts: &SourceOptions) -> Result<GstSource, CaptureError> {
+    /// Starts the pipeline for `opts`. With a `gate`, every decoded frame is counted and
+    /// those it refuses are dropped before colour conversion.
+    pub fn open(
+        opts: &SourceOptions,
+        gate: Option<Arc<FrameGate>>,
+    ) -> Result<GstSource, CaptureError> {
         init()?;
         if let SourceSpec::File(p) = &opts.spec
             && !p.is_file()
@@ -149,7 +186,10 @@ impl GstSource {
             (SourceSpec::File(_), false) => AtEnd::Finish,
             _ => AtEnd::Reconnect,
         };
-        Self::launch(&pipeline_description(opts), at_end, |_| Ok(()))
+        Self::launch(&pipeline_description(opts), at_end, |pipeline| match gate {
+            Some(gate) => install_gate(pipeline, gate),
+            None => Ok(()),
+        })
     }
 
     /// Decodes a video held in memory (an upload): nothing touches the disk. The bytes are
@@ -358,7 +398,7 @@ impl FileFrames {
     pub fn open(path: &std::path::Path) -> Result<FileFrames, CaptureError> {
         let opts = SourceOptions::offline_file(path.to_path_buf());
         Ok(FileFrames {
-            source: GstSource::open(&opts)?,
+            source: GstSource::open(&opts, None)?,
         })
     }
 

@@ -5,6 +5,7 @@
 //! exponential backoff (0.5 s doubling to 30 s) until shutdown, never a panic. Its state and
 //! counters live in a shared [`CameraStatus`] that health, metrics and systemd read.
 
+pub mod gate;
 pub mod gst;
 pub mod handoff;
 pub mod status;
@@ -18,6 +19,7 @@ use std::time::{Duration, Instant};
 use crate::config::{CameraConfig, PixelFormat};
 use crate::frame::Frame;
 use crate::shutdown::Shutdown;
+pub use gate::FrameGate;
 pub use handoff::{Slot, Take};
 pub use status::{CameraState, CameraStatus};
 
@@ -108,7 +110,7 @@ impl SourceSpec {
 }
 
 /// What a capture source must provide: the next frame, or `Ok(None)` when none came in
-/// `timeout` (so the caller can check for shutdown).
+/// `timeout` (so the caller can check for shutdown) or the gate passed over the one that did.
 pub trait FrameSource {
     fn next_frame(&mut self, timeout: Duration) -> Result<Option<Frame>, CaptureError>;
 }
@@ -156,11 +158,14 @@ impl SourceOptions {
     }
 }
 
-/// Opens the source `opts` describes.
-pub fn open(opts: &SourceOptions) -> Result<Box<dyn FrameSource + Send>, CaptureError> {
+/// Opens the source `opts` describes; it asks `gate` about every frame before converting it.
+pub fn open(
+    opts: &SourceOptions,
+    gate: &Arc<FrameGate>,
+) -> Result<Box<dyn FrameSource + Send>, CaptureError> {
     match &opts.spec {
-        SourceSpec::V4l2(dev) => Ok(Box::new(v4l2::V4l2Source::open(dev, opts)?)),
-        _ => Ok(Box::new(gst::GstSource::open(opts)?)),
+        SourceSpec::V4l2(dev) => Ok(Box::new(v4l2::V4l2Source::open(dev, opts, gate.clone())?)),
+        _ => Ok(Box::new(gst::GstSource::open(opts, Some(gate.clone()))?)),
     }
 }
 
@@ -228,39 +233,6 @@ impl Timeline {
     }
 }
 
-/// Lets through at most `fps` frames per second of camera time (0 = all).
-#[derive(Debug)]
-pub struct RateGate {
-    period: f64,
-    next: f64,
-}
-
-impl RateGate {
-    pub fn new(fps: f32) -> RateGate {
-        RateGate {
-            period: if fps > 0.0 { 1.0 / fps as f64 } else { 0.0 },
-            next: f64::NEG_INFINITY,
-        }
-    }
-
-    /// Should the frame at `t` be analysed?
-    pub fn admit(&mut self, t: f64) -> bool {
-        if self.period == 0.0 {
-            return true;
-        }
-        // A few ms of slack so that 30 fps → 10 fps takes every third frame despite jitter.
-        if t + 0.005 < self.next {
-            return false;
-        }
-        self.next = if self.next + self.period > t {
-            self.next + self.period
-        } else {
-            t + self.period
-        };
-        true
-    }
-}
-
 /// A running capture thread.
 pub struct Camera {
     pub status: Arc<CameraStatus>,
@@ -278,12 +250,12 @@ impl Camera {
         let status = Arc::new(CameraStatus::new(&cam.id));
         let slot = Arc::new(Slot::new());
         let opts = SourceOptions::from_camera(cam, spec);
-        let process_fps = cam.process_fps;
+        let gate = FrameGate::new(cam.process_fps, status.clone());
         let (st, sl) = (status.clone(), slot.clone());
         let thread = std::thread::Builder::new()
             .name(format!("capture-{}", cam.id))
             .spawn(move || {
-                capture_loop(&opts, process_fps, &st, &sl, &shutdown, open);
+                capture_loop(&opts, &gate, &st, &sl, &shutdown, open);
                 sl.close();
             })?;
         Ok(Camera {
@@ -305,21 +277,21 @@ impl Camera {
 const STALL_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The body of a capture thread: open, stream, and on failure back off and reopen, until
-/// shutdown. `open_source` is a parameter so tests can inject failing sources.
+/// shutdown. The sources count frames and apply `process_fps` through `gate`. `open_source`
+/// is a parameter so tests can inject failing sources.
 pub fn capture_loop<F>(
     opts: &SourceOptions,
-    process_fps: f32,
+    gate: &Arc<FrameGate>,
     status: &CameraStatus,
     slot: &Slot<Frame>,
     shutdown: &Shutdown,
     open_source: F,
 ) where
-    F: Fn(&SourceOptions) -> Result<Box<dyn FrameSource + Send>, CaptureError>,
+    F: Fn(&SourceOptions, &Arc<FrameGate>) -> Result<Box<dyn FrameSource + Send>, CaptureError>,
 {
     // Retries are capped at 5 s so that a camera is back within 5 s of its return.
     let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(5));
     let mut timeline = Timeline::default();
-    let mut gate = RateGate::new(process_fps);
     let mut seq = 0u64;
     let mut first_attempt = true;
     while !shutdown.is_triggered() {
@@ -328,17 +300,20 @@ pub fn capture_loop<F>(
         }
         first_attempt = false;
         status.set_state(CameraState::Starting);
-        let err = match open_source(opts) {
+        let err = match open_source(opts, gate) {
             Err(e) => e,
             Ok(mut source) => {
-                let mut last_frame = Instant::now();
+                // Frames passed over by the gate count as signs of life too.
+                let (mut last_frame, mut seen) = (Instant::now(), status.frames.get());
                 loop {
                     if shutdown.is_triggered() {
                         return;
                     }
+                    if status.frames.get() != seen {
+                        (last_frame, seen) = (Instant::now(), status.frames.get());
+                    }
                     match source.next_frame(Duration::from_millis(100)) {
                         Ok(Some(mut frame)) => {
-                            last_frame = Instant::now();
                             if status.state() != CameraState::Streaming {
                                 tracing::info!(camera = %status.id, "streaming");
                                 status.set_state(CameraState::Streaming);
@@ -347,11 +322,6 @@ pub fn capture_loop<F>(
                             frame.t = timeline.map(frame.t);
                             frame.seq = seq;
                             seq += 1;
-                            status.on_frame();
-                            if !gate.admit(frame.t) {
-                                status.skipped.inc();
-                                continue;
-                            }
                             if slot.put(frame) {
                                 status.dropped.inc();
                             }
@@ -460,19 +430,9 @@ mod tests {
         assert!((ts[4] - 0.4).abs() < 1e-9, "{ts:?}");
     }
 
-    #[test]
-    fn rate_gate_takes_every_third_frame_of_30fps_at_10() {
-        let mut g = RateGate::new(10.0);
-        let admitted: Vec<usize> = (0..30)
-            .filter(|&i| g.admit(i as f64 / 30.0 + if i % 2 == 0 { 0.001 } else { -0.001 }))
-            .collect();
-        assert_eq!(admitted.len(), 10, "{admitted:?}");
-        let mut all = RateGate::new(0.0);
-        assert!((0..5).all(|i| all.admit(i as f64)));
-    }
-
     struct Scripted {
         frames: u32,
+        gate: Arc<FrameGate>,
     }
     impl FrameSource for Scripted {
         fn next_frame(&mut self, _timeout: Duration) -> Result<Option<Frame>, CaptureError> {
@@ -480,6 +440,7 @@ mod tests {
                 return Err(CaptureError::Transient("gone".into()));
             }
             self.frames -= 1;
+            assert!(self.gate.admit(0.0));
             std::thread::sleep(Duration::from_millis(2));
             Ok(Some(Frame::from_rgb(2, 2, vec![0; 12], 0.0)))
         }
@@ -487,7 +448,8 @@ mod tests {
 
     #[test]
     fn failing_source_is_retried_then_streams() {
-        let status = CameraStatus::new("t");
+        let status = Arc::new(CameraStatus::new("t"));
+        let gate = FrameGate::new(0.0, status.clone());
         let slot = Slot::new();
         let shutdown = Shutdown::new();
         let attempts = std::sync::atomic::AtomicU32::new(0);
@@ -495,12 +457,15 @@ mod tests {
         let sd = shutdown.clone();
         std::thread::scope(|s| {
             s.spawn(|| {
-                capture_loop(&opts, 0.0, &status, &slot, &sd, |_| {
+                capture_loop(&opts, &gate, &status, &slot, &sd, |_, gate| {
                     let n = attempts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     if n < 2 {
                         Err(CaptureError::Transient("not there yet".into()))
                     } else {
-                        Ok(Box::new(Scripted { frames: 5 }))
+                        Ok(Box::new(Scripted {
+                            frames: 5,
+                            gate: gate.clone(),
+                        }))
                     }
                 })
             });

@@ -5,6 +5,7 @@
 //! MJPEG repair) are unit-tested on synthetic buffers; capture itself is verified on hardware.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use v4l::buffer::Type;
@@ -14,7 +15,7 @@ use v4l::io::traits::CaptureStream;
 use v4l::video::Capture;
 use v4l::{Device, FourCC};
 
-use super::{CaptureError, FrameSource, SourceOptions};
+use super::{CaptureError, FrameGate, FrameSource, SourceOptions};
 use crate::config::PixelFormat;
 use crate::frame::{Frame, Pixels};
 
@@ -273,10 +274,16 @@ pub struct V4l2Source {
     choice: Choice,
     rgb: Vec<u8>,
     started: Instant,
+    gate: Arc<FrameGate>,
 }
 
 impl V4l2Source {
-    pub fn open(path: &Path, opts: &SourceOptions) -> Result<V4l2Source, CaptureError> {
+    /// Opens and starts `path`; frames `gate` refuses are returned to the driver undecoded.
+    pub fn open(
+        path: &Path,
+        opts: &SourceOptions,
+        gate: Arc<FrameGate>,
+    ) -> Result<V4l2Source, CaptureError> {
         let device = Device::with_path(path).map_err(|e| io_err(&path.display().to_string(), e))?;
         let caps = device
             .query_caps()
@@ -349,6 +356,7 @@ impl V4l2Source {
             choice,
             rgb: Vec::new(),
             started: Instant::now(),
+            gate,
         })
     }
 }
@@ -360,6 +368,10 @@ impl FrameSource for V4l2Source {
             Err(e) if e.kind() == std::io::ErrorKind::TimedOut => return Ok(None),
             Err(e) => return Err(io_err("dequeue buffer", e)),
         };
+        let t = self.started.elapsed().as_secs_f64();
+        if !self.gate.admit(t) {
+            return Ok(None);
+        }
         let used = (meta.bytesused as usize).min(buf.len());
         let data = &buf[..used];
         let Choice { width, height, .. } = self.choice;
@@ -382,7 +394,7 @@ impl FrameSource for V4l2Source {
             },
         };
         Ok(Some(Frame {
-            t: self.started.elapsed().as_secs_f64(),
+            t,
             seq: 0,
             captured_at: Instant::now(),
             wall: SystemTime::now(),
