@@ -19,12 +19,12 @@ fn main() -> TractResult<()> {
     for (name, shape, outs) in [
         (
             "pose_landmarks",
-            [1usize, 256, 256, 3],
+            [1usize, 3, 256, 256],
             vec!["Identity", "Identity_1", "Identity_3"],
         ),
         (
             "pose_detector",
-            [1, 224, 224, 3],
+            [1, 3, 224, 224],
             vec!["Identity", "Identity_1"],
         ),
     ] {

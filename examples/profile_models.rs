@@ -88,14 +88,14 @@ fn main() -> TractResult<()> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/models");
     profile(
         &format!("{dir}/pose_landmarks.onnx"),
-        &[1, 256, 256, 3],
+        &[1, 3, 256, 256],
         &["Identity", "Identity_1", "Identity_3"],
         runs,
         nodes,
     )?;
     profile(
         &format!("{dir}/pose_detector.onnx"),
-        &[1, 224, 224, 3],
+        &[1, 3, 224, 224],
         &["Identity", "Identity_1"],
         runs,
         nodes,

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tract_onnx::prelude::*;
+use tract_onnx::tract_hir::infer::Factoid;
 
 /// Why a model could not be used. The daemon exits with code 3 on any of these.
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +21,33 @@ pub enum ModelError {
     Card { path: PathBuf, message: String },
     #[error("inference failed: {0}")]
     Run(String),
+}
+
+/// How an image model wants its RGB input tensor laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// `[1, H, W, 3]`: the three channels of a pixel side by side (TFLite's order).
+    Nhwc,
+    /// `[1, 3, H, W]`: one plane per channel (what tract's convolutions run fastest on).
+    Nchw,
+}
+
+impl Layout {
+    /// Distance in the tensor between neighbouring pixels of a row, and between the channels
+    /// of one pixel, for an `n`×`n` image.
+    pub fn strides(self, n: usize) -> (usize, usize) {
+        match self {
+            Layout::Nhwc => (3, 1),
+            Layout::Nchw => (1, n * n),
+        }
+    }
+
+    fn shape(self, n: usize) -> [usize; 4] {
+        match self {
+            Layout::Nhwc => [1, n, n, 3],
+            Layout::Nchw => [1, 3, n, n],
+        }
+    }
 }
 
 /// An optimised model ready to run.
@@ -36,6 +64,37 @@ impl OnnxModel {
         input_shape: &[usize],
         outputs: &[&str],
     ) -> Result<OnnxModel, ModelError> {
+        Self::load_with(path, |_| Ok(input_shape.to_vec()), outputs)
+    }
+
+    /// Loads an image model taking one `n`×`n` RGB picture, in the layout its ONNX input
+    /// declares (`[1, 3, n, n]` is NCHW, anything else NHWC); returns the layout with it.
+    pub fn load_image(
+        path: &Path,
+        n: usize,
+        outputs: &[&str],
+    ) -> Result<(OnnxModel, Layout), ModelError> {
+        let mut layout = Layout::Nhwc;
+        let model = Self::load_with(
+            path,
+            |declared| {
+                let channels_first = declared.shape.dims().nth(1).and_then(|d| d.concretize());
+                if channels_first == Some(3.into()) {
+                    layout = Layout::Nchw;
+                }
+                Ok(layout.shape(n).to_vec())
+            },
+            outputs,
+        )?;
+        Ok((model, layout))
+    }
+
+    /// Loads `path`; `input_shape` picks the input shape from the one the model declares.
+    fn load_with(
+        path: &Path,
+        input_shape: impl FnOnce(&InferenceFact) -> TractResult<Vec<usize>>,
+        outputs: &[&str],
+    ) -> Result<OnnxModel, ModelError> {
         if !path.is_file() {
             return Err(ModelError::Missing(path.to_path_buf()));
         }
@@ -43,10 +102,10 @@ impl OnnxModel {
             path: path.to_path_buf(),
             message: format!("{e:#}"),
         };
-        let mut model = tract_onnx::onnx()
-            .model_for_path(path)
-            .map_err(err)?
-            .with_input_fact(0, f32::fact(input_shape).into())
+        let model = tract_onnx::onnx().model_for_path(path).map_err(err)?;
+        let input_shape = input_shape(model.input_fact(0).map_err(err)?).map_err(err)?;
+        let mut model = model
+            .with_input_fact(0, f32::fact(&input_shape).into())
             .map_err(err)?;
         if !outputs.is_empty() {
             model = model.with_outputs_by_name(outputs).map_err(err)?;
@@ -57,10 +116,7 @@ impl OnnxModel {
             .into_runnable()
             .map_err(err)?;
         release_freed_memory();
-        Ok(OnnxModel {
-            plan,
-            input_shape: input_shape.to_vec(),
-        })
+        Ok(OnnxModel { plan, input_shape })
     }
 
     /// A reusable execution state (one per thread).
@@ -94,7 +150,25 @@ impl Session {
                 .as_slice_mut::<f32>()
                 .map_err(err)?,
         );
-        self.state.run(tvec!(input.into_tvalue())).map_err(err)
+        let outputs = self.state.run(tvec!(input.into_tvalue())).map_err(err);
+        clear_avx_upper_state();
+        outputs
+    }
+}
+
+/// Clears the upper halves of the AVX registers after tract has run.
+///
+/// tract-linalg 0.23's x86 matrix kernels return without `vzeroupper`. Until something clears
+/// that state, every SSE instruction the thread runs pays the AVX–SSE transition penalty, and
+/// most of this crate is SSE code: the landmark crop took 2.8 ms after a model run instead of
+/// 0.85 ms (`activityd bench`, same frames, same run).
+fn clear_avx_upper_state() {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx") {
+        // SAFETY: the CPU has AVX (checked above), and `vzeroupper` only zeroes the upper
+        // halves of the YMM registers, which hold no live value here: this function is
+        // compiled without AVX, so the compiler keeps nothing in them.
+        unsafe { std::arch::x86_64::_mm256_zeroupper() };
     }
 }
 

@@ -3,6 +3,7 @@
 //! corners map onto the tensor's corners.
 
 use crate::frame::Frame;
+use crate::model::Layout;
 
 /// A rotated rectangle in pixel coordinates of the full frame.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -70,18 +71,22 @@ pub enum Border {
     Replicate,
 }
 
-/// Cuts `roi` out of `frame` into an `n`×`n` RGB tensor (NHWC, f32), each channel value `p`
-/// becoming `p * scale + offset`.
+/// Cuts `roi` out of `frame` into an `n`×`n` RGB tensor (f32, in `layout`), each channel
+/// value `p` becoming `p * scale + offset`.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
 pub fn warp_into(
     frame: &Frame,
     roi: &Roi,
     n: usize,
+    layout: Layout,
     border: Border,
     scale: f32,
     offset: f32,
     out: &mut [f32],
 ) {
     assert_eq!(out.len(), n * n * 3);
+    let (pixel_step, channel_step) = layout.strides(n);
     let (w, h) = (frame.width as i32, frame.height as i32);
     let data = frame.data();
     let stride = frame.stride;
@@ -93,27 +98,32 @@ pub fn warp_into(
     for j in 0..n {
         let row_x = origin.0 + j as f32 * dv.0;
         let row_y = origin.1 + j as f32 * dv.1;
-        let out_row = &mut out[j * n * 3..(j + 1) * n * 3];
         for i in 0..n {
+            let at = (j * n + i) * pixel_step;
             let sx = row_x + i as f32 * du.0;
             let sy = row_y + i as f32 * du.1;
             let x0 = sx.floor();
             let y0 = sy.floor();
             let (fx, fy) = (sx - x0, sy - y0);
             let (x0, y0) = (x0 as i32, y0 as i32);
-            let o = &mut out_row[i * 3..i * 3 + 3];
             let inside = x0 >= 0 && y0 >= 0 && x0 + 1 < w && y0 + 1 < h;
             if inside {
-                let p00 = y0 as usize * stride + x0 as usize * 3;
-                let p10 = p00 + 3;
-                let p01 = p00 + stride;
-                let p11 = p01 + 3;
+                // The 2×2 neighbourhood as two fixed-size row slices: one bounds check each.
+                let p = y0 as usize * stride + x0 as usize * 3;
+                let (Some(top), Some(bot)) = (
+                    data.get(p..p + 6)
+                        .and_then(|r| <&[u8; 6]>::try_from(r).ok()),
+                    data.get(p + stride..p + stride + 6)
+                        .and_then(|r| <&[u8; 6]>::try_from(r).ok()),
+                ) else {
+                    continue;
+                };
                 for ch in 0..3 {
-                    let top = data[p00 + ch] as f32
-                        + fx * (data[p10 + ch] as f32 - data[p00 + ch] as f32);
-                    let bot = data[p01 + ch] as f32
-                        + fx * (data[p11 + ch] as f32 - data[p01 + ch] as f32);
-                    o[ch] = (top + fy * (bot - top)) * scale + offset;
+                    let (a, b) = (top[ch] as f32, top[ch + 3] as f32);
+                    let (c, d) = (bot[ch] as f32, bot[ch + 3] as f32);
+                    let upper = a + fx * (b - a);
+                    let lower = c + fx * (d - c);
+                    out[at + ch * channel_step] = (upper + fy * (lower - upper)) * scale + offset;
                 }
                 continue;
             }
@@ -126,11 +136,11 @@ pub fn warp_into(
                 };
                 Some(data[y as usize * stride + x as usize * 3 + ch] as f32)
             };
-            for (ch, v) in o.iter_mut().enumerate() {
+            for ch in 0..3 {
                 let g = |x, y| fetch(x, y, ch).unwrap_or(0.0);
                 let top = g(x0, y0) + fx * (g(x0 + 1, y0) - g(x0, y0));
                 let bot = g(x0, y0 + 1) + fx * (g(x0 + 1, y0 + 1) - g(x0, y0 + 1));
-                *v = (top + fy * (bot - top)) * scale + offset;
+                out[at + ch * channel_step] = (top + fy * (bot - top)) * scale + offset;
             }
         }
     }
@@ -201,7 +211,7 @@ mod tests {
             rotation: 0.0,
         };
         let mut out = vec![0.0; 16 * 16 * 3];
-        warp_into(&f, &roi, 16, Border::Zero, 1.0, 0.0, &mut out);
+        warp_into(&f, &roi, 16, Layout::Nhwc, Border::Zero, 1.0, 0.0, &mut out);
         assert_eq!(px(&out, 16, 0, 0), [8.0, 8.0, 100.0]);
         assert_eq!(px(&out, 16, 5, 3), [13.0, 11.0, 100.0]);
         // Half-pixel steps interpolate.
@@ -210,17 +220,86 @@ mod tests {
             h: 8.0,
             ..roi
         };
-        warp_into(&f, &roi2, 16, Border::Zero, 1.0, 0.0, &mut out);
+        warp_into(
+            &f,
+            &roi2,
+            16,
+            Layout::Nhwc,
+            Border::Zero,
+            1.0,
+            0.0,
+            &mut out,
+        );
         assert_eq!(px(&out, 16, 1, 0), [12.5, 12.0, 100.0]);
         // Letterbox of a wide frame: the top rows fall outside and are black (zero border) or
         // the edge colour (replicate); scale/offset apply to the border too.
         let lb = Roi::letterbox(64, 32);
-        warp_into(&f, &lb, 16, Border::Zero, 1.0 / 127.5, -1.0, &mut out);
+        warp_into(
+            &f,
+            &lb,
+            16,
+            Layout::Nhwc,
+            Border::Zero,
+            1.0 / 127.5,
+            -1.0,
+            &mut out,
+        );
         assert_eq!(px(&out, 16, 0, 0), [-1.0, -1.0, -1.0]);
-        warp_into(&f, &lb, 16, Border::Replicate, 1.0, 0.0, &mut out);
+        warp_into(
+            &f,
+            &lb,
+            16,
+            Layout::Nhwc,
+            Border::Replicate,
+            1.0,
+            0.0,
+            &mut out,
+        );
         assert_eq!(px(&out, 16, 0, 0), [0.0, 0.0, 100.0]);
         // The middle row of the letterbox is inside the frame: tensor (4, 8) is frame (16, 16).
         assert_eq!(px(&out, 16, 4, 8), [16.0, 16.0, 100.0]);
+    }
+
+    #[test]
+    fn channel_first_layout_holds_the_same_values_in_planes() {
+        let f = gradient_frame(64, 32);
+        let roi = Roi {
+            cx: 20.0,
+            cy: 14.0,
+            w: 12.0,
+            h: 12.0,
+            rotation: 0.3,
+        };
+        let (mut hwc, mut chw) = (vec![0.0; 8 * 8 * 3], vec![0.0; 8 * 8 * 3]);
+        warp_into(
+            &f,
+            &roi,
+            8,
+            Layout::Nhwc,
+            Border::Replicate,
+            0.5,
+            1.0,
+            &mut hwc,
+        );
+        warp_into(
+            &f,
+            &roi,
+            8,
+            Layout::Nchw,
+            Border::Replicate,
+            0.5,
+            1.0,
+            &mut chw,
+        );
+        for j in 0..8 {
+            for i in 0..8 {
+                for ch in 0..3 {
+                    assert_eq!(hwc[(j * 8 + i) * 3 + ch], chw[ch * 64 + j * 8 + i]);
+                }
+            }
+        }
+        // Red grows with x: plane 0 holds red.
+        assert!(chw[7] > chw[0]);
     }
 
     #[test]
@@ -234,7 +313,16 @@ mod tests {
             rotation: FRAC_PI_2,
         };
         let mut out = vec![0.0; 16 * 16 * 3];
-        warp_into(&f, &roi, 16, Border::Replicate, 1.0, 0.0, &mut out);
+        warp_into(
+            &f,
+            &roi,
+            16,
+            Layout::Nhwc,
+            Border::Replicate,
+            1.0,
+            0.0,
+            &mut out,
+        );
         // Moving right in the crop moves down in the frame.
         let px = |i: usize, j: usize| out[(j * 16 + i) * 3 + 1];
         assert!(px(10, 8) > px(2, 8));

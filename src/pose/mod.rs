@@ -24,7 +24,7 @@ use std::time::Instant;
 
 use crate::frame::Frame;
 use crate::landmarks::{NUM_LANDMARKS, Point};
-use crate::model::{ModelError, OnnxModel, Session, values};
+use crate::model::{Layout, ModelError, OnnxModel, Session, values};
 use crate::pipeline::{Analysis, Stage, StageError, Timings};
 use detector::{Anchor, Detection};
 use filter::{LandmarkSmoother, OneEuroParams, PixelPoint};
@@ -65,7 +65,9 @@ pub struct Pose {
 #[derive(Clone)]
 pub struct PoseModels {
     detector: OnnxModel,
+    detector_layout: Layout,
     landmarks: OnnxModel,
+    landmarks_layout: Layout,
     anchors: Arc<[Anchor]>,
 }
 
@@ -74,20 +76,22 @@ impl PoseModels {
     pub fn load(dir: &Path) -> Result<PoseModels, ModelError> {
         // One after the other: loading both at once would double the peak memory for a few
         // tens of milliseconds saved.
-        let detector = OnnxModel::load(
+        let (detector, detector_layout) = OnnxModel::load_image(
             &dir.join("pose_detector.onnx"),
-            &[1, detector::INPUT, detector::INPUT, 3],
+            detector::INPUT,
             &["Identity", "Identity_1"],
         )?;
         // Landmarks, presence, and the heatmap MediaPipe refines x, y with.
-        let landmarks = OnnxModel::load(
+        let (landmarks, landmarks_layout) = OnnxModel::load_image(
             &dir.join("pose_landmarks.onnx"),
-            &[1, CROP, CROP, 3],
+            CROP,
             &["Identity", "Identity_1", "Identity_3"],
         )?;
         Ok(PoseModels {
             detector,
+            detector_layout,
             landmarks,
+            landmarks_layout,
             anchors: detector::anchors().into(),
         })
     }
@@ -115,7 +119,9 @@ struct Smoothers {
 /// One camera's (or one file's) pose tracker.
 pub struct PoseEstimator {
     detector: Session,
+    detector_layout: Layout,
     landmarks: Session,
+    landmarks_layout: Layout,
     anchors: Arc<[Anchor]>,
     mode: Mode,
     /// The ROI predicted from the previous frame's landmarks.
@@ -127,7 +133,9 @@ impl PoseEstimator {
     pub fn new(models: &PoseModels, mode: Mode) -> Result<PoseEstimator, ModelError> {
         Ok(PoseEstimator {
             detector: models.detector.session()?,
+            detector_layout: models.detector_layout,
             landmarks: models.landmarks.session()?,
+            landmarks_layout: models.landmarks_layout,
             anchors: models.anchors.clone(),
             mode,
             tracked: None,
@@ -223,6 +231,7 @@ impl PoseEstimator {
                 frame,
                 &letterbox,
                 detector::INPUT,
+                self.detector_layout,
                 Border::Zero,
                 1.0 / 127.5,
                 -1.0,
@@ -258,7 +267,16 @@ impl PoseEstimator {
         let mut crop_time = std::time::Duration::ZERO;
         let start = Instant::now();
         let out = self.landmarks.run(|buf| {
-            warp_into(frame, roi, CROP, Border::Replicate, 1.0 / 255.0, 0.0, buf);
+            warp_into(
+                frame,
+                roi,
+                CROP,
+                self.landmarks_layout,
+                Border::Replicate,
+                1.0 / 255.0,
+                0.0,
+                buf,
+            );
             crop_time = start.elapsed();
         })?;
         timings.record("crop", crop_time);

@@ -34,7 +34,7 @@ DET_SHA256="9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c"
 LM_PATH="mediapipe/modules/pose_landmark/pose_landmark_full.tflite"
 LM_SHA256="e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f"
 # Bump when the conversion changes (goes into the cards' "version": 0.10.14-onnx<REVISION>).
-REVISION="4"
+REVISION="5"
 # Landmark outputs kept, in this order: landmarks, pose flag, and the heatmap (Identity_3) that
 # MediaPipe uses to refine x, y (~+3 ms per crop in tract; mean error against MediaPipe on
 # tracked video 0.50% -> 0.07% of the image, see training/pose/README.md). The segmentation
@@ -136,7 +136,7 @@ Modifications (training/pose/build_models.sh): the detector's sparse weight tens
 rewritten as dense constants; both models were converted from TFLite to ONNX (opset $OPSET)
 with tf2onnx 1.16.1, float16 weights stored as float32; stride-2 depthwise convolutions, the
 zero padding of depthwise convolutions and 2x bilinear resizes were rewritten as equivalent
-subgraphs (training/pose/onnx_speedups.py); the
+subgraphs and the input made channel-first (NCHW) (training/pose/onnx_speedups.py); the
 landmark model's
 $REMOVED removed. The model card (BlazePose GHUM 3D) is published by the
 MediaPipe authors with the models.

@@ -66,9 +66,11 @@ class ORT:
         so.inter_op_num_threads = 1
         self.s = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
         self.inp = self.s.get_inputs()[0].name
+        self.nchw = self.s.get_inputs()[0].shape[1] == 3
         self.names = [o.name for o in self.s.get_outputs()]
 
-    def __call__(self, x):
+    def __call__(self, x):  # x is NHWC, as TFLite takes it
+        x = np.ascontiguousarray(x.transpose(0, 3, 1, 2)) if self.nchw else x
         return dict(zip(self.names, self.s.run(None, {self.inp: x})))
 
 
@@ -77,12 +79,15 @@ class Tract:
         # Outputs are taken by index, in the ONNX graph's output order: tract names the
         # outlets of its typed model after nodes, and a Reshape that tract splits in two
         # turns "Identity" into "Identity.1" (the landmark model's three outputs).
-        self.names = [o.name for o in onnx.load(path).graph.output]
+        graph = onnx.load(path).graph
+        self.names = [o.name for o in graph.output]
+        self.nchw = graph.input[0].type.tensor_type.shape.dim[1].dim_value == 3
         model = tract.onnx().load(path).into_model()
         assert model.output_count() == len(self.names)
         self.r = model.into_runnable()
 
-    def __call__(self, x):
+    def __call__(self, x):  # x is NHWC, as TFLite takes it
+        x = np.ascontiguousarray(x.transpose(0, 3, 1, 2)) if self.nchw else x
         return {n: t.to_numpy() for n, t in zip(self.names, self.r.run([x]))}
 
 
@@ -262,7 +267,7 @@ def card(a, kind, verification, conv_log):
         o.update(doc[o["name"]])
     if kind == "detector":
         ins[0].update({
-            "layout": "NHWC", "colour": "RGB",
+            "layout": "NCHW", "colour": "RGB",
             "normalisation": "pixel / 127.5 - 1, range [-1, 1]",
             "preprocessing": "whole frame padded to a centred square (side max(W, H), "
                              "black padding: BORDER_ZERO) and warped to 224x224 with plain "
@@ -288,7 +293,7 @@ def card(a, kind, verification, conv_log):
                  "them into float32 initializers.")
     else:
         ins[0].update({
-            "layout": "NHWC", "colour": "RGB",
+            "layout": "NCHW", "colour": "RGB",
             "normalisation": "pixel / 255, range [0, 1]",
             "preprocessing": "rotated square ROI (from the detection or the previous "
                              "frame's landmarks 33-34) warped to 256x256 with plain bilinear "
