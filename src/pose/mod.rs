@@ -354,8 +354,8 @@ const IDLE_AFTER_S: f64 = 2.0;
 const IDLE_DETECT_EVERY_S: f64 = 0.3;
 
 /// The pipeline stage: pose on every analysed frame, except that while the room has been
-/// empty for [`IDLE_AFTER_S`] the detector runs at most every [`IDLE_DETECT_EVERY_S`] and the
-/// frames in between are reported as "nobody".
+/// empty for `IDLE_AFTER_S` (2 s) the detector runs at most every `IDLE_DETECT_EVERY_S`
+/// (0.3 s) and the frames in between are reported as "nobody".
 pub struct PoseStage {
     estimator: PoseEstimator,
     /// Camera time a person was last seen.
