@@ -413,7 +413,10 @@ pub struct MqttOutput {
     stats_interval: Duration,
     health: Arc<Health>,
     metrics: Arc<Metrics>,
+    /// Each camera's (frames, skipped, dropped) at the last stats message, and when that was
+    /// (the start, before the first): the stats rates are averages since then.
     last_counters: HashMap<String, (u64, u64, u64)>,
+    last_stats_at: std::time::Instant,
 }
 
 impl MqttOutput {
@@ -443,6 +446,7 @@ impl MqttOutput {
             health,
             metrics,
             last_counters: HashMap::new(),
+            last_stats_at: std::time::Instant::now(),
         })
     }
 
@@ -584,15 +588,14 @@ impl MqttOutput {
         }
     }
 
-    fn stats(&mut self, interval: f64) -> Message {
+    fn stats(&mut self) -> Message {
         let report = self.health.report();
+        let now = std::time::Instant::now();
+        let interval = (now - self.last_stats_at).as_secs_f64();
+        self.last_stats_at = now;
         let mut cams = serde_json::Map::new();
         for c in &report.cameras {
-            let (f0, s0, d0) = self
-                .last_counters
-                .get(&c.id)
-                .copied()
-                .unwrap_or((c.frames, c.skipped, c.dropped));
+            let (f0, s0, d0) = self.last_counters.get(&c.id).copied().unwrap_or_default();
             let rate = |now: u64, before: u64| {
                 round3(now.saturating_sub(before) as f64 / interval.max(1e-3))
             };
@@ -671,7 +674,7 @@ impl MqttOutput {
                 },
                 _ = stats.tick() => {
                     if self.connected {
-                        let m = self.stats(self.stats_interval.as_secs_f64());
+                        let m = self.stats();
                         self.publish(&m, Sent::Other).await;
                     }
                 }

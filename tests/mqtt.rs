@@ -99,6 +99,13 @@ fn availability_discovery_state_and_events_from_a_real_clip() {
     let st: serde_json::Value = serde_json::from_str(&stats).unwrap();
     assert!(st["cameras"]["cam0"]["camera_fps"].is_number(), "{st}");
     assert!(st["cameras"]["cam0"]["process_fps"].is_number(), "{st}");
+    // Rates are averages since the previous message (since the start for the first one), so
+    // even the first message shows frames arriving.
+    let avg = st["cameras"]["cam0"]["capture_fps_avg"].as_f64().unwrap();
+    assert!(avg > 0.0, "{st}");
+    // The 30 fps clip is capped at 15: about half the frames are passed over.
+    let skipped = st["cameras"]["cam0"]["skipped_fps"].as_f64().unwrap();
+    assert!(skipped > 0.25 * avg && skipped < 0.75 * avg, "{st}");
 
     // Home Assistant restarts: discovery is sent again.
     let before = sub.payloads("homeassistant/device/hall-1/config").len();
