@@ -250,3 +250,52 @@ fn decodes_a_clip_held_in_memory() {
             .is_err()
     );
 }
+
+/// Runs a gst-launch description to its end.
+fn run_to_end(desc: &str) {
+    use gstreamer::prelude::*;
+    activityd::capture::gst::init().unwrap();
+    let p = gstreamer::parse::launch(desc).unwrap();
+    p.set_state(gstreamer::State::Playing).unwrap();
+    let msg = p
+        .bus()
+        .unwrap()
+        .timed_pop_filtered(
+            gstreamer::ClockTime::from_seconds(30),
+            &[gstreamer::MessageType::Eos, gstreamer::MessageType::Error],
+        )
+        .expect("pipeline finished");
+    p.set_state(gstreamer::State::Null).unwrap();
+    assert_eq!(msg.type_(), gstreamer::MessageType::Eos, "{msg:?}");
+}
+
+#[test]
+fn h264_prefers_openh264_and_falls_back_to_libav() {
+    activityd::capture::gst::init().unwrap();
+    let openh264 = gstreamer::ElementFactory::find("openh264dec").is_some();
+    // The progressive clip: OpenH264 when installed (it saves libav's ~35 MB of libraries).
+    let mut frames = FileFrames::open(&fixture("video/sports2d_640x360.mp4")).unwrap();
+    frames.next().unwrap().unwrap();
+    let used = frames.factories();
+    let want = if openh264 {
+        "openh264dec"
+    } else {
+        "avdec_h264"
+    };
+    assert!(used.iter().any(|f| f == want), "{used:?}");
+    // An interlaced stream, which OpenH264 cannot decode: decodebin must fall back to libav
+    // and every frame must come through.
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("interlaced.mp4");
+    run_to_end(&format!(
+        "videotestsrc num-buffers=20 ! video/x-raw,width=320,height=240,framerate=30/1 ! \
+         x264enc interlaced=true ! mp4mux ! filesink location={}",
+        clip.display()
+    ));
+    let mut frames = FileFrames::open(&clip).unwrap();
+    let first = frames.next().unwrap().unwrap();
+    assert_eq!((first.width, first.height), (320, 240));
+    let used = frames.factories();
+    assert!(used.iter().any(|f| f == "avdec_h264"), "{used:?}");
+    assert_eq!(frames.count() + 1, 20);
+}

@@ -52,9 +52,32 @@ pub unsafe fn prepare_environment() {
 /// Initialises GStreamer once per process.
 pub fn init() -> Result<(), CaptureError> {
     static INIT: OnceLock<Result<(), String>> = OnceLock::new();
-    INIT.get_or_init(|| gst::init().map_err(|e| e.to_string()))
-        .clone()
-        .map_err(|e| CaptureError::Permanent(format!("GStreamer init failed: {e}")))
+    INIT.get_or_init(|| {
+        gst::init().map_err(|e| e.to_string())?;
+        prefer_openh264();
+        Ok(())
+    })
+    .clone()
+    .map_err(|e| CaptureError::Permanent(format!("GStreamer init failed: {e}")))
+}
+
+/// Ranks OpenH264's decoder above libav's for H.264, when it is installed and the user has not
+/// set `GST_PLUGIN_FEATURE_RANK`.
+///
+/// Both decode the same pixels (bit-identical on the test clips), at about the same CPU cost,
+/// but libav's plugin pulls in ~35 MB of libraries (libavfilter alone links speech synthesis
+/// and SVG rendering): the daemon on the H.264 demo clip sat at 146–161 MB RSS with libav
+/// and 115–121 MB with OpenH264. Streams OpenH264 cannot take (interlaced, 4:4:4, …) fail
+/// its caps, and decodebin moves on to libav.
+fn prefer_openh264() {
+    if std::env::var_os("GST_PLUGIN_FEATURE_RANK").is_some() {
+        return;
+    }
+    if let Some(feature) =
+        gst::Registry::get().find_feature("openh264dec", gst::ElementFactory::static_type())
+    {
+        feature.set_rank(gst::Rank::PRIMARY + 1);
+    }
 }
 
 /// Quotes a value for a gst-launch pipeline description.
@@ -320,6 +343,17 @@ impl GstSource {
         }
     }
 
+    /// The element factories in the running pipeline, including those decodebin plugged in
+    /// (e.g. `avdec_h264` or `openh264dec`).
+    pub fn factories(&self) -> Vec<String> {
+        self.pipeline
+            .iterate_recurse()
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter_map(|e| e.factory().map(|f| f.name().to_string()))
+            .collect()
+    }
+
     fn sample_to_frame(&self, sample: gst::Sample) -> Result<Frame, CaptureError> {
         let caps = sample
             .caps()
@@ -395,6 +429,11 @@ pub struct FileFrames {
 }
 
 impl FileFrames {
+    /// The element factories of the decoding pipeline (see [`GstSource::factories`]).
+    pub fn factories(&self) -> Vec<String> {
+        self.source.factories()
+    }
+
     pub fn open(path: &std::path::Path) -> Result<FileFrames, CaptureError> {
         let opts = SourceOptions::offline_file(path.to_path_buf());
         Ok(FileFrames {
