@@ -18,6 +18,9 @@ def main():
     ap.add_argument("other")
     ap.add_argument("--tol-p", type=float, default=1e-3)
     a = ap.parse_args()
+    # The documents round probabilities to 3 decimals (as f32): a difference of exactly one
+    # unit there (0.832 vs 0.831) is within a 1e-3 tolerance, though it reads back as 0.00100005.
+    tol = a.tol_p + 1e-6
     ref, oth = (json.load(open(p)) for p in (a.reference, a.other))
     problems = []
     rf, of = ref.get("frames", []), oth.get("frames", [])
@@ -51,9 +54,9 @@ def main():
         # a boundary may move by a frame only where a frame was a close call
         if worst_seg_t > 1e-6 and close_calls == 0:
             problems.append(f"segment boundaries differ by {worst_seg_t:.6f} s")
-        if worst_seg_conf > a.tol_p:
+        if worst_seg_conf > tol:
             problems.append(f"segment confidence differs by {worst_seg_conf:.6f}")
-    if worst_p > a.tol_p:
+    if worst_p > tol:
         problems.append(f"max |dp| = {worst_p:.6f} > {a.tol_p}")
     for p in problems:
         print("MISMATCH:", p, file=sys.stderr)
