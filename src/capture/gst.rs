@@ -3,9 +3,10 @@
 //!
 //! Every source string becomes `<source part> ! videoconvert ! videoscale ! <RGB caps> !
 //! appsink`. A pad probe ahead of `videoconvert` asks the camera's [`FrameGate`] about each
-//! decoded frame, so frames passed over by `process_fps` are never converted. Errors arrive on the bus (a missing file, a dead stream, a missing decoder) and
-//! are turned into [`CaptureError`]s; the appsink is polled with a timeout so a pipeline that
-//! errors never blocks the thread.
+//! decoded frame, so frames passed over by `process_fps` are never converted. Errors arrive on
+//! the bus (a missing file, a dead stream, a missing decoder) and are turned into
+//! [`CaptureError`]s; the appsink is polled with a timeout so a pipeline that errors never
+//! blocks the thread.
 
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
@@ -64,11 +65,12 @@ pub fn init() -> Result<(), CaptureError> {
 /// Ranks OpenH264's decoder above libav's for H.264, when it is installed and the user has not
 /// set `GST_PLUGIN_FEATURE_RANK`.
 ///
-/// Both decode the same pixels (bit-identical on the test clips), at about the same CPU cost,
-/// but libav's plugin pulls in ~35 MB of libraries (libavfilter alone links speech synthesis
-/// and SVG rendering): the daemon on the H.264 demo clip sat at 146–161 MB RSS with libav
-/// and 115–121 MB with OpenH264. Streams OpenH264 cannot take (interlaced, 4:4:4, …) fail
-/// its caps, and decodebin moves on to libav.
+/// Both decode the same pixels (bit-identical on the test clips). libav's plugin pulls in
+/// ~35 MB of libraries (libavfilter alone links speech synthesis and SVG rendering): the
+/// daemon on the H.264 demo clip peaked at 151–162 MB RSS with libav and 113–121 MB with
+/// OpenH264, which costs ~7–10% more of the daemon's CPU at `process_fps` 5–15. Streams
+/// OpenH264 cannot take (interlaced, 4:4:4, …) fail its caps, and decodebin moves on to
+/// libav.
 fn prefer_openh264() {
     if std::env::var_os("GST_PLUGIN_FEATURE_RANK").is_some() {
         return;
