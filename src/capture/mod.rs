@@ -2,7 +2,7 @@
 //! frames with timestamps, and hands the newest one to the camera's worker.
 //!
 //! The thread owns reconnection: a source that cannot open, errors or stalls is retried with
-//! exponential backoff (0.5 s doubling to 30 s) until shutdown, never a panic. Its state and
+//! exponential backoff (0.5 s doubling to 5 s) until shutdown, never a panic. Its state and
 //! counters live in a shared [`CameraStatus`] that health, metrics and systemd read.
 
 pub mod gate;
