@@ -117,18 +117,24 @@ fn videotestsrc_streams_with_process_fps_cap() {
     stop(cam, shutdown);
 }
 
+/// The camera-time stamps of the frames taken from `cam`'s slot over `how_long`.
+fn frame_times(cam: &Camera, how_long: Duration) -> Vec<f64> {
+    let mut ts = Vec::new();
+    let start = Instant::now();
+    while start.elapsed() < how_long {
+        if let Take::Item(f) = cam.slot.take(Duration::from_millis(200)) {
+            ts.push(f.t);
+        }
+    }
+    ts
+}
+
 #[test]
 fn file_source_loops_with_monotonic_time() {
     // 1.7 s clip replayed in real time; after 4 s it must have looped at least once.
     let src = format!("file://{}", fixture("video/pose2sim_cam01.mp4").display());
     let (cam, shutdown) = spawn(&src, "loop = true");
-    let mut ts = Vec::new();
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(4) {
-        if let Take::Item(f) = cam.slot.take(Duration::from_millis(200)) {
-            ts.push(f.t);
-        }
-    }
+    let ts = frame_times(&cam, Duration::from_secs(4));
     assert!(ts.len() > 60, "{} frames", ts.len());
     assert!(ts.windows(2).all(|w| w[1] > w[0]), "time went backwards");
     assert!(
@@ -150,13 +156,7 @@ fn process_fps_cap_holds_across_loops() {
     // afresh when the clip restarts at t = 0 instead of waiting for the old clock to catch up.
     let src = format!("file://{}", fixture("video/pose2sim_cam01.mp4").display());
     let (cam, shutdown) = spawn(&src, "loop = true\nprocess_fps = 10");
-    let mut ts = Vec::new();
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(5) {
-        if let Take::Item(f) = cam.slot.take(Duration::from_millis(200)) {
-            ts.push(f.t);
-        }
-    }
+    let ts = frame_times(&cam, Duration::from_secs(5));
     let (frames, skipped) = (cam.status.frames.get(), cam.status.skipped.get());
     stop(cam, shutdown);
     assert!(ts.windows(2).all(|w| w[1] > w[0]), "time went backwards");

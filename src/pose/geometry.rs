@@ -199,6 +199,21 @@ mod tests {
         [out[k], out[k + 1], out[k + 2]]
     }
 
+    /// `warp_into` an `n`×`n` tensor of its own.
+    fn warp(
+        f: &Frame,
+        roi: &Roi,
+        n: usize,
+        layout: Layout,
+        border: Border,
+        scale: f32,
+        offset: f32,
+    ) -> Vec<f32> {
+        let mut out = vec![0.0; n * n * 3];
+        warp_into(f, roi, n, layout, border, scale, offset, &mut out);
+        out
+    }
+
     #[test]
     fn warp_samples_bilinearly_and_borders() {
         let f = gradient_frame(64, 32);
@@ -210,8 +225,7 @@ mod tests {
             h: 16.0,
             rotation: 0.0,
         };
-        let mut out = vec![0.0; 16 * 16 * 3];
-        warp_into(&f, &roi, 16, Layout::Nhwc, Border::Zero, 1.0, 0.0, &mut out);
+        let out = warp(&f, &roi, 16, Layout::Nhwc, Border::Zero, 1.0, 0.0);
         assert_eq!(px(&out, 16, 0, 0), [8.0, 8.0, 100.0]);
         assert_eq!(px(&out, 16, 5, 3), [13.0, 11.0, 100.0]);
         // Half-pixel steps interpolate.
@@ -220,41 +234,14 @@ mod tests {
             h: 8.0,
             ..roi
         };
-        warp_into(
-            &f,
-            &roi2,
-            16,
-            Layout::Nhwc,
-            Border::Zero,
-            1.0,
-            0.0,
-            &mut out,
-        );
+        let out = warp(&f, &roi2, 16, Layout::Nhwc, Border::Zero, 1.0, 0.0);
         assert_eq!(px(&out, 16, 1, 0), [12.5, 12.0, 100.0]);
         // Letterbox of a wide frame: the top rows fall outside and are black (zero border) or
         // the edge colour (replicate); scale/offset apply to the border too.
         let lb = Roi::letterbox(64, 32);
-        warp_into(
-            &f,
-            &lb,
-            16,
-            Layout::Nhwc,
-            Border::Zero,
-            1.0 / 127.5,
-            -1.0,
-            &mut out,
-        );
+        let out = warp(&f, &lb, 16, Layout::Nhwc, Border::Zero, 1.0 / 127.5, -1.0);
         assert_eq!(px(&out, 16, 0, 0), [-1.0, -1.0, -1.0]);
-        warp_into(
-            &f,
-            &lb,
-            16,
-            Layout::Nhwc,
-            Border::Replicate,
-            1.0,
-            0.0,
-            &mut out,
-        );
+        let out = warp(&f, &lb, 16, Layout::Nhwc, Border::Replicate, 1.0, 0.0);
         assert_eq!(px(&out, 16, 0, 0), [0.0, 0.0, 100.0]);
         // The middle row of the letterbox is inside the frame: tensor (4, 8) is frame (16, 16).
         assert_eq!(px(&out, 16, 4, 8), [16.0, 16.0, 100.0]);
@@ -270,27 +257,8 @@ mod tests {
             h: 12.0,
             rotation: 0.3,
         };
-        let (mut hwc, mut chw) = (vec![0.0; 8 * 8 * 3], vec![0.0; 8 * 8 * 3]);
-        warp_into(
-            &f,
-            &roi,
-            8,
-            Layout::Nhwc,
-            Border::Replicate,
-            0.5,
-            1.0,
-            &mut hwc,
-        );
-        warp_into(
-            &f,
-            &roi,
-            8,
-            Layout::Nchw,
-            Border::Replicate,
-            0.5,
-            1.0,
-            &mut chw,
-        );
+        let hwc = warp(&f, &roi, 8, Layout::Nhwc, Border::Replicate, 0.5, 1.0);
+        let chw = warp(&f, &roi, 8, Layout::Nchw, Border::Replicate, 0.5, 1.0);
         for j in 0..8 {
             for i in 0..8 {
                 for ch in 0..3 {
@@ -312,17 +280,7 @@ mod tests {
             h: 16.0,
             rotation: FRAC_PI_2,
         };
-        let mut out = vec![0.0; 16 * 16 * 3];
-        warp_into(
-            &f,
-            &roi,
-            16,
-            Layout::Nhwc,
-            Border::Replicate,
-            1.0,
-            0.0,
-            &mut out,
-        );
+        let out = warp(&f, &roi, 16, Layout::Nhwc, Border::Replicate, 1.0, 0.0);
         // Moving right in the crop moves down in the frame.
         let px = |i: usize, j: usize| out[(j * 16 + i) * 3 + 1];
         assert!(px(10, 8) > px(2, 8));
