@@ -96,13 +96,38 @@ enum Command {
     },
 }
 
+/// glibc's allocator, set for a long-running process that runs models on every frame.
+///
+/// * Arenas: glibc gives every thread that allocates its own arena; GStreamer, tokio and the
+///   workers together would hold tens of MB in half-used arenas. Two are plenty here.
+/// * Thresholds: by default glibc serves blocks over 128 KiB with `mmap` and raises that
+///   threshold to the size of each such block freed later, up to its maximum (32 MiB on
+///   64-bit). Frames and model activations (0.3-3 MB each, every frame) would be mapped and
+///   unmapped at every run, so the threshold has to be high: 13 ms landmark runs took 40 ms
+///   with it fixed at 256 KiB. But left dynamic, it rises in steps whenever a rarer, larger
+///   block is freed (the detector's, a decoder's), and each step moves another size class
+///   into the heap: RSS then stepped up by 4-16 MB at a random moment minutes into a run.
+///   Setting the threshold (and the heap-trim threshold, 2x, as glibc would) to where the
+///   dynamic rule ends up gives the steady state from the first frames on, at the same
+///   speed (`make soak-quick`: RSS flat from 20 s on).
+fn tune_allocator() {
+    // glibc's DEFAULT_MMAP_THRESHOLD_MAX: 32 MiB on 64-bit, 512 KiB on 32-bit targets.
+    #[cfg(target_pointer_width = "64")]
+    const MMAP_THRESHOLD: libc::c_int = 32 << 20;
+    #[cfg(not(target_pointer_width = "64"))]
+    const MMAP_THRESHOLD: libc::c_int = 512 << 10;
+    // SAFETY: mallopt only tunes the allocator; called before any other thread starts.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 2 * MMAP_THRESHOLD);
+    }
+}
+
 fn main() -> ExitCode {
     // SAFETY: first thing in main, before any thread exists.
     unsafe { activityd::capture::gst::prepare_environment() };
-    // glibc gives every thread that allocates its own arena; GStreamer, tokio and the
-    // workers together would hold tens of MB in half-used arenas. Two are plenty here.
-    // SAFETY: mallopt only tunes the allocator; called before any other thread starts.
-    unsafe { libc::mallopt(libc::M_ARENA_MAX, 2) };
+    tune_allocator();
     let cli = Cli::parse();
     match cli.command {
         Command::CheckConfig { path } => check_config(&path),
