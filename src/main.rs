@@ -102,25 +102,34 @@ enum Command {
 ///   workers together would hold tens of MB in half-used arenas. Two are plenty here.
 /// * Thresholds: by default glibc serves blocks over 128 KiB with `mmap` and raises that
 ///   threshold to the size of each such block freed later, up to its maximum (32 MiB on
-///   64-bit). Frames and model activations (0.3-3 MB each, every frame) would be mapped and
-///   unmapped at every run, so the threshold has to be high: 13 ms landmark runs took 40 ms
-///   with it fixed at 256 KiB. But left dynamic, it rises in steps whenever a rarer, larger
-///   block is freed (the detector's, a decoder's), and each step moves another size class
-///   into the heap: RSS then stepped up by 4-16 MB at a random moment minutes into a run.
-///   Setting the threshold (and the heap-trim threshold, 2x, as glibc would) to where the
-///   dynamic rule ends up gives the steady state from the first frames on, at the same
-///   speed (`make soak-quick`: RSS flat from 20 s on).
+///   64-bit). tract allocates every activation afresh (~120 MB in blocks of 0.2-4 MB per
+///   landmark run); mapped and unmapped at every run they cost page faults: 13 ms landmark
+///   runs took 40 ms with the threshold fixed at 256 KiB. But left dynamic, it rises in steps
+///   whenever a rarer, larger block is freed (the detector's, a decoder's), and each step
+///   moves another size class into the heap: RSS then stepped up by 4-16 MB at a random
+///   moment minutes into a run. Setting the threshold (and the heap-trim threshold, 2x, as
+///   glibc would) to where the dynamic rule ends up gives the steady state from the first
+///   frames on, at the same speed (`make soak-quick`: RSS flat from 20 s on).
+/// * 32-bit targets (armv7): glibc caps the threshold at 512 KiB there, so most activations
+///   would be mapped at every run (on x86-64, a 512 KiB threshold made landmark runs 2.2x
+///   slower). There `mmap` is turned off instead, in a single arena: the main heap grows
+///   with `brk`, which has no such cap, and keeps its pages between runs.
 fn tune_allocator() {
-    // glibc's DEFAULT_MMAP_THRESHOLD_MAX: 32 MiB on 64-bit, 512 KiB on 32-bit targets.
-    #[cfg(target_pointer_width = "64")]
-    const MMAP_THRESHOLD: libc::c_int = 32 << 20;
-    #[cfg(not(target_pointer_width = "64"))]
-    const MMAP_THRESHOLD: libc::c_int = 512 << 10;
     // SAFETY: mallopt only tunes the allocator; called before any other thread starts.
     unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
-        libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 2 * MMAP_THRESHOLD);
+        #[cfg(target_pointer_width = "64")]
+        {
+            const MMAP_THRESHOLD: libc::c_int = 32 << 20; // glibc's maximum on 64-bit
+            libc::mallopt(libc::M_ARENA_MAX, 2);
+            libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
+            libc::mallopt(libc::M_TRIM_THRESHOLD, 2 * MMAP_THRESHOLD);
+        }
+        #[cfg(not(target_pointer_width = "64"))]
+        {
+            libc::mallopt(libc::M_ARENA_MAX, 1);
+            libc::mallopt(libc::M_MMAP_MAX, 0);
+            libc::mallopt(libc::M_TRIM_THRESHOLD, 64 << 20);
+        }
     }
 }
 
