@@ -111,8 +111,8 @@ enum Command {
 ///   glibc would) to where the dynamic rule ends up gives the steady state from the first
 ///   frames on, at the same speed (`make soak-quick`: RSS flat from 20 s on).
 /// * 32-bit targets (armv7): glibc caps the threshold at 512 KiB there, so most activations
-///   would be mapped at every run (on x86-64, a 512 KiB threshold made landmark runs 2.2x
-///   slower). There `mmap` is turned off instead, in a single arena: the main heap grows
+///   would be mapped at every run (on x86-64, a 512 KiB threshold made landmark runs 2.5-2.7x
+///   slower, and turning `mmap` off undid it). There `mmap` is turned off instead, in a single arena: the main heap grows
 ///   with `brk`, which has no such cap, and keeps its pages between runs.
 fn tune_allocator() {
     // SAFETY: mallopt only tunes the allocator; called before any other thread starts.
