@@ -109,11 +109,12 @@ enum Command {
 ///   moves another size class into the heap: RSS then stepped up by 4-16 MB at a random
 ///   moment minutes into a run. Setting the threshold (and the heap-trim threshold, 2x, as
 ///   glibc would) to where the dynamic rule ends up gives the steady state from the first
-///   frames on, at the same speed (`make soak-quick`: RSS flat from 20 s on).
+///   frames on, at the same speed (`make soak-quick`: RSS flat from 20-40 s on).
 /// * 32-bit targets (armv7): glibc caps the threshold at 512 KiB there, so most activations
-///   would be mapped at every run (on x86-64, a 512 KiB threshold made landmark runs 2.5-2.7x
-///   slower, and turning `mmap` off undid it). There `mmap` is turned off instead, in a single arena: the main heap grows
-///   with `brk`, which has no such cap, and keeps its pages between runs.
+///   would be mapped at every run (on x86-64, a 512 KiB threshold made landmark runs
+///   2.5-2.7x slower, and turning `mmap` off undid it). There `mmap` is turned off instead,
+///   in a single arena: the main heap grows with `brk`, which has no such cap, and keeps its
+///   pages between runs.
 fn tune_allocator() {
     // SAFETY: mallopt only tunes the allocator; called before any other thread starts.
     unsafe {
