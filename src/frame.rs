@@ -36,6 +36,10 @@ pub struct Frame {
     /// Bytes between row starts (≥ 3 × width).
     pub stride: usize,
     pub pixels: Pixels,
+    /// The source restarted just before this frame (a looping file's seam, a reconnect), so
+    /// motion does not continue from the frame before: trackers and motion windows start
+    /// afresh.
+    pub restarted: bool,
 }
 
 impl Frame {
@@ -51,6 +55,7 @@ impl Frame {
             height,
             stride: width as usize * 3,
             pixels: Pixels::Owned(data),
+            restarted: false,
         }
     }
 

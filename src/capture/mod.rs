@@ -208,9 +208,19 @@ pub struct Timeline {
     interval: f64,
 }
 
+/// A frame's place on the camera timeline.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stamp {
+    /// Seconds on the monotonic timeline.
+    pub t: f64,
+    /// The source's clock went back before this frame: it restarted.
+    pub restarted: bool,
+}
+
 impl Timeline {
     /// The timeline position for a frame stamped `pts` seconds by its source.
-    pub fn map(&mut self, pts: f64) -> f64 {
+    pub fn map(&mut self, pts: f64) -> Stamp {
+        let mut restarted = false;
         if let Some(last_in) = self.last_in {
             let step = pts - last_in;
             if step > 0.0 && step < 1.0 {
@@ -224,12 +234,13 @@ impl Timeline {
                     1.0 / 30.0
                 };
                 self.offset = self.last_out.unwrap_or(0.0) + gap - pts;
+                restarted = true;
             }
         }
         self.last_in = Some(pts);
         let t = pts + self.offset;
         self.last_out = Some(t);
-        t
+        Stamp { t, restarted }
     }
 }
 
@@ -303,6 +314,8 @@ pub fn capture_loop<F>(
         let err = match open_source(opts, gate) {
             Err(e) => e,
             Ok(mut source) => {
+                // The first frame after a reconnect does not continue the motion before it.
+                let mut reopened = status.reconnects.get() > 0;
                 // Frames passed over by the gate count as signs of life too.
                 let (mut last_frame, mut seen) = (Instant::now(), status.frames.get());
                 loop {
@@ -319,7 +332,10 @@ pub fn capture_loop<F>(
                                 status.set_state(CameraState::Streaming);
                             }
                             backoff.reset();
-                            frame.t = timeline.map(frame.t);
+                            let stamp = timeline.map(frame.t);
+                            frame.t = stamp.t;
+                            frame.restarted = stamp.restarted || reopened;
+                            reopened = false;
                             frame.seq = seq;
                             seq += 1;
                             if slot.put(frame) {
@@ -419,10 +435,13 @@ mod tests {
     #[test]
     fn timeline_is_monotonic_across_restarts() {
         let mut tl = Timeline::default();
-        let ts: Vec<f64> = [0.0, 0.1, 0.2, 0.0, 0.1, 0.05]
+        let stamps: Vec<Stamp> = [0.0, 0.1, 0.2, 0.0, 0.1, 0.05]
             .iter()
             .map(|&p| tl.map(p))
             .collect();
+        let restarted: Vec<bool> = stamps.iter().map(|s| s.restarted).collect();
+        assert_eq!(restarted, [false, false, false, true, false, true]);
+        let ts: Vec<f64> = stamps.iter().map(|s| s.t).collect();
         for w in ts.windows(2) {
             assert!(w[1] > w[0], "{ts:?}");
         }

@@ -111,6 +111,13 @@ impl Classifier {
         self.decoder.classes()
     }
 
+    /// The source restarted (a looping file, a reconnect): the motion window starts afresh,
+    /// so a jump from the end of one take to the start of the next is not read as movement.
+    /// Reported activities carry on; until the window refills, decisions see no features.
+    pub fn restart_window(&mut self) {
+        self.features.reset();
+    }
+
     /// Decodes one landmark frame.
     pub fn step(
         &mut self,
@@ -206,7 +213,10 @@ impl Stage for ClassifyStage {
         "classify"
     }
 
-    fn process(&mut self, _frame: &Frame, analysis: &mut Analysis) -> Result<(), StageError> {
+    fn process(&mut self, frame: &Frame, analysis: &mut Analysis) -> Result<(), StageError> {
+        if frame.restarted {
+            self.classifier.restart_window();
+        }
         let lf = LandmarkFrame {
             t: analysis.t,
             width: analysis.width,

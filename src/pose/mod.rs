@@ -390,6 +390,10 @@ impl Stage for PoseStage {
 
     fn process(&mut self, frame: &Frame, analysis: &mut Analysis) -> Result<(), StageError> {
         analysis.pose_ran = true;
+        if frame.restarted {
+            // Whoever was tracked need not be where they were: search the frame afresh.
+            self.estimator.reset();
+        }
         if self.idle_skip(frame.t) {
             // Still nobody: the frame is reported as such without running the models.
             analysis.pose = None;
