@@ -36,10 +36,10 @@ pub struct Frame {
     /// Bytes between row starts (≥ 3 × width).
     pub stride: usize,
     pub pixels: Pixels,
-    /// The source restarted just before this frame (a looping file's seam, a reconnect), so
-    /// motion does not continue from the frame before: trackers and motion windows start
-    /// afresh.
-    pub restarted: bool,
+    /// Counts the source's restarts (a looping file's seam, a reconnect) before this frame.
+    /// Motion does not continue across a change of epoch: trackers and motion windows start
+    /// afresh. A counter rather than a flag, so a restart is not lost with a dropped frame.
+    pub epoch: u32,
 }
 
 impl Frame {
@@ -55,7 +55,7 @@ impl Frame {
             height,
             stride: width as usize * 3,
             pixels: Pixels::Owned(data),
-            restarted: false,
+            epoch: 0,
         }
     }
 

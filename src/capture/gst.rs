@@ -386,7 +386,7 @@ impl GstSource {
             height,
             stride,
             pixels: Pixels::Gst(mapped),
-            restarted: false,
+            epoch: 0,
         })
     }
 }

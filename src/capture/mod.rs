@@ -304,6 +304,7 @@ pub fn capture_loop<F>(
     let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(5));
     let mut timeline = Timeline::default();
     let mut seq = 0u64;
+    let mut epoch = 0u32;
     let mut first_attempt = true;
     while !shutdown.is_triggered() {
         if !first_attempt {
@@ -314,8 +315,10 @@ pub fn capture_loop<F>(
         let err = match open_source(opts, gate) {
             Err(e) => e,
             Ok(mut source) => {
-                // The first frame after a reconnect does not continue the motion before it.
-                let mut reopened = status.reconnects.get() > 0;
+                // Frames after a reconnect do not continue the motion before it.
+                if status.reconnects.get() > 0 {
+                    epoch += 1;
+                }
                 // Frames passed over by the gate count as signs of life too.
                 let (mut last_frame, mut seen) = (Instant::now(), status.frames.get());
                 loop {
@@ -334,8 +337,8 @@ pub fn capture_loop<F>(
                             backoff.reset();
                             let stamp = timeline.map(frame.t);
                             frame.t = stamp.t;
-                            frame.restarted = stamp.restarted || reopened;
-                            reopened = false;
+                            epoch += u32::from(stamp.restarted);
+                            frame.epoch = epoch;
                             frame.seq = seq;
                             seq += 1;
                             if slot.put(frame) {

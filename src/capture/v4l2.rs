@@ -402,7 +402,7 @@ impl FrameSource for V4l2Source {
             height,
             stride: width as usize * 3,
             pixels: Pixels::Owned(rgb),
-            restarted: false,
+            epoch: 0,
         }))
     }
 }

@@ -198,12 +198,15 @@ impl Classifier {
 /// The pipeline stage after pose.
 pub struct ClassifyStage {
     classifier: Classifier,
+    /// The [`Frame::epoch`] of the last frame.
+    epoch: u32,
 }
 
 impl ClassifyStage {
     pub fn new(model: &ActivityModel, cfg: DecoderConfig) -> Result<ClassifyStage, ModelError> {
         Ok(ClassifyStage {
             classifier: Classifier::new(model, cfg)?,
+            epoch: 0,
         })
     }
 }
@@ -214,7 +217,8 @@ impl Stage for ClassifyStage {
     }
 
     fn process(&mut self, frame: &Frame, analysis: &mut Analysis) -> Result<(), StageError> {
-        if frame.restarted {
+        if frame.epoch != self.epoch {
+            self.epoch = frame.epoch;
             self.classifier.restart_window();
         }
         let lf = LandmarkFrame {

@@ -362,6 +362,8 @@ pub struct PoseStage {
     last_seen: f64,
     /// Camera time the detector last looked for someone.
     last_search: f64,
+    /// The [`Frame::epoch`] of the last frame.
+    epoch: u32,
 }
 
 impl PoseStage {
@@ -370,6 +372,7 @@ impl PoseStage {
             estimator: PoseEstimator::new(models, Mode::Video)?,
             last_seen: f64::NEG_INFINITY,
             last_search: f64::NEG_INFINITY,
+            epoch: 0,
         })
     }
 
@@ -390,7 +393,8 @@ impl Stage for PoseStage {
 
     fn process(&mut self, frame: &Frame, analysis: &mut Analysis) -> Result<(), StageError> {
         analysis.pose_ran = true;
-        if frame.restarted {
+        if frame.epoch != self.epoch {
+            self.epoch = frame.epoch;
             // Whoever was tracked need not be where they were: search the frame afresh.
             self.estimator.reset();
         }
