@@ -57,6 +57,10 @@ enum Command {
         /// Draw the skeleton on the (image) input and write it here as PNG.
         #[arg(long)]
         overlay: Option<PathBuf>,
+        /// On a video, analyse at most this many frames per second, as the daemon does with a
+        /// camera's `process_fps` (0 = every frame).
+        #[arg(long, default_value_t = 0.0)]
+        process_fps: f32,
     },
     /// Feature vectors (109 per frame) from landmark frames, for training (JSON Lines; `-` =
     /// stdin). CSV has a header `t,f000,…,f108`; NPY is float32 [N, 110] with `t` first.
@@ -85,6 +89,10 @@ enum Command {
         /// Also draw the segments over time as SVG.
         #[arg(long)]
         timeline: Option<PathBuf>,
+        /// Analyse at most this many frames per second of video, as the daemon does with a
+        /// camera's `process_fps` (0 = every frame).
+        #[arg(long, default_value_t = 0.0)]
+        process_fps: f32,
     },
     /// The model cards as JSON.
     ModelInfo,
@@ -145,9 +153,13 @@ fn main() -> ExitCode {
             logging::init(cli.log_format, &cli.log_level);
             run(&config)
         }
-        Command::Pose { input, overlay } => {
+        Command::Pose {
+            input,
+            overlay,
+            process_fps,
+        } => {
             logging::init(LogFormat::Text, "warn");
-            report(pose(&input, overlay.as_deref()))
+            report(pose(&input, overlay.as_deref(), process_fps))
         }
         Command::Features {
             landmarks,
@@ -167,6 +179,7 @@ fn main() -> ExitCode {
             out,
             format,
             timeline,
+            process_fps,
         } => {
             logging::init(LogFormat::Text, "warn");
             report(annotate(
@@ -174,6 +187,7 @@ fn main() -> ExitCode {
                 out.as_deref(),
                 format,
                 timeline.as_deref(),
+                process_fps,
             ))
         }
         Command::ModelInfo => match activityd::model::model_info(&models_dir()) {
@@ -204,8 +218,9 @@ fn models_dir() -> PathBuf {
     activityd::config::default_models_dir()
 }
 
-fn pose(input: &Path, overlay: Option<&Path>) -> anyhow::Result<()> {
+fn pose(input: &Path, overlay: Option<&Path>, process_fps: f32) -> anyhow::Result<()> {
     use std::io::Write;
+    check_process_fps(process_fps)?;
     let models = PoseModels::load(&models_dir())?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -225,7 +240,7 @@ fn pose(input: &Path, overlay: Option<&Path>) -> anyhow::Result<()> {
         offline::Input::Video(path) => {
             anyhow::ensure!(overlay.is_none(), "--overlay works on still images only");
             let mut write_err = None;
-            offline::pose_video(&models, &path, |frame, pose, _| {
+            offline::pose_video(&models, &path, process_fps, |frame, pose, _| {
                 let lf = offline::landmark_frame(frame.t, frame.width, frame.height, pose);
                 if write_err.is_none()
                     && let Err(e) = serde_json::to_string(&lf).map(|s| writeln!(out, "{s}"))
@@ -333,14 +348,16 @@ fn annotate(
     out: Option<&Path>,
     format: AnnotationFormat,
     timeline: Option<&Path>,
+    process_fps: f32,
 ) -> anyhow::Result<()> {
     use std::io::{IsTerminal, Write};
+    check_process_fps(process_fps)?;
     let pose = PoseModels::load(&models_dir())?;
     let model = load_activity_model()?;
     let mut ann = Annotator::new(&model, DecoderConfig::default())?;
     let progress = std::io::stderr().is_terminal();
     let mut err = None;
-    let frames = offline::pose_video(&pose, input, |frame, p, _| {
+    let frames = offline::pose_video(&pose, input, process_fps, |frame, p, _| {
         let lf = offline::landmark_frame(frame.t, frame.width, frame.height, p);
         let mut t = activityd::pipeline::Timings::default();
         if err.is_none()
@@ -395,6 +412,14 @@ fn annotate(
         std::fs::write(path, activityd::timeline::svg(&doc, &title))
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
     }
+    Ok(())
+}
+
+fn check_process_fps(process_fps: f32) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        process_fps.is_finite() && process_fps >= 0.0,
+        "--process-fps must be 0 (every frame) or a positive rate, not {process_fps}"
+    );
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::capture::CaptureError;
+use crate::capture::gate::RateGate;
 use crate::capture::gst::FileFrames;
 use crate::frame::{Frame, ImageError, decode_image, looks_like_image};
 use crate::landmarks::LandmarkFrame;
@@ -79,11 +80,13 @@ pub fn pose_image(
     ))
 }
 
-/// Pose on every frame of a video file, tracking and smoothing as the daemon does; `each`
-/// receives every frame's result with its step timings (decode included).
+/// Pose on a video file, tracking and smoothing as the daemon does, on every frame or (with
+/// `process_fps` > 0) on the frames the daemon's `process_fps` gate would pass; `each`
+/// receives every analysed frame's result with its step timings (decode included).
 pub fn pose_video(
     models: &PoseModels,
     path: &Path,
+    process_fps: f32,
     each: impl FnMut(&Frame, Option<&Pose>, &Timings),
 ) -> Result<usize, OfflineError> {
     let verr = |err| OfflineError::Video {
@@ -91,17 +94,19 @@ pub fn pose_video(
         err,
     };
     let frames = FileFrames::open(path).map_err(verr)?;
-    pose_frames(models, frames, 1, each).map_err(|e| match e {
+    let mut gate = RateGate::new(process_fps);
+    pose_frames(models, frames, |_, t| gate.admit(t), each).map_err(|e| match e {
         OfflineError::Video { err, .. } => verr(err),
         other => other,
     })
 }
 
-/// Pose on every `every`-th frame of a decoded stream (the others are decoded and skipped).
+/// Pose on the frames of a decoded stream that `admit` accepts (given the frame's index and
+/// time); the others are decoded and skipped.
 pub fn pose_frames(
     models: &PoseModels,
     mut frames: FileFrames,
-    every: usize,
+    mut admit: impl FnMut(usize, f64) -> bool,
     mut each: impl FnMut(&Frame, Option<&Pose>, &Timings),
 ) -> Result<usize, OfflineError> {
     let verr = |err| OfflineError::Video {
@@ -116,7 +121,7 @@ pub fn pose_frames(
         let Some(frame) = frames.next() else { break };
         let mut frame = frame.map_err(verr)?;
         decoded += 1;
-        if (decoded - 1) % every.max(1) != 0 {
+        if !admit(decoded - 1, frame.t) {
             continue;
         }
         frame.seq = n as u64;

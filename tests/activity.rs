@@ -148,6 +148,33 @@ fn the_sports2d_clip_is_annotated_end_to_end() {
     let text = std::fs::read_to_string(&csv).unwrap();
     assert!(text.starts_with("t,activity,confidence,walk_toward,walk_away,turn,sit_down,stand_up"));
     assert_eq!(text.lines().count(), 101);
+
+    // As a camera with `process_fps = 10` would: every sixth frame of this 60 fps clip.
+    let out = Command::new(bin())
+        .arg("annotate")
+        .arg(fixture("video/pose2sim_cam01.mp4"))
+        .args(["--format", "csv", "--process-fps", "10"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let times: Vec<f64> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(times.len(), 17, "{times:?}");
+    assert!(
+        times.windows(2).all(|w| (w[1] - w[0] - 0.1).abs() < 0.01),
+        "{times:?}"
+    );
+    let out = Command::new(bin())
+        .arg("annotate")
+        .arg(fixture("video/pose2sim_cam01.mp4"))
+        .arg("--process-fps=-2")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--process-fps"));
 }
 
 #[test]

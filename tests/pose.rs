@@ -112,6 +112,7 @@ fn check_video(name: &str) {
     offline::pose_video(
         &models,
         &fixture(&format!("video/{name}.mp4")),
+        0.0,
         |frame, pose, _| {
             ours.push(offline::landmark_frame(
                 frame.t,

@@ -142,16 +142,22 @@ impl Predictor {
         let mut ann = Annotator::new(&self.activity, cfg).map_err(ApiError::internal)?;
         let mut with_person = 0usize;
         let mut err = None;
-        let n = offline::pose_frames(&self.pose, frames, frame_skip, |f, pose, t| {
-            for (name, d) in &t.steps {
-                timings.record(name, *d);
-            }
-            with_person += usize::from(pose.is_some());
-            let lf = landmark_frame(f.t, f.width, f.height, pose);
-            if let Err(e) = ann.push(&lf, timings) {
-                err.get_or_insert(e);
-            }
-        })
+        let every = frame_skip.max(1);
+        let n = offline::pose_frames(
+            &self.pose,
+            frames,
+            |i, _| i % every == 0,
+            |f, pose, t| {
+                for (name, d) in &t.steps {
+                    timings.record(name, *d);
+                }
+                with_person += usize::from(pose.is_some());
+                let lf = landmark_frame(f.t, f.width, f.height, pose);
+                if let Err(e) = ann.push(&lf, timings) {
+                    err.get_or_insert(e);
+                }
+            },
+        )
         .map_err(|e| match e {
             offline::OfflineError::Model(m) => ApiError::internal(m),
             other => ApiError::unprocessable("bad_video", other.to_string()),

@@ -150,6 +150,24 @@ pub fn most_prominent(rois: &[(Roi, f32)], width: u32, height: u32) -> Option<us
         .map(|(i, _)| i)
 }
 
+/// Picks the person most likely to be the one last seen at `last`: the nearest whose ROI is
+/// of a similar size (within 2×) and whose centre lies within 0.75 ROI sides of it.
+pub fn nearest_to(rois: &[(Roi, f32)], last: &Roi) -> Option<usize> {
+    let side = last.w.max(1.0);
+    rois.iter()
+        .enumerate()
+        .filter(|(_, (r, _))| r.w >= 0.5 * side && r.w <= 2.0 * side)
+        .map(|(i, (r, _))| {
+            (
+                i,
+                ((r.cx - last.cx).powi(2) + (r.cy - last.cy).powi(2)).sqrt(),
+            )
+        })
+        .filter(|&(_, d)| d <= 0.75 * side)
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(i, _)| i)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,5 +259,25 @@ mod tests {
             Some(0)
         );
         assert_eq!(most_prominent(&[], 640, 480), None);
+    }
+
+    #[test]
+    fn reacquisition_prefers_the_person_last_seen() {
+        let r = |cx, w| Roi {
+            cx,
+            cy: 240.0,
+            w,
+            h: w,
+            rotation: 0.0,
+        };
+        let last = r(120.0, 200.0);
+        // A bystander in the middle is more prominent, but the lost person is near.
+        let rois = [(r(320.0, 260.0), 0.95), (r(150.0, 190.0), 0.7)];
+        assert_eq!(most_prominent(&rois, 640, 480), Some(0));
+        assert_eq!(nearest_to(&rois, &last), Some(1));
+        // Nobody where they were (too far, or of another size): no preference.
+        assert_eq!(nearest_to(&[(r(320.0, 200.0), 0.9)], &last), None);
+        assert_eq!(nearest_to(&[(r(130.0, 60.0), 0.9)], &last), None);
+        assert_eq!(nearest_to(&[], &last), None);
     }
 }

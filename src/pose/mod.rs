@@ -12,7 +12,10 @@
 //!    next frame's ROI, so the detector does not run again while tracking holds.
 //!
 //! One person is tracked at a time: the most prominent (largest, most central) at detection,
-//! kept until lost.
+//! kept until lost. For [`REACQUIRE_S`] after losing someone (a fast movement, an occlusion,
+//! a missed frame), the detector prefers a person where they were, of about their size, so a
+//! bystander (a therapist beside the patient) does not take over because they stand nearer
+//! the middle.
 
 pub mod detector;
 pub mod filter;
@@ -36,6 +39,9 @@ pub const CROP: usize = 256;
 const MODEL_POINTS: usize = 39;
 /// Below this presence the ROI holds no person (MediaPipe's `min_tracking_confidence`).
 pub const MIN_PRESENCE: f32 = 0.5;
+/// How long (seconds of video) after losing someone the detector prefers a person where they
+/// were over the most prominent one.
+pub const REACQUIRE_S: f64 = 1.5;
 
 const LANDMARK_FILTER: OneEuroParams = OneEuroParams {
     min_cutoff: 0.05,
@@ -126,6 +132,8 @@ pub struct PoseEstimator {
     mode: Mode,
     /// The ROI predicted from the previous frame's landmarks.
     tracked: Option<Roi>,
+    /// The last person's ROI and when they were seen (video mode), to find them again.
+    last_seen: Option<(Roi, f64)>,
     smoothers: Option<Smoothers>,
 }
 
@@ -139,6 +147,7 @@ impl PoseEstimator {
             anchors: models.anchors.clone(),
             mode,
             tracked: None,
+            last_seen: None,
             smoothers: None,
         })
     }
@@ -146,6 +155,7 @@ impl PoseEstimator {
     /// Forgets the tracked person (e.g. after a gap in the video).
     pub fn reset(&mut self) {
         self.tracked = None;
+        self.last_seen = None;
         self.smoothers = None;
     }
 
@@ -174,7 +184,11 @@ impl PoseEstimator {
         let detected = found.is_none();
         if detected {
             self.smoothers = None;
-            if let Some(roi) = self.detect(frame, timings)? {
+            let near = match self.last_seen {
+                Some((roi, seen)) if t >= seen && t - seen <= REACQUIRE_S => Some(roi),
+                _ => None,
+            };
+            if let Some(roi) = self.detect(frame, near.as_ref(), timings)? {
                 found = self.landmarks_in(frame, &roi, timings)?.map(|r| (roi, r));
             }
         }
@@ -197,11 +211,13 @@ impl PoseEstimator {
                 .apply(t, scale, &mut result.points[..NUM_LANDMARKS]);
             s.aux.apply(t, scale, &mut result.points[33..35]);
             let (a0, a1) = (result.points[33], result.points[34]);
-            self.tracked = Some(Roi::from_alignment(
+            let next = Roi::from_alignment(
                 (a0[0] as f32, a0[1] as f32),
                 (a1[0] as f32, a1[1] as f32),
                 1.25,
-            ));
+            );
+            self.tracked = Some(next);
+            self.last_seen = Some((next, t));
         }
         let (w, h) = (frame.width as f64, frame.height as f64);
         let mut landmarks = [Point::default(); NUM_LANDMARKS];
@@ -222,8 +238,14 @@ impl PoseEstimator {
         }))
     }
 
-    /// Runs the detector; returns the ROI of the most prominent person, if any.
-    fn detect(&mut self, frame: &Frame, timings: &mut Timings) -> Result<Option<Roi>, ModelError> {
+    /// Runs the detector; returns the ROI of the person matching `near` (someone just lost)
+    /// if there is one, otherwise of the most prominent person, if any.
+    fn detect(
+        &mut self,
+        frame: &Frame,
+        near: Option<&Roi>,
+        timings: &mut Timings,
+    ) -> Result<Option<Roi>, ModelError> {
         let start = Instant::now();
         let letterbox = Roi::letterbox(frame.width, frame.height);
         let out = self.detector.run(|buf| {
@@ -244,7 +266,10 @@ impl PoseEstimator {
             &self.anchors,
         ));
         let rois: Vec<(Roi, f32)> = dets.iter().map(|d| (d.roi(&letterbox), d.score)).collect();
-        let best = detector::most_prominent(&rois, frame.width, frame.height).map(|i| rois[i].0);
+        let best = near
+            .and_then(|last| detector::nearest_to(&rois, last))
+            .or_else(|| detector::most_prominent(&rois, frame.width, frame.height))
+            .map(|i| rois[i].0);
         timings.record("detector", start.elapsed());
         Ok(best)
     }
