@@ -61,6 +61,7 @@ fn main() {
             smoothing_s: env("SMOOTH", DecoderConfig::default().smoothing_s),
             min_duration_s: env("MINDUR", DecoderConfig::default().min_duration_s),
             confidence_threshold: env("THRESH", 0.7) as f32,
+            uncertain_duration_s: env("UNCERTAIN", DecoderConfig::default().uncertain_duration_s),
             ..DecoderConfig::default()
         };
         let mut ann = Annotator::new(&model, cfg).unwrap();

@@ -6,6 +6,9 @@
 //! below the confidence threshold, or `no_person` when the pose stage found nobody. A candidate replaces the reported activity
 //! only after it has held for its minimum duration; the change is then dated back to when the
 //! candidate first appeared, so segment times are accurate even though reports lag slightly.
+//! An activity also ends when it has not been the candidate's label for `uncertain_duration_s`
+//! even if no single other label held that long (two alternatives taking turns): it becomes
+//! `uncertain` from the moment it stopped being seen.
 
 use serde::Serialize;
 
@@ -102,6 +105,9 @@ pub struct Decoder {
     last_t: Option<f64>,
     current: Current,
     candidate: Option<Candidate>,
+    /// Since when the frame-level label has differed from the reported one, and the reported
+    /// segment's confidence sum and frame count at that moment.
+    away: Option<(f64, f64, u32)>,
 }
 
 impl Decoder {
@@ -118,6 +124,7 @@ impl Decoder {
                 frames: 0,
             },
             candidate: None,
+            away: None,
         }
     }
 
@@ -183,6 +190,11 @@ impl Decoder {
 
         let mut changes = Vec::new();
         if raw == self.current.label {
+            self.away = None;
+        } else if self.away.is_none() {
+            self.away = Some((t, self.current.conf_sum, self.current.frames));
+        }
+        if raw == self.current.label {
             if let Some(c) = self.candidate.take() {
                 self.current.conf_sum += c.pending_sum;
                 self.current.frames += c.pending_frames;
@@ -209,6 +221,7 @@ impl Decoder {
                     frames: 0,
                 };
                 self.candidate = None;
+                self.away = None;
                 changes.push(Change::Started {
                     label: raw,
                     at: since,
@@ -221,6 +234,33 @@ impl Decoder {
                     pending_frames,
                 });
             }
+        }
+        if let Some((since, conf_sum, frames)) = self.away
+            && changes.is_empty()
+            && self.current.label != Label::Uncertain
+            && t - since >= self.cfg.uncertain_duration_s
+        {
+            // Not seen for a while, though nothing else held long enough to replace it.
+            self.current.conf_sum = conf_sum;
+            self.current.frames = frames;
+            if let Some(seg) = self.close(since) {
+                changes.push(Change::Ended(seg));
+            }
+            self.current = Current {
+                label: Label::Uncertain,
+                since,
+                conf_sum: 0.0,
+                frames: 0,
+            };
+            if let Some(c) = &mut self.candidate {
+                c.pending_sum = 0.0;
+                c.pending_frames = 0;
+            }
+            self.away = None;
+            changes.push(Change::Started {
+                label: Label::Uncertain,
+                at: since,
+            });
         }
         let label = self.current.label;
         let confidence = match label {
@@ -372,6 +412,35 @@ mod tests {
         let (_, last) = play(&mut d, &[(1.5, None)]);
         assert_eq!(last.label, Label::NoPerson);
         assert!(last.probabilities.is_empty());
+    }
+
+    #[test]
+    fn an_activity_not_seen_ends_even_when_nothing_else_holds() {
+        let mut d = dec();
+        let mut script = vec![(2.0, Some(p(0, 0.95)))];
+        for _ in 0..5 {
+            // Two alternatives taking turns, each too briefly to be reported.
+            script.push((0.2, Some(p(1, 0.99))));
+            script.push((0.2, Some(p(2, 0.99))));
+        }
+        let (changes, last) = play(&mut d, &script);
+        assert_eq!(last.label, Label::Uncertain, "{changes:?}");
+        let ended: Vec<&Segment> = changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::Ended(s) => Some(s),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(ended.len(), 1, "{changes:?}");
+        assert_eq!(ended[0].activity, "a");
+        // It ends when it stopped being seen, with the confidence it had until then.
+        assert!((ended[0].end - 2.0).abs() < 0.35, "{:?}", ended[0]);
+        assert!(ended[0].confidence > 0.85, "{:?}", ended[0]);
+        assert!(changes.contains(&Change::Started {
+            label: Label::Uncertain,
+            at: ended[0].end
+        }));
     }
 
     #[test]
