@@ -57,8 +57,9 @@ enum Command {
         /// Draw the skeleton on the (image) input and write it here as PNG.
         #[arg(long)]
         overlay: Option<PathBuf>,
-        /// On a video, analyse at most this many frames per second, as the daemon does with a
-        /// camera's `process_fps` (0 = every frame).
+        /// On a video, analyse only the frames a camera with this `process_fps` would (0 =
+        /// every frame). Unlike the daemon, the detector runs on every analysed frame in which
+        /// nobody is tracked, even when the room has been empty for a while.
         #[arg(long, default_value_t = 0.0)]
         process_fps: f32,
     },
@@ -89,8 +90,8 @@ enum Command {
         /// Also draw the segments over time as SVG.
         #[arg(long)]
         timeline: Option<PathBuf>,
-        /// Analyse at most this many frames per second of video, as the daemon does with a
-        /// camera's `process_fps` (0 = every frame).
+        /// Analyse only the frames a camera with this `process_fps` would (0 = every frame);
+        /// as for `pose`, the detector is not slowed down while nobody is in view.
         #[arg(long, default_value_t = 0.0)]
         process_fps: f32,
     },
