@@ -237,3 +237,89 @@ fn overlay_draws_the_skeleton() {
         .count();
     assert!(changed > 2000, "{changed} pixels changed");
 }
+
+/// The bounding box (pixels) of the person in a still image, from its landmarks.
+fn person_box(models: &PoseModels, img: &image::RgbImage) -> (u32, u32, u32, u32) {
+    let (lf, _) = offline::pose_image(models, img.clone()).unwrap();
+    let lm = lf.landmarks.expect("a person in the fixture");
+    let (w, h) = (img.width() as f32, img.height() as f32);
+    let xs = lm.iter().map(|p| p.x * w);
+    let ys = lm.iter().map(|p| p.y * h);
+    let (x0, x1) = xs.fold((f32::MAX, f32::MIN), |(a, b), v| (a.min(v), b.max(v)));
+    let (y0, y1) = ys.fold((f32::MAX, f32::MIN), |(a, b), v| (a.min(v), b.max(v)));
+    // Margins: the head above the nose/eyes, and some room around the limbs.
+    let (mx, my) = (0.25 * (x1 - x0), 0.15 * (y1 - y0));
+    let cx0 = (x0 - mx).max(0.0) as u32;
+    let cy0 = (y0 - 2.0 * my).max(0.0) as u32;
+    let cx1 = ((x1 + mx) as u32).min(img.width());
+    let cy1 = ((y1 + my) as u32).min(img.height());
+    (cx0, cy0, cx1 - cx0, cy1 - cy0)
+}
+
+/// A grey frame with each person cut from their photo, scaled to `height` and centred at `x`.
+fn scene(people: &[(&image::RgbImage, u32, u32)]) -> activityd::frame::Frame {
+    let mut canvas = image::RgbImage::from_pixel(1280, 720, image::Rgb([128, 128, 128]));
+    for (cut, x, height) in people {
+        let w = cut.width() * height / cut.height();
+        let scaled = image::imageops::resize(*cut, w, *height, image::imageops::Triangle);
+        let left = (*x as i64 - w as i64 / 2).max(0);
+        image::imageops::overlay(&mut canvas, &scaled, left, (700 - *height) as i64);
+    }
+    activityd::frame::Frame::from_image(canvas)
+}
+
+/// A tracked person lost for a moment is found again where they were, even though a
+/// bystander nearer the middle is now more prominent; after a long absence the most
+/// prominent person is taken. Real photos of two people, composed into frames.
+#[test]
+fn a_person_lost_for_a_moment_is_found_again_before_a_bystander() {
+    use activityd::pipeline::Timings;
+    use activityd::pose::{Mode, PoseEstimator, REACQUIRE_S};
+    let models = models();
+    let load = |name: &str| match offline::open_input(&fixture(name)).unwrap() {
+        Input::Image(img) => img,
+        Input::Video(_) => panic!("{name} is not an image"),
+    };
+    let cut = |img: &image::RgbImage| {
+        let (x, y, w, h) = person_box(&models, img);
+        image::imageops::crop_imm(img, x, y, w, h).to_image()
+    };
+    let patient = cut(&load("images/pose2sim_cam04_f060_back_side.jpg"));
+    let bystander = cut(&load("images/pose2sim_cam04_f060_back_side.jpg"));
+    let alone = scene(&[(&patient, 250, 560)]);
+    let empty = scene(&[]);
+    let both = scene(&[(&patient, 250, 560), (&bystander, 760, 600)]);
+    let hip_x = |f: &activityd::frame::Frame, est: &mut PoseEstimator, t: f64| {
+        let pose = est.estimate(f, t, &mut Timings::default()).unwrap();
+        pose.map(|p| 1280.0 * (p.landmarks[23].x + p.landmarks[24].x) / 2.0)
+    };
+
+    // On its own, the detector takes the bystander (larger, central): the premise.
+    let mut fresh = PoseEstimator::new(&models, Mode::Video).unwrap();
+    let x = hip_x(&both, &mut fresh, 0.0).expect("someone in the two-person frame");
+    assert!(
+        (x - 760.0).abs() < 150.0,
+        "most prominent is the bystander: {x}"
+    );
+
+    let mut est = PoseEstimator::new(&models, Mode::Video).unwrap();
+    let mut t = 0.0;
+    for _ in 0..10 {
+        let x = hip_x(&alone, &mut est, t).expect("the patient alone");
+        assert!((x - 250.0).abs() < 120.0, "{x}");
+        t += 1.0 / 15.0;
+    }
+    // One empty frame (a glitch, an occlusion): tracking is lost.
+    assert_eq!(hip_x(&empty, &mut est, t), None);
+    t += 1.0 / 15.0;
+    let x = hip_x(&both, &mut est, t).expect("someone found again");
+    assert!(
+        (x - 250.0).abs() < 120.0,
+        "the patient again, not the bystander: {x}"
+    );
+
+    // Gone for longer than REACQUIRE_S: whoever is most prominent now.
+    assert_eq!(hip_x(&empty, &mut est, t + 0.1), None);
+    let x = hip_x(&both, &mut est, t + 0.2 + REACQUIRE_S).expect("someone");
+    assert!((x - 760.0).abs() < 150.0, "{x}");
+}

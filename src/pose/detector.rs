@@ -9,6 +9,9 @@ const NUM_ANCHORS: usize = 2254;
 const NUM_COORDS: usize = 12;
 /// Minimum detection score (MediaPipe's `min_detection_confidence` default).
 pub const MIN_SCORE: f32 = 0.5;
+/// The lower score a person just lost may be found again with, where they were: the landmark
+/// model's presence score still has to confirm them.
+pub const REACQUIRE_MIN_SCORE: f32 = 0.3;
 const NMS_IOU: f32 = 0.3;
 
 /// An anchor centre, normalised to the detector input (all anchors are 1×1: fixed size).
@@ -62,14 +65,14 @@ fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
 }
 
-/// Decodes the raw outputs (`boxes`: 2254×12, `logits`: 2254) into detections above
-/// `MIN_SCORE`, before suppression.
-pub fn decode(boxes: &[f32], logits: &[f32], anchors: &[Anchor]) -> Vec<Detection> {
+/// Decodes the raw outputs (`boxes`: 2254×12, `logits`: 2254) into detections scoring at
+/// least `min_score` (normally [`MIN_SCORE`]), before suppression.
+pub fn decode(boxes: &[f32], logits: &[f32], anchors: &[Anchor], min_score: f32) -> Vec<Detection> {
     let s = INPUT as f32;
     let mut out = Vec::new();
     for (i, a) in anchors.iter().enumerate() {
         let score = sigmoid(logits[i].clamp(-100.0, 100.0));
-        if score < MIN_SCORE {
+        if score < min_score {
             continue;
         }
         let r = &boxes[i * NUM_COORDS..(i + 1) * NUM_COORDS];
@@ -226,7 +229,7 @@ mod tests {
         let last = NUM_ANCHORS - 1;
         boxes[last * 12..].copy_from_slice(&raw(0.0, 0.0, 20.0));
         logits[last] = 2.0;
-        let dets = decode(&boxes, &logits, &anchors);
+        let dets = decode(&boxes, &logits, &anchors, MIN_SCORE);
         assert_eq!(dets.len(), 3);
         let d0 = &dets[0];
         assert!((d0.bbox[0] - (anchors[0].x + (10.0 - 20.0) / 224.0)).abs() < 1e-6);

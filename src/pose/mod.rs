@@ -13,9 +13,10 @@
 //!
 //! One person is tracked at a time: the most prominent (largest, most central) at detection,
 //! kept until lost. For [`REACQUIRE_S`] after losing someone (a fast movement, an occlusion,
-//! a missed frame), the detector prefers a person where they were, of about their size, so a
-//! bystander (a therapist beside the patient) does not take over because they stand nearer
-//! the middle.
+//! a missed frame), the detector prefers a person where they were, of about their size, even
+//! at a lower detector score ([`detector::REACQUIRE_MIN_SCORE`]; the landmark model's presence
+//! score still confirms them), so a bystander (a therapist beside the patient) does not take
+//! over because they stand nearer the middle or score higher.
 
 pub mod detector;
 pub mod filter;
@@ -29,7 +30,7 @@ use crate::frame::Frame;
 use crate::landmarks::{NUM_LANDMARKS, Point};
 use crate::model::{Layout, ModelError, OnnxModel, Session, values};
 use crate::pipeline::{Analysis, Stage, StageError, Timings};
-use detector::{Anchor, Detection};
+use detector::Anchor;
 use filter::{LandmarkSmoother, OneEuroParams, PixelPoint};
 use geometry::{Border, Roi, warp_into};
 
@@ -188,8 +189,11 @@ impl PoseEstimator {
                 Some((roi, seen)) if t >= seen && t - seen <= REACQUIRE_S => Some(roi),
                 _ => None,
             };
-            if let Some(roi) = self.detect(frame, near.as_ref(), timings)? {
+            for roi in self.detect(frame, near.as_ref(), timings)? {
                 found = self.landmarks_in(frame, &roi, timings)?.map(|r| (roi, r));
+                if found.is_some() {
+                    break;
+                }
             }
         }
         let Some((roi, mut result)) = found else {
@@ -238,14 +242,14 @@ impl PoseEstimator {
         }))
     }
 
-    /// Runs the detector; returns the ROI of the person matching `near` (someone just lost)
-    /// if there is one, otherwise of the most prominent person, if any.
+    /// Runs the detector; returns the ROIs to try, in order: the person matching `near`
+    /// (someone just lost) if there is one, then the most prominent person, if any.
     fn detect(
         &mut self,
         frame: &Frame,
         near: Option<&Roi>,
         timings: &mut Timings,
-    ) -> Result<Option<Roi>, ModelError> {
+    ) -> Result<Vec<Roi>, ModelError> {
         let start = Instant::now();
         let letterbox = Roi::letterbox(frame.width, frame.height);
         let out = self.detector.run(|buf| {
@@ -260,18 +264,31 @@ impl PoseEstimator {
                 buf,
             )
         })?;
-        let dets: Vec<Detection> = detector::weighted_nms(detector::decode(
-            values(&out[0])?,
-            values(&out[1])?,
-            &self.anchors,
-        ));
-        let rois: Vec<(Roi, f32)> = dets.iter().map(|d| (d.roi(&letterbox), d.score)).collect();
-        let best = near
-            .and_then(|last| detector::nearest_to(&rois, last))
-            .or_else(|| detector::most_prominent(&rois, frame.width, frame.height))
-            .map(|i| rois[i].0);
+        let (boxes, logits) = (values(&out[0])?, values(&out[1])?);
+        let rois = |min_score| -> Vec<(Roi, f32)> {
+            detector::weighted_nms(detector::decode(boxes, logits, &self.anchors, min_score))
+                .iter()
+                .map(|d| (d.roi(&letterbox), d.score))
+                .collect()
+        };
+        // Someone just lost is looked for where they were, down to a lower detector score
+        // (the landmark model still has to find them there); anyone else must score as
+        // MediaPipe requires.
+        let found_again = near.and_then(|last| {
+            let weak = rois(detector::REACQUIRE_MIN_SCORE);
+            detector::nearest_to(&weak, last).map(|i| weak[i].0)
+        });
+        let strong = rois(detector::MIN_SCORE);
+        let prominent =
+            detector::most_prominent(&strong, frame.width, frame.height).map(|i| strong[i].0);
+        let mut candidates: Vec<Roi> = found_again.into_iter().collect();
+        if let Some(p) = prominent
+            && candidates.first() != Some(&p)
+        {
+            candidates.push(p);
+        }
         timings.record("detector", start.elapsed());
-        Ok(best)
+        Ok(candidates)
     }
 
     /// Runs the landmark model on `roi`; `None` when nobody is there.
