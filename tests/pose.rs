@@ -289,37 +289,45 @@ fn a_person_lost_for_a_moment_is_found_again_before_a_bystander() {
     let alone = scene(&[(&patient, 250, 560)]);
     let empty = scene(&[]);
     let both = scene(&[(&patient, 250, 560), (&bystander, 760, 600)]);
-    let hip_x = |f: &activityd::frame::Frame, est: &mut PoseEstimator, t: f64| {
+    // (hip x in pixels, whether a new track started) of whoever is found.
+    let find = |f: &activityd::frame::Frame, est: &mut PoseEstimator, t: f64| {
         let pose = est.estimate(f, t, &mut Timings::default()).unwrap();
-        pose.map(|p| 1280.0 * (p.landmarks[23].x + p.landmarks[24].x) / 2.0)
+        pose.map(|p| {
+            let x = 1280.0 * (p.landmarks[23].x + p.landmarks[24].x) / 2.0;
+            (x, p.new_track)
+        })
     };
 
     // On its own, the detector takes the bystander (larger, central): the premise.
     let mut fresh = PoseEstimator::new(&models, Mode::Video).unwrap();
-    let x = hip_x(&both, &mut fresh, 0.0).expect("someone in the two-person frame");
+    let (x, new) = find(&both, &mut fresh, 0.0).expect("someone in the two-person frame");
     assert!(
         (x - 760.0).abs() < 150.0,
         "most prominent is the bystander: {x}"
     );
+    assert!(new, "the first person found starts a track");
 
     let mut est = PoseEstimator::new(&models, Mode::Video).unwrap();
     let mut t = 0.0;
-    for _ in 0..10 {
-        let x = hip_x(&alone, &mut est, t).expect("the patient alone");
+    for i in 0..10 {
+        let (x, new) = find(&alone, &mut est, t).expect("the patient alone");
         assert!((x - 250.0).abs() < 120.0, "{x}");
+        assert_eq!(new, i == 0, "frame {i}");
         t += 1.0 / 15.0;
     }
     // One empty frame (a glitch, an occlusion): tracking is lost.
-    assert_eq!(hip_x(&empty, &mut est, t), None);
+    assert_eq!(find(&empty, &mut est, t), None);
     t += 1.0 / 15.0;
-    let x = hip_x(&both, &mut est, t).expect("someone found again");
+    let (x, new) = find(&both, &mut est, t).expect("someone found again");
     assert!(
         (x - 250.0).abs() < 120.0,
         "the patient again, not the bystander: {x}"
     );
+    assert!(!new, "the same person: the track goes on");
 
-    // Gone for longer than REACQUIRE_S: whoever is most prominent now.
-    assert_eq!(hip_x(&empty, &mut est, t + 0.1), None);
-    let x = hip_x(&both, &mut est, t + 0.2 + REACQUIRE_S).expect("someone");
+    // Gone for longer than REACQUIRE_S: whoever is most prominent now, as a new track.
+    assert_eq!(find(&empty, &mut est, t + 0.1), None);
+    let (x, new) = find(&both, &mut est, t + 0.2 + REACQUIRE_S).expect("someone");
     assert!((x - 760.0).abs() < 150.0, "{x}");
+    assert!(new);
 }

@@ -111,8 +111,9 @@ impl Classifier {
         self.decoder.classes()
     }
 
-    /// The source restarted (a looping file, a reconnect): the motion window starts afresh,
-    /// so a jump from the end of one take to the start of the next is not read as movement.
+    /// The source restarted (a looping file, a reconnect) or someone else is now followed:
+    /// the motion window starts afresh, so a jump from the end of one take to the start of
+    /// the next, or from one person to another, is not read as movement.
     /// Reported activities carry on; until the window refills, decisions see no features.
     pub fn restart_window(&mut self) {
         self.features.reset();
@@ -217,7 +218,8 @@ impl Stage for ClassifyStage {
     }
 
     fn process(&mut self, frame: &Frame, analysis: &mut Analysis) -> Result<(), StageError> {
-        if frame.epoch != self.epoch {
+        let new_track = analysis.pose.as_ref().is_some_and(|p| p.new_track);
+        if frame.epoch != self.epoch || new_track {
             self.epoch = frame.epoch;
             self.classifier.restart_window();
         }
@@ -279,6 +281,12 @@ impl Annotator {
             frames: Vec::new(),
             tugs: Vec::new(),
         })
+    }
+
+    /// The motion window starts afresh (someone else is now followed); see
+    /// [`Classifier::restart_window`].
+    pub fn restart_window(&mut self) {
+        self.classifier.restart_window();
     }
 
     pub fn push(&mut self, frame: &LandmarkFrame, timings: &mut Timings) -> Result<(), ModelError> {
@@ -350,4 +358,70 @@ impl Annotator {
 
 fn round3(v: f32) -> f32 {
     (v * 1000.0).round() / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::landmarks::read_jsonl;
+    use crate::pose::Pose;
+    use crate::pose::geometry::Roi;
+    use std::sync::Arc;
+
+    /// A real body (a walking motion-capture frame), shifted sideways by `dx`.
+    fn body(dx: f32) -> [crate::landmarks::Point; 33] {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/mocap/deepmimic_walk_front.jsonl"
+        );
+        let text = std::fs::read_to_string(path).unwrap();
+        let frames = read_jsonl(text.as_bytes()).unwrap();
+        let mut lm = frames.iter().find_map(|f| f.landmarks).unwrap();
+        for p in &mut lm {
+            p.x += dx;
+        }
+        lm
+    }
+
+    /// Runs 3 s of one person at 15 fps, then one frame of `next` (a new track or not);
+    /// says whether the classifier ran on that last frame.
+    fn classifier_ran_after(new_track: bool) -> bool {
+        let model = ActivityModel::load(&crate::config::default_models_dir()).unwrap();
+        let mut stage = ClassifyStage::new(&model, DecoderConfig::default()).unwrap();
+        let roi = Roi {
+            cx: 0.0,
+            cy: 0.0,
+            w: 1.0,
+            h: 1.0,
+            rotation: 0.0,
+        };
+        let mut ran = false;
+        for i in 0..=45 {
+            let frame = Frame::from_rgb(2, 2, vec![0; 12], i as f64 / 15.0);
+            let mut analysis = Analysis::new(Arc::from("cam"), &frame);
+            let last = i == 45;
+            analysis.pose = Some(Pose {
+                landmarks: body(if last { 0.3 } else { 0.0 }),
+                score: 1.0,
+                roi,
+                detected: i == 0 || last,
+                new_track: i == 0 || (last && new_track),
+            });
+            stage.process(&frame, &mut analysis).unwrap();
+            ran = analysis
+                .timings
+                .steps
+                .iter()
+                .any(|(s, _)| *s == "classifier");
+        }
+        ran
+    }
+
+    #[test]
+    fn a_new_track_restarts_the_motion_window() {
+        // The same person found again: the window goes on and the model runs.
+        assert!(classifier_ran_after(false));
+        // Someone else: no movement is measured from one person to the other.
+        assert!(!classifier_ran_after(true));
+    }
 }

@@ -153,6 +153,9 @@ impl Predictor {
                 }
                 with_person += usize::from(pose.is_some());
                 let lf = landmark_frame(f.t, f.width, f.height, pose);
+                if pose.is_some_and(|p| p.new_track) {
+                    ann.restart_window();
+                }
                 if let Err(e) = ann.push(&lf, timings) {
                     err.get_or_insert(e);
                 }

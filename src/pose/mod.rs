@@ -66,6 +66,10 @@ pub struct Pose {
     pub roi: Roi,
     /// The detector ran for this frame (tracking was not available or was lost).
     pub detected: bool,
+    /// This pose starts a new track: the first person found, or someone other than the
+    /// person last seen. Movement measured across it would be one person's position
+    /// against another's.
+    pub new_track: bool,
 }
 
 /// The two pose models, loaded and optimised once and shared by every camera.
@@ -200,6 +204,12 @@ impl PoseEstimator {
             self.smoothers = None;
             return Ok(None);
         };
+        let new_track = detected
+            && !self.last_seen.is_some_and(|(last, seen)| {
+                t >= seen
+                    && t - seen <= REACQUIRE_S
+                    && detector::nearest_to(&[(roi, 1.0)], &last).is_some()
+            });
 
         let start = Instant::now();
         if self.mode == Mode::Video {
@@ -239,6 +249,7 @@ impl PoseEstimator {
             score: result.score,
             roi,
             detected,
+            new_track,
         }))
     }
 
