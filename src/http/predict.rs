@@ -252,6 +252,9 @@ impl StreamSession {
             .estimate(&frame, t, &mut timings)
             .map_err(ApiError::internal)?;
         let lf = landmark_frame(t, frame.width, frame.height, pose.as_ref());
+        if pose.as_ref().is_some_and(|p| p.new_track) {
+            self.classifier.restart_window();
+        }
         let step = self
             .classifier
             .step(&lf, &mut timings)
