@@ -2,11 +2,15 @@
 //! labelled landmark JSON Lines (`"label"` per frame), as the daemon reports it.
 //!
 //! `cargo run --release --example eval_activity -- DIR_OR_FILE...`
-//! Prints per-class precision/recall/F1 and the macro-F1 over classes present.
+//! Prints per-class precision/recall/F1 and the macro-F1 over classes present, and how well
+//! Timed Up and Go tests are found and timed: the reference tests are what the same rule
+//! finds in the true labels' segments.
 
 use std::collections::BTreeMap;
 
-use activityd::classify::{ActivityModel, Annotator, DecoderConfig};
+use activityd::classify::{
+    ActivityModel, Annotator, DecoderConfig, Segment, TugDetector, TugResult,
+};
 use activityd::landmarks::{read_jsonl, read_labels};
 use activityd::pipeline::Timings;
 
@@ -30,6 +34,9 @@ fn main() {
     let mut step_time: BTreeMap<&'static str, (f64, usize)> = BTreeMap::new();
     // (true, predicted) counts
     let mut cm: BTreeMap<(String, String), usize> = BTreeMap::new();
+    // TUG: (reference tests, found ones matched to them, total-time errors, unmatched finds)
+    let (mut tug_ref, mut tug_found, mut tug_err, mut tug_false) =
+        (0usize, 0usize, Vec::new(), 0usize);
     for f in &files {
         let text = std::fs::read_to_string(f).unwrap();
         let frames = read_jsonl(text.as_bytes()).unwrap();
@@ -80,6 +87,20 @@ fn main() {
                 *cm.entry((l.clone(), fr.activity.clone())).or_default() += 1;
             }
         }
+        let truth = reference_tugs(&frames, &labels, &model.classes);
+        tug_ref += truth.len();
+        for found in &doc.tugs {
+            match truth
+                .iter()
+                .find(|r| found.start < r.end && r.start < found.end)
+            {
+                Some(r) => {
+                    tug_found += 1;
+                    tug_err.push(found.total_s - r.total_s);
+                }
+                None => tug_false += 1,
+            }
+        }
     }
     let classes: Vec<String> = model.classes.clone();
     let mut f1s = Vec::new();
@@ -121,7 +142,56 @@ fn main() {
         100.0 * other as f64 / total as f64
     );
     println!("macro-F1 {:.3}", f1s.iter().sum::<f64>() / f1s.len() as f64);
+    if tug_ref > 0 {
+        let mut abs: Vec<f64> = tug_err.iter().map(|e: &f64| e.abs()).collect();
+        abs.sort_by(f64::total_cmp);
+        let q = |p: f64| {
+            abs.get(((abs.len() as f64 - 1.0) * p).round() as usize)
+                .copied()
+                .unwrap_or(f64::NAN)
+        };
+        let bias = tug_err.iter().sum::<f64>() / tug_err.len().max(1) as f64;
+        println!(
+            "TUG: {tug_found} of {tug_ref} reference tests found ({:.1}%), {tug_false} found where there was none; total time error median {:.2} s, p90 {:.2} s, mean (bias) {bias:+.2} s",
+            100.0 * tug_found as f64 / tug_ref as f64,
+            q(0.5),
+            q(0.9)
+        );
+    }
     for (name, (s, n)) in step_time {
         println!("{name}: {:.1} µs per run ({n} runs)", s / n as f64 * 1e6);
     }
+}
+
+/// The tests the TUG rule finds in the true labels, taken as segments.
+fn reference_tugs(
+    frames: &[activityd::landmarks::LandmarkFrame],
+    labels: &[Option<String>],
+    classes: &[String],
+) -> Vec<TugResult> {
+    let mut det = TugDetector::new();
+    let mut out = Vec::new();
+    let mut run: Option<(String, f64, f64)> = None;
+    let close = |run: Option<(String, f64, f64)>, det: &mut TugDetector| {
+        let (name, start, end) = run?;
+        let class = classes.iter().position(|c| *c == name)?;
+        det.push(Segment {
+            class,
+            activity: name,
+            start,
+            end,
+            confidence: 1.0,
+        })
+    };
+    for (f, l) in frames.iter().zip(labels) {
+        match (&mut run, l) {
+            (Some((name, _, end)), Some(l)) if name == l => *end = f.t,
+            _ => {
+                out.extend(close(run.take(), &mut det));
+                run = l.clone().map(|l| (l, f.t, f.t));
+            }
+        }
+    }
+    out.extend(close(run, &mut det));
+    out
 }
