@@ -187,12 +187,13 @@ impl PoseEstimator {
         }
         // Nobody tracked, or tracking lost: look for a person in this very frame.
         let detected = found.is_none();
+        // Whoever was seen in the last REACQUIRE_S, if the detector has to look again.
+        let near = match self.last_seen {
+            Some((roi, seen)) if t >= seen && t - seen <= REACQUIRE_S => Some(roi),
+            _ => None,
+        };
         if detected {
             self.smoothers = None;
-            let near = match self.last_seen {
-                Some((roi, seen)) if t >= seen && t - seen <= REACQUIRE_S => Some(roi),
-                _ => None,
-            };
             for roi in self.detect(frame, near.as_ref(), timings)? {
                 found = self.landmarks_in(frame, &roi, timings)?.map(|r| (roi, r));
                 if found.is_some() {
@@ -205,11 +206,7 @@ impl PoseEstimator {
             return Ok(None);
         };
         let new_track = detected
-            && !self.last_seen.is_some_and(|(last, seen)| {
-                t >= seen
-                    && t - seen <= REACQUIRE_S
-                    && detector::nearest_to(&[(roi, 1.0)], &last).is_some()
-            });
+            && near.is_none_or(|last| detector::nearest_to(&[(roi, 1.0)], &last).is_none());
 
         let start = Instant::now();
         if self.mode == Mode::Video {
