@@ -359,13 +359,9 @@ fn annotate(
     let progress = std::io::stderr().is_terminal();
     let mut err = None;
     let frames = offline::pose_video(&pose, input, process_fps, |frame, p, _| {
-        let lf = offline::landmark_frame(frame.t, frame.width, frame.height, p);
-        if p.is_some_and(|p| p.new_track) {
-            ann.restart_window();
-        }
         let mut t = activityd::pipeline::Timings::default();
         if err.is_none()
-            && let Err(e) = ann.push(&lf, &mut t)
+            && let Err(e) = ann.push_pose(frame.t, (frame.width, frame.height), p, &mut t)
         {
             err = Some(e);
         }

@@ -191,15 +191,13 @@ impl Decoder {
         let mut changes = Vec::new();
         if raw == self.current.label {
             self.away = None;
-        } else if self.away.is_none() {
-            self.away = Some((t, self.current.conf_sum, self.current.frames));
-        }
-        if raw == self.current.label {
             if let Some(c) = self.candidate.take() {
                 self.current.conf_sum += c.pending_sum;
                 self.current.frames += c.pending_frames;
             }
         } else {
+            self.away
+                .get_or_insert((t, self.current.conf_sum, self.current.frames));
             let (since, pending_sum, pending_frames) = match self.candidate.take() {
                 Some(c) if c.label == raw => (c.since, c.pending_sum, c.pending_frames),
                 Some(c) => {

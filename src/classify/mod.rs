@@ -18,6 +18,7 @@ use crate::frame::Frame;
 use crate::landmarks::LandmarkFrame;
 use crate::model::{ModelError, OnnxModel, Session, read_card, values};
 use crate::pipeline::{Analysis, Stage, StageError, Timings};
+use crate::pose::Pose;
 pub use decode::{Change, Decoder, DecoderConfig, Label, Segment};
 pub use tug::{TugDetector, TugResult};
 
@@ -119,6 +120,27 @@ impl Classifier {
         self.features.reset();
     }
 
+    /// Decodes the pose stage's result for a `width`×`height` frame at `t`: when the pose
+    /// starts a new track (someone else is followed), the motion window restarts first.
+    pub fn step_pose(
+        &mut self,
+        t: f64,
+        (width, height): (u32, u32),
+        pose: Option<&Pose>,
+        timings: &mut Timings,
+    ) -> Result<Step, ModelError> {
+        if pose.is_some_and(|p| p.new_track) {
+            self.restart_window();
+        }
+        let frame = LandmarkFrame {
+            t,
+            width,
+            height,
+            landmarks: pose.map(|p| p.landmarks),
+        };
+        self.step(&frame, timings)
+    }
+
     /// Decodes one landmark frame.
     pub fn step(
         &mut self,
@@ -218,20 +240,18 @@ impl Stage for ClassifyStage {
     }
 
     fn process(&mut self, frame: &Frame, analysis: &mut Analysis) -> Result<(), StageError> {
-        let new_track = analysis.pose.as_ref().is_some_and(|p| p.new_track);
-        if frame.epoch != self.epoch || new_track {
+        if frame.epoch != self.epoch {
             self.epoch = frame.epoch;
             self.classifier.restart_window();
         }
-        let lf = LandmarkFrame {
-            t: analysis.t,
-            width: analysis.width,
-            height: analysis.height,
-            landmarks: analysis.pose.as_ref().map(|p| p.landmarks),
-        };
         let step = self
             .classifier
-            .step(&lf, &mut analysis.timings)
+            .step_pose(
+                analysis.t,
+                (analysis.width, analysis.height),
+                analysis.pose.as_ref(),
+                &mut analysis.timings,
+            )
             .map_err(|e| StageError {
                 stage: "classify",
                 message: e.to_string(),
@@ -283,14 +303,27 @@ impl Annotator {
         })
     }
 
-    /// The motion window starts afresh (someone else is now followed); see
-    /// [`Classifier::restart_window`].
-    pub fn restart_window(&mut self) {
-        self.classifier.restart_window();
+    /// Adds the pose stage's result for a `width`×`height` frame at `t` (see
+    /// [`Classifier::step_pose`]).
+    pub fn push_pose(
+        &mut self,
+        t: f64,
+        size: (u32, u32),
+        pose: Option<&Pose>,
+        timings: &mut Timings,
+    ) -> Result<(), ModelError> {
+        let step = self.classifier.step_pose(t, size, pose, timings)?;
+        self.record(t, step);
+        Ok(())
     }
 
     pub fn push(&mut self, frame: &LandmarkFrame, timings: &mut Timings) -> Result<(), ModelError> {
         let step = self.classifier.step(frame, timings)?;
+        self.record(frame.t, step);
+        Ok(())
+    }
+
+    fn record(&mut self, t: f64, step: Step) {
         for c in step.changes {
             if let Change::Ended(s) = c {
                 self.segments.push(s);
@@ -298,8 +331,7 @@ impl Annotator {
         }
         self.tugs.extend(step.tug);
         self.frames
-            .push((frame.t, step.frame.activity, step.frame.probabilities));
-        Ok(())
+            .push((t, step.frame.activity, step.frame.probabilities));
     }
 
     /// The document. Frames inside a segment carry its activity (decisions lag by the
@@ -364,7 +396,6 @@ fn round3(v: f32) -> f32 {
 mod tests {
     use super::*;
     use crate::landmarks::read_jsonl;
-    use crate::pose::Pose;
     use crate::pose::geometry::Roi;
     use std::sync::Arc;
 

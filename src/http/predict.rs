@@ -13,7 +13,7 @@ use crate::classify::{ActivityModel, Annotator, Classifier, DecoderConfig, Label
 use crate::features::{RATE_HZ, WINDOW_S};
 use crate::frame::{Frame, decode_image};
 use crate::landmarks::{LandmarkFrame, NUM_LANDMARKS, Point};
-use crate::offline::{self, landmark_frame};
+use crate::offline;
 use crate::pipeline::Timings;
 use crate::pose::{Mode, PoseEstimator, PoseModels};
 
@@ -152,11 +152,7 @@ impl Predictor {
                     timings.record(name, *d);
                 }
                 with_person += usize::from(pose.is_some());
-                let lf = landmark_frame(f.t, f.width, f.height, pose);
-                if pose.is_some_and(|p| p.new_track) {
-                    ann.restart_window();
-                }
-                if let Err(e) = ann.push(&lf, timings) {
+                if let Err(e) = ann.push_pose(f.t, (f.width, f.height), pose, timings) {
                     err.get_or_insert(e);
                 }
             },
@@ -251,13 +247,9 @@ impl StreamSession {
             .estimator
             .estimate(&frame, t, &mut timings)
             .map_err(ApiError::internal)?;
-        let lf = landmark_frame(t, frame.width, frame.height, pose.as_ref());
-        if pose.as_ref().is_some_and(|p| p.new_track) {
-            self.classifier.restart_window();
-        }
         let step = self
             .classifier
-            .step(&lf, &mut timings)
+            .step_pose(t, (frame.width, frame.height), pose.as_ref(), &mut timings)
             .map_err(ApiError::internal)?;
         let events: Vec<Value> = step
             .changes

@@ -272,21 +272,31 @@ impl PoseEstimator {
                 buf,
             )
         })?;
-        let (boxes, logits) = (values(&out[0])?, values(&out[1])?);
-        let rois = |min_score| -> Vec<(Roi, f32)> {
-            detector::weighted_nms(detector::decode(boxes, logits, &self.anchors, min_score))
+        // One decoding at the lowest score needed. Someone just lost is looked for where they
+        // were down to a lower detector score (the landmark model still has to find them
+        // there); anyone else must score as MediaPipe requires.
+        let min_score = if near.is_some() {
+            detector::REACQUIRE_MIN_SCORE
+        } else {
+            detector::MIN_SCORE
+        };
+        let dets = detector::decode(values(&out[0])?, values(&out[1])?, &self.anchors, min_score);
+        let rois = |dets: Vec<detector::Detection>| -> Vec<(Roi, f32)> {
+            detector::weighted_nms(dets)
                 .iter()
                 .map(|d| (d.roi(&letterbox), d.score))
                 .collect()
         };
-        // Someone just lost is looked for where they were, down to a lower detector score
-        // (the landmark model still has to find them there); anyone else must score as
-        // MediaPipe requires.
+        let strong = rois(
+            dets.iter()
+                .filter(|d| d.score >= detector::MIN_SCORE)
+                .cloned()
+                .collect(),
+        );
         let found_again = near.and_then(|last| {
-            let weak = rois(detector::REACQUIRE_MIN_SCORE);
+            let weak = rois(dets);
             detector::nearest_to(&weak, last).map(|i| weak[i].0)
         });
-        let strong = rois(detector::MIN_SCORE);
         let prominent =
             detector::most_prominent(&strong, frame.width, frame.height).map(|i| strong[i].0);
         let mut candidates: Vec<Roi> = found_again.into_iter().collect();
