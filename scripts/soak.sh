@@ -37,8 +37,9 @@ ${ACTIVITYD_BIN:-target/release/activityd} run --config "$work/soak.toml" --log-
 pid=$!
 trap 'kill $pid $broker 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 mkdir -p "$(dirname "$OUT")"
-echo "elapsed_s,rss_kb,fds,threads,frames" > "$OUT"
+echo "elapsed_s,rss_kb,fds,threads,frames,rss_anon_kb,rss_file_kb" > "$OUT"
 start=$(date +%s)
+prev_rss=0
 while :; do
   now=$(( $(date +%s) - start ))
   [ "$now" -ge "$DURATION" ] && break
@@ -47,7 +48,18 @@ while :; do
   thr=$(awk '/^Threads:/ {print $2}' /proc/$pid/status)
   fds=$(ls /proc/$pid/fd | wc -l)
   frames=$(curl -s "127.0.0.1:$api/health" | python3 -c 'import json,sys; print(json.load(sys.stdin)["cameras"][0]["frames"])' 2>/dev/null || echo 0)
-  echo "$now,$rss,$fds,$thr,$frames" >> "$OUT"
+  anon=$(awk '/^RssAnon:/ {print $2}' /proc/$pid/status)
+  file=$(awk '/^RssFile:/ {print $2}' /proc/$pid/status)
+  echo "$now,$rss,$fds,$thr,$frames,$anon,$file" >> "$OUT"
+  # A step of more than 4 MB: keep the mappings before and after it, to see which one grew.
+  cat /proc/$pid/smaps > "$work/smaps.now" 2>/dev/null || true
+  if [ "$prev_rss" -gt 0 ] && [ $((rss - prev_rss)) -gt 4096 ] && [ "$now" -ge "$WARMUP" ]; then
+    cp "$work/smaps.prev" "${OUT%.csv}-step-${now}s-before.smaps"
+    cp "$work/smaps.now" "${OUT%.csv}-step-${now}s-after.smaps"
+    echo "RSS step at ${now} s: +$(( (rss - prev_rss) / 1024 )) MB (mappings saved next to $OUT)" >&2
+  fi
+  mv "$work/smaps.now" "$work/smaps.prev"
+  prev_rss=$rss
   sleep "$INTERVAL"
 done
 python3 - "$OUT" "$WARMUP" <<'PY'
