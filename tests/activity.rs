@@ -67,25 +67,27 @@ fn real_motion_capture_is_recognised() {
     }
     let (h, n) = hits.values().fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
     eprintln!("overall {:.2} ({h}/{n})", h as f64 / n as f64);
-    // Measured when the model was made (decoded, frame by frame): walk_toward 0.77,
-    // walk_away 0.64, walk_across 0.47, turn 0.81, stand_up 0.78, sit_down 0.65, still 0.48
-    // (the clips' "still" includes kneeling and lying, which the generator never shows).
-    // The floors sit a little below, so that a regression shows.
+    // Measured when the model (1.1.0) was made (decoded, frame by frame): walk_toward 0.79,
+    // walk_away 0.62, walk_across 0.45, turn 0.79, stand_up 0.56, sit_down 0.15, still 0.23,
+    // other 0.50 (jumping, kicking, punching, dancing). The clips' sit_down / stand_up /
+    // still are kneeling, lying and getting up from the floor, which the generator never
+    // shows; the model mostly calls them `other`, like its squats and lunges. The floors sit
+    // a little below, so that a regression shows.
     for (c, floor) in [
         ("walk_toward", 0.65),
         ("walk_away", 0.5),
         ("walk_across", 0.35),
         ("turn", 0.65),
-        ("stand_up", 0.6),
-        ("sit_down", 0.5),
+        ("stand_up", 0.45),
+        ("other", 0.4),
     ] {
         assert!(recall(c) >= floor, "{c} recall {:.2} < {floor}", recall(c));
     }
-    assert!(h as f64 / n as f64 >= 0.55);
+    assert!(h as f64 / n as f64 >= 0.4);
 }
 
 /// The Sports2D clip, pose to segments. Judged by eye (frames at 30 fps): the man on the box
-/// does jumping jacks facing the camera (0–2.8 s), turns about 90° to his left (≈2.9–3.8 s,
+/// does jumping jacks facing the camera (0–2.8 s; model 1.0.0 called them stand_up), turns about 90° to his left (≈2.9–3.8 s,
 /// frames 87–114), walks across along the box (≈3.8–5.4 s, frames 114–162), then jumps down.
 /// A woman also walks across below him; the tracker follows him, the most prominent person.
 #[test]
@@ -128,6 +130,11 @@ fn the_sports2d_clip_is_annotated_end_to_end() {
     for a in ["walk_toward", "walk_away"] {
         let wrong: f64 = spans(a).into_iter().map(|s| overlap(s, (4.0, 5.3))).sum();
         assert!(wrong < 0.3, "walking across called {a}: {:?}", spans(a));
+    }
+    // His jumping jacks (0–2.8 s) are none of the five activities.
+    for a in ["walk_toward", "walk_away", "turn", "sit_down", "stand_up"] {
+        let wrong: f64 = spans(a).into_iter().map(|s| overlap(s, (0.0, 2.7))).sum();
+        assert!(wrong < 0.3, "jumping jacks called {a}: {:?}", spans(a));
     }
     let frame = &doc["frames"][100];
     for k in ["t", "activity", "confidence", "probabilities"] {

@@ -4,7 +4,8 @@
 //! (`turn`) → `sit_down`, where "walk" is one or more walking segments of any direction (a
 //! walk seen obliquely may be split between `walk_away`, `walk_across` and `walk_toward`),
 //! short `still` pauses (≤ 3 s) may sit between phases, gaps between segments (frames that
-//! were `uncertain`) are at most 3 s, and the whole test takes 3–120 s. The total time runs
+//! were `uncertain`) are at most 3 s, and the whole test takes 3–120 s. Anything else between
+//! the phases (`other`: exercising, a long `still`) means it was not a test. The total time runs
 //! from the start of standing up to the end of sitting down, as the clinical test is timed
 //! from "go" until the person is seated.
 

@@ -2,7 +2,8 @@
 # Fetch the real-motion sources used by mocap_to_landmarks.py (pinned, sha256-checked) into
 # training/activity/.mocap/ (gitignored). Only PyPI is contacted, through pip.
 #   bvhtoolbox 0.1.3 sdist (MIT): tests/example_files/test_freebvh.bvh, test_mocapbank.bvh
-#   pybullet 3.2.7 wheel (zlib): pybullet_data/data/motions/humanoid3d_*.txt, humanoid.urdf,
+#   pybullet 3.2.7 wheel (zlib): pybullet_data/data/motions/humanoid3d_*.txt (walk, get-ups, jump,
+#                                kick, punch, dance_a/b), walker/turn_*1.txt, humanoid.urdf,
 #                                pybullet_envs/deep_mimic/env/humanoid_*.py (format reference)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -40,6 +41,11 @@ want = ("pybullet_data/data/motions/humanoid3d_walk.txt",
         "pybullet_data/data/motions/humanoid3d_getup_facedown.txt",
         "pybullet_data/data/motions/walker/turn_left1.txt",
         "pybullet_data/data/motions/walker/turn_right1.txt",
+        "pybullet_data/data/motions/humanoid3d_jump.txt",
+        "pybullet_data/data/motions/humanoid3d_kick.txt",
+        "pybullet_data/data/motions/humanoid3d_punch.txt",
+        "pybullet_data/data/motions/humanoid3d_dance_a.txt",
+        "pybullet_data/data/motions/humanoid3d_dance_b.txt",
         "pybullet_data/humanoid/humanoid.urdf",
         "pybullet_envs/deep_mimic/env/humanoid_pose_interpolator.py",
         "pybullet_envs/deep_mimic/env/humanoid_stable_pd.py")

@@ -221,9 +221,13 @@ def quat_wxyz(q):
         np.stack([2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)], -1)], -2)
 
 
-def deepmimic_frames(path, cycles=1):
+def deepmimic_frames(path, cycles=1, hold=0.0):
     d = json.load(open(path))
     fr = np.array(d["Frames"], float)
+    if hold > 0:
+        # a clip that does not loop: standing in its first pose before and its last after
+        k = int(round(hold / float(np.median(fr[:-1, 0]))))
+        fr = np.vstack([np.repeat(fr[:1], k, 0), fr, np.repeat(fr[-1:], k, 0)])
     if cycles > 1 and d.get("Loop") == "wrap":
         # DeepMimic loops: each new cycle starts where the previous ended (root position and
         # heading carried over)
@@ -251,8 +255,8 @@ def deepmimic_frames(path, cycles=1):
     return fr
 
 
-def deepmimic_landmarks(path, cycles=1):
-    fr = deepmimic_frames(path, cycles)
+def deepmimic_landmarks(path, cycles=1, hold=0.0):
+    fr = deepmimic_frames(path, cycles, hold)
     dt = float(np.median(fr[:, 0]))
     F = len(fr)
     root = fr[:, 1:4]
@@ -376,6 +380,30 @@ def label_motion(X, dt, cam_pos):
     return lab
 
 
+def label_exercise(X, dt, cam_pos):
+    """Labels for clips of exercising (jumps, kicks, punches, dancing): none of the activities,
+    so every frame in which the body moves is `other`: the pelvis rule of label_motion finds
+    anything but `still`, or a wrist or ankle moves faster than 0.6 m/s relative to the pelvis
+    (smoothed 0.15 s). Runs shorter than 0.2 s are merged into their neighbours."""
+    lab = label_motion(X, dt, cam_pos)
+    pel = (X[:, 23] + X[:, 24]) / 2
+    rel = (X[:, [15, 16, 27, 28]] - pel[:, None]).reshape(len(X), -1)
+    limbs = G.lowpass_fast(rel, dt, 0.15).reshape(len(X), 4, 3)
+    limb_speed = np.linalg.norm(np.gradient(limbs, dt, axis=0), axis=-1).max(1)
+    moving = (lab != G.CLS["still"]) | (limb_speed > 0.6)
+    out = np.where(moving, G.CLS["other"], G.CLS["still"])
+    min_len = max(int(0.2 / dt), 1)
+    i = 0
+    while i < len(out):
+        j = i
+        while j < len(out) and out[j] == out[i]:
+            j += 1
+        if j - i < min_len and (i > 0 or j < len(out)):
+            out[i:j] = out[i - 1] if i > 0 else out[j]
+        i = j
+    return out
+
+
 # ----------------------------------------------------------------------------- cameras
 def wall_camera(name, target, direction, dist, height, hfov_deg, size, aim_z=0.9, roll=0.0):
     """A camera `dist` metres from target (xy) along `direction` (rad), looking back at it."""
@@ -415,7 +443,7 @@ MILD = dict(quality=0.6, bias_fc=0.8, vis_base=4.5, face_back=2.5, occ_pen=4.0, 
             leg_q=1.0, p_glitch=0.0)
 
 
-def render_clip(name, X, dt, out_dir, seed, fps=30.0, max_s=None):
+def render_clip(name, X, dt, out_dir, seed, fps=30.0, max_s=None, exercise=False):
     T = len(X) * dt
     if max_s:
         T = min(T, max_s)
@@ -427,7 +455,7 @@ def render_clip(name, X, dt, out_dir, seed, fps=30.0, max_s=None):
     counts = {}
     for k, (cname, cam) in enumerate(cameras_for(Xs, name)):
         rng = np.random.default_rng([seed, k])
-        lab = label_motion(Xs, 1.0 / fps, cam.pos)
+        lab = (label_exercise if exercise else label_motion)(Xs, 1.0 / fps, cam.pos)
         params = dict(MILD, fps=fps)
         out, lost, info = G.estimate(rng, Xs, ts, cam, None_body(), [], params)
         fn = f"{name}_{cname}"
@@ -454,6 +482,12 @@ CLIPS = [
     ("deepmimic_getup_faceup", "dm", "pybullet_data/data/motions/humanoid3d_getup_faceup.txt", {"fps": 15}),
     ("deepmimic_getup_facedown", "dm", "pybullet_data/data/motions/humanoid3d_getup_facedown.txt", {"fps": 15}),
     ("deepmimic_turn_left", "dm", "pybullet_data/data/motions/walker/turn_left1.txt", {"cycles": 3, "fps": 30}),
+    # exercising: none of the activities (`other`, label_exercise)
+    ("deepmimic_jump", "dm", "pybullet_data/data/motions/humanoid3d_jump.txt", {"cycles": 3, "fps": 30, "exercise": True}),
+    ("deepmimic_kick", "dm", "pybullet_data/data/motions/humanoid3d_kick.txt", {"hold": 1.0, "fps": 30, "exercise": True}),
+    ("deepmimic_punch", "dm", "pybullet_data/data/motions/humanoid3d_punch.txt", {"hold": 1.0, "fps": 30, "exercise": True}),
+    ("deepmimic_dance_a", "dm", "pybullet_data/data/motions/humanoid3d_dance_a.txt", {"cycles": 3, "fps": 30, "exercise": True}),
+    ("deepmimic_dance_b", "dm", "pybullet_data/data/motions/humanoid3d_dance_b.txt", {"cycles": 2, "fps": 30, "exercise": True}),
 ]
 
 
@@ -462,7 +496,7 @@ def load_clip(src, kind, path, extra):
     if kind == "bvh":
         X, dt = bvh_landmarks(p)
     else:
-        X, dt = deepmimic_landmarks(p, extra.get("cycles", 1))
+        X, dt = deepmimic_landmarks(p, extra.get("cycles", 1), extra.get("hold", 0.0))
     # floor at z = 0 (lowest foot point over the clip), start near the origin
     X = X.copy()
     X[..., 2] -= np.percentile(X[:, 27:33, 2].min(1), 2) - 0.0
@@ -484,7 +518,8 @@ def main():
         pel = (X[:, 23] + X[:, 24]) / 2
         print(f"{name}: {len(X)} frames dt={dt:.4f}s, pelvis z {pel[:, 2].min():.2f}..{pel[:, 2].max():.2f} m, "
               f"head z max {X[:, 0, 2].max():.2f} m, travel {np.linalg.norm(pel[-1, :2] - pel[0, :2]):.2f} m")
-        summary.update(render_clip(name, X, dt, a.out, a.seed + k, fps=extra.get("fps", 30)))
+        summary.update(render_clip(name, X, dt, a.out, a.seed + k, fps=extra.get("fps", 30),
+                                   exercise=extra.get("exercise", False)))
     with open(os.path.join(a.out, "labels.json"), "w") as f:
         json.dump(summary, f, indent=1, sort_keys=True)
     for fn, c in sorted(summary.items()):

@@ -22,7 +22,7 @@ LEFT = {1, 2, 3, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31}
 RIGHT = {4, 5, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32}
 CLASS_COLORS = {"walk_toward": "#1b9e77", "walk_away": "#d95f02", "turn": "#7570b3",
                 "sit_down": "#e7298a", "stand_up": "#66a61e", "still": "#999999",
-                "walk_across": "#e6ab02", None: "#ffffff"}
+                "walk_across": "#e6ab02", "other": "#a6761d", None: "#ffffff"}
 
 
 def load(path):

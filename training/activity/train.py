@@ -14,7 +14,7 @@ Pipeline: StandardScaler -> PCA(19) -> MLPClassifier(100, 50; early stopping; se
 balanced sample weights. Reports macro-F1, per-class precision/recall and confusion matrices
 on val, test and the mocap fixtures; exports the whole pipeline to ONNX (input `features`
 float [N,109]; outputs `label` int64 [N] = index into the class list, `probabilities` float
-[N,7]; standard ONNX ops only, opset 13) and writes models/activity.onnx + models/activity.json.
+[N,8]; standard ONNX ops only, opset 13) and writes models/activity.onnx + models/activity.json.
 """
 from __future__ import annotations
 
@@ -32,10 +32,10 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
-CLASSES = ["walk_toward", "walk_away", "turn", "sit_down", "stand_up", "still", "walk_across"]
+CLASSES = ["walk_toward", "walk_away", "turn", "sit_down", "stand_up", "still", "walk_across", "other"]
 N_FEATURES = 109
 N_PCA = 19
-MODEL_VERSION = "1.0.0"
+MODEL_VERSION = "1.1.0"
 
 
 def log(*a):
@@ -338,7 +338,7 @@ def main():
                                                                        macro_f1=v[2][s]["macro_f1"]))
                             for s in ("val", "test", "mocap")} for k, v in candidates.items()}),
         onnx=dict(file="activity.onnx", sha256=sha, input=dict(name="features", dtype="float32", shape=["N", N_FEATURES]),
-                  outputs=dict(label="int64 [N], index into classes", probabilities="float32 [N, 7], classes order"),
+                  outputs=dict(label="int64 [N], index into classes", probabilities=f"float32 [N, {len(CLASSES)}], classes order"),
                   opset=13, ops=chk["ops"], max_abs_prob_diff_vs_sklearn=chk["max_abs_prob_diff"]),
         accuracy={k: (None if v is None else dict(accuracy=v["accuracy"], macro_f1=v["macro_f1"], rows=v["rows"]))
                   for k, v in report.items()},
