@@ -855,9 +855,8 @@ class Builder:
         b, rng = self.b, self.rng
         old = b.age_group == "elderly"
         if kind is None:
-            kinds = ["squat", "bend", "lunge"] if old else ["squat", "jump", "jacks", "bend", "lunge"]
             p = [0.4, 0.4, 0.2] if old else [0.28, 0.18, 0.14, 0.24, 0.16]
-            kind = str(rng.choice(kinds, p=p))
+            kind = str(rng.choice(exercise_kinds(b), p=p))
         psi = float(self.last["psi"])
         f, l = fwd2(psi), left2(psi)
         P0 = self.last["P"].copy()
@@ -982,12 +981,14 @@ class Builder:
                 flex[sl] = f0 + 0.15 * down
                 side = "R" if side == "L" else "L"
             ch = dict(FL=FL, FR=FR, liftL=liftL, liftR=liftR, P=Pp, hz=hz, flex=flex)
-            self._exercise_arms(ch, n, rng.choice(["hips", "free", "cross"]), down=None)
+            self._exercise_arms(ch, n, rng.choice(["hips", "free", "cross"]))
         ch.setdefault("P", np.repeat(P0[None], n, 0))
         self.emit2(n, label=other, walk=0.0, pel_yaw=0.0, pel_obl=0.0, twist=0.0, **ch)
         # settle: back to the standing posture and the feet where they were
         m = int(0.3 / DT)
-        self.emit2(m, label=other, walk=0.0, hz=self.ramp("hz", z0 + 0.06, m) if np.isfinite(self.last["hz"]) and self.last["hz"] < 5 else z0 + 0.06,
+        in_air = self.last["hz"] > 5  # ended in the air (9.0) or never lowered (inf)
+        hz = np.full(m, z0 + 0.06) if in_air else self.ramp("hz", z0 + 0.06, m)
+        self.emit2(m, label=other, walk=0.0, hz=hz,
                    flex=self.ramp("flex", f0, m), FL=self.ramp("FL", FL0, m), FR=self.ramp("FR", FR0, m),
                    P=self.ramp("P", P0, m), liftL=self.ramp("liftL", 0.0, m), liftR=self.ramp("liftR", 0.0, m),
                    pitchL=0.0, pitchR=0.0, head_pitch=self.ramp("head_pitch", 0.0, m),
@@ -996,7 +997,7 @@ class Builder:
         self.last["hz"] = np.inf
         self.events.append(("other", self.t - n * DT, self.t))
 
-    def _exercise_arms(self, ch, n, arms, prof=None, down=None):
+    def _exercise_arms(self, ch, n, arms, prof=None):
         """Arms during squats and lunges: reaching forward with the movement, hands on the
         hips, crossed over the chest, or free."""
         b, rng, ra = self.b, self.rng, self.rest_arm
@@ -1022,6 +1023,13 @@ class Builder:
 
 
 # ----------------------------------------------------------------------------- pose (FK/IK)
+def exercise_kinds(b: Body):
+    """What Builder.exercise can do: elderly bodies neither jump nor do jumping jacks."""
+    if b.age_group == "elderly":
+        return ["squat", "bend", "lunge"]
+    return ["squat", "jump", "jacks", "bend", "lunge"]
+
+
 def ik2(A, B, la, lb, pole):
     """Two-link IK, vectorised: root A, target B, lengths la/lb, pole direction.
     Returns joint J and the (reach-clamped) end E."""
@@ -1421,7 +1429,7 @@ def scenario_workout(rng, bld: Builder, region: Region, duration):
     p = region.sample(rng, 1.8, min(region.dmax - 0.5, 5.0))
     bld.init(p, bearing_to_cam(p) + rng.normal(0, 0.5) + (math.pi / 2 * rng.choice([-1, 1]) if rng.random() < 0.3 else 0.0))
     bld.stand_still(rng.uniform(0.5, 2.5))
-    kind = None if rng.random() < 0.5 else bld_kind(rng, bld)
+    kind = None if rng.random() < 0.5 else str(rng.choice(exercise_kinds(bld.b)))
     guard = 0
     while bld.t < duration and guard < 20:
         guard += 1
@@ -1430,12 +1438,7 @@ def scenario_workout(rng, bld: Builder, region: Region, duration):
         if rng.random() < 0.2:
             bld.turn_in_place(rng.choice([-1, 1]) * rng.uniform(math.pi / 4, math.pi / 2))
         if rng.random() < 0.4:
-            kind = None if rng.random() < 0.5 else bld_kind(rng, bld)
-
-
-def bld_kind(rng, bld: Builder):
-    old = bld.b.age_group == "elderly"
-    return str(rng.choice(["squat", "bend", "lunge"] if old else ["squat", "jump", "jacks", "bend", "lunge"]))
+            kind = None if rng.random() < 0.5 else str(rng.choice(exercise_kinds(bld.b)))
 
 
 def scenario_pass(rng, bld: Builder, region: Region):
