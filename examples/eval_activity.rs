@@ -37,6 +37,8 @@ fn main() {
     // TUG: (reference tests, found ones matched to them, total-time errors, unmatched finds)
     let (mut tug_ref, mut tug_found, mut tug_err, mut tug_false) =
         (0usize, 0usize, Vec::new(), 0usize);
+    // (start, end) of each found test minus the reference's: which end the time error comes from
+    let mut tug_ends: Vec<(f64, f64)> = Vec::new();
     for f in &files {
         let text = std::fs::read_to_string(f).unwrap();
         let frames = read_jsonl(text.as_bytes()).unwrap();
@@ -97,6 +99,7 @@ fn main() {
                 Some(r) => {
                     tug_found += 1;
                     tug_err.push(found.total_s - r.total_s);
+                    tug_ends.push((found.start - r.start, found.end - r.end));
                 }
                 None => tug_false += 1,
             }
@@ -194,6 +197,19 @@ fn main() {
             100.0 * tug_found as f64 / tug_ref as f64,
             q(0.5),
             q(0.9)
+        );
+        let median = |mut v: Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+        };
+        let starts: Vec<f64> = tug_ends.iter().map(|e| e.0).collect();
+        let ends: Vec<f64> = tug_ends.iter().map(|e| e.1).collect();
+        println!(
+            "TUG start (found − reference): median {:+.2} s, |median| {:.2} s; end: median {:+.2} s, |median| {:.2} s",
+            median(starts.clone()),
+            median(starts.iter().map(|x| x.abs()).collect()),
+            median(ends.clone()),
+            median(ends.iter().map(|x| x.abs()).collect()),
         );
     }
     for (name, (s, n)) in step_time {
