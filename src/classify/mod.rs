@@ -8,6 +8,7 @@
 pub mod decode;
 pub mod tug;
 
+use std::collections::VecDeque;
 use std::path::Path;
 use std::time::Instant;
 
@@ -91,8 +92,11 @@ pub struct Classifier {
     session: Session,
     decoder: Decoder,
     tug: TugDetector,
-    /// The last frame's time, probabilities and presence (to finish a file).
-    last: Option<(f64, Option<Vec<f32>>, bool)>,
+    /// Frames not yet decided for (decisions lag by [`LABEL_LAG_S`]): their time and
+    /// whether someone was seen, to finish a file.
+    undecided: VecDeque<(f64, bool)>,
+    /// The latest probabilities of the person now followed (to finish a file).
+    last_probs: Option<Vec<f32>>,
     first_t: Option<f64>,
 }
 
@@ -103,7 +107,8 @@ impl Classifier {
             session: model.model.session()?,
             decoder: Decoder::new(cfg, model.classes.clone()),
             tug: TugDetector::new(),
-            last: None,
+            undecided: VecDeque::new(),
+            last_probs: None,
             first_t: None,
         })
     }
@@ -118,6 +123,7 @@ impl Classifier {
     /// Reported activities carry on; until the window refills, decisions see no features.
     pub fn restart_window(&mut self) {
         self.features.reset();
+        self.last_probs = None;
     }
 
     /// Decodes the pose stage's result for a `width`×`height` frame at `t`: when the pose
@@ -166,7 +172,14 @@ impl Classifier {
         // The probability smoothing delays changes by about its time constant: date back by
         // that too.
         let t = (frame.t - LABEL_LAG_S - self.decoder.smoothing_s()).max(first);
-        self.last = Some((frame.t, probs.clone(), frame.landmarks.is_some()));
+        if probs.is_some() {
+            self.last_probs.clone_from(&probs);
+        }
+        self.undecided
+            .push_back((frame.t, frame.landmarks.is_some()));
+        while self.undecided.front().is_some_and(|&(ft, _)| ft <= t) {
+            self.undecided.pop_front();
+        }
         let d = self
             .decoder
             .step(t, probs.as_deref(), frame.landmarks.is_some());
@@ -192,22 +205,19 @@ impl Classifier {
         })
     }
 
-    /// Ends a file: decisions lag the frames by [`LABEL_LAG_S`], so the last window's
-    /// probabilities stand for the file's last moments; then the open segment ends. Returns
-    /// the segments that ended and a test they complete.
+    /// Ends a file: decisions lag the frames by [`LABEL_LAG_S`], so the file's last moments
+    /// are decided now, frame by frame: where someone was seen, the latest probabilities
+    /// stand for them; where nobody was, nobody. Then the open segment ends. Returns the
+    /// segments that ended and a test they complete.
     pub fn finish(&mut self) -> (Vec<Segment>, Option<TugResult>) {
         let mut ended = Vec::new();
-        if let Some((t_end, probs, person)) = self.last.take() {
-            let mut t = (t_end - LABEL_LAG_S - self.decoder.smoothing_s())
-                .max(self.first_t.unwrap_or(t_end));
-            while t < t_end {
-                t = (t + 0.1).min(t_end);
-                let d = self.decoder.step(t, probs.as_deref(), person);
-                ended.extend(d.changes.into_iter().filter_map(|c| match c {
-                    Change::Ended(s) => Some(s),
-                    _ => None,
-                }));
-            }
+        for (t, person) in std::mem::take(&mut self.undecided) {
+            let probs = self.last_probs.as_deref().filter(|_| person);
+            let d = self.decoder.step(t, probs, person);
+            ended.extend(d.changes.into_iter().filter_map(|c| match c {
+                Change::Ended(s) => Some(s),
+                _ => None,
+            }));
         }
         ended.extend(self.decoder.finish());
         let mut tug = None;
@@ -446,6 +456,41 @@ mod tests {
                 .any(|(s, _)| *s == "classifier");
         }
         ran
+    }
+
+    /// A file whose person leaves in its very last frame: the last activity runs until they
+    /// were last seen, not until a decision lag (1.15 s) before the end.
+    #[test]
+    fn a_file_ends_with_the_activity_seen_until_its_last_moments() {
+        let model = ActivityModel::load(&crate::config::default_models_dir()).unwrap();
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/mocap/deepmimic_walk_side.jsonl"
+        );
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut frames = read_jsonl(text.as_bytes()).unwrap();
+        let last_seen = frames.last().unwrap().t;
+        let walk_end = |frames: &[LandmarkFrame]| {
+            let mut a = Annotator::new(&model, DecoderConfig::default()).unwrap();
+            for f in frames {
+                a.push(f, &mut Timings::default()).unwrap();
+            }
+            let doc = a.finish();
+            doc.segments.last().map_or(0.0, |s| s.end)
+        };
+        // Seen to the end: the walk runs to the last frame.
+        assert!(walk_end(&frames) >= last_seen - 0.05);
+        // Gone in one last frame: the walk still runs to where they were last seen.
+        frames.push(LandmarkFrame {
+            t: last_seen + 1.0 / 30.0,
+            landmarks: None,
+            ..frames[0]
+        });
+        let end = walk_end(&frames);
+        assert!(
+            end >= last_seen - 0.2,
+            "the walk ended at {end:.2} s; last seen {last_seen:.2} s"
+        );
     }
 
     #[test]
