@@ -34,11 +34,10 @@ fn main() {
     let mut step_time: BTreeMap<&'static str, (f64, usize)> = BTreeMap::new();
     // (true, predicted) counts
     let mut cm: BTreeMap<(String, String), usize> = BTreeMap::new();
-    // TUG: (reference tests, found ones matched to them, total-time errors, unmatched finds)
-    let (mut tug_ref, mut tug_found, mut tug_err, mut tug_false) =
-        (0usize, 0usize, Vec::new(), 0usize);
-    // (start, end) of each found test minus the reference's: which end the time error comes from
-    let mut tug_ends: Vec<(f64, f64)> = Vec::new();
+    // TUG: reference tests, unmatched finds, and for each find matched to a reference its
+    // (start, end) minus the reference's (the total-time error is end − start).
+    let (mut tug_ref, mut tug_false) = (0usize, 0usize);
+    let mut tug_err: Vec<(f64, f64)> = Vec::new();
     for f in &files {
         let text = std::fs::read_to_string(f).unwrap();
         let frames = read_jsonl(text.as_bytes()).unwrap();
@@ -96,11 +95,7 @@ fn main() {
                 .iter()
                 .find(|r| found.start < r.end && r.start < found.end)
             {
-                Some(r) => {
-                    tug_found += 1;
-                    tug_err.push(found.total_s - r.total_s);
-                    tug_ends.push((found.start - r.start, found.end - r.end));
-                }
+                Some(r) => tug_err.push((found.start - r.start, found.end - r.end)),
                 None => tug_false += 1,
             }
         }
@@ -137,11 +132,12 @@ fn main() {
     }
     // Frames of movements that are none of the activities (exercise): how they were reported,
     // above all how many passed for one of the five activities.
-    let exercise: Vec<(&String, usize)> = cm
+    let mut exercise: Vec<(&String, usize)> = cm
         .iter()
         .filter(|((a, _), _)| a == "other")
         .map(|((_, b), n)| (b, *n))
         .collect();
+    exercise.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
     let n_ex: usize = exercise.iter().map(|(_, n)| n).sum();
     if n_ex > 0 {
         const FIVE: [&str; 5] = ["walk_toward", "walk_away", "turn", "sit_down", "stand_up"];
@@ -151,9 +147,7 @@ fn main() {
             .filter(|(b, _)| FIVE.contains(&b.as_str()))
             .map(|(_, n)| n)
             .sum();
-        let mut parts: Vec<_> = exercise.clone();
-        parts.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
-        let parts: Vec<String> = parts
+        let parts: Vec<String> = exercise
             .iter()
             .map(|(b, n)| format!("{b} {:.1}%", share(*n)))
             .collect();
@@ -184,37 +178,37 @@ fn main() {
         println!("macro-F1 without 'other' {:.3}", mean(&seven));
     }
     if tug_ref > 0 {
-        let mut abs: Vec<f64> = tug_err.iter().map(|e: &f64| e.abs()).collect();
-        abs.sort_by(f64::total_cmp);
-        let q = |p: f64| {
-            abs.get(((abs.len() as f64 - 1.0) * p).round() as usize)
-                .copied()
-                .unwrap_or(f64::NAN)
-        };
-        let bias = tug_err.iter().sum::<f64>() / tug_err.len().max(1) as f64;
+        let found = tug_err.len();
+        let total: Vec<f64> = tug_err.iter().map(|(s, e)| e - s).collect();
+        let abs = |v: &[f64]| v.iter().map(|x| x.abs()).collect::<Vec<_>>();
+        let bias = total.iter().sum::<f64>() / found.max(1) as f64;
         println!(
-            "TUG: {tug_found} of {tug_ref} reference tests found ({:.1}%), {tug_false} found where there was none; total time error median {:.2} s, p90 {:.2} s, mean (bias) {bias:+.2} s",
-            100.0 * tug_found as f64 / tug_ref as f64,
-            q(0.5),
-            q(0.9)
+            "TUG: {found} of {tug_ref} reference tests found ({:.1}%), {tug_false} found where there was none; total time error median {:.2} s, p90 {:.2} s, mean (bias) {bias:+.2} s",
+            100.0 * found as f64 / tug_ref as f64,
+            quantile(abs(&total), 0.5),
+            quantile(abs(&total), 0.9)
         );
-        let median = |mut v: Vec<f64>| {
-            v.sort_by(f64::total_cmp);
-            v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
-        };
-        let starts: Vec<f64> = tug_ends.iter().map(|e| e.0).collect();
-        let ends: Vec<f64> = tug_ends.iter().map(|e| e.1).collect();
+        let starts: Vec<f64> = tug_err.iter().map(|e| e.0).collect();
+        let ends: Vec<f64> = tug_err.iter().map(|e| e.1).collect();
         println!(
             "TUG start (found − reference): median {:+.2} s, |median| {:.2} s; end: median {:+.2} s, |median| {:.2} s",
-            median(starts.clone()),
-            median(starts.iter().map(|x| x.abs()).collect()),
-            median(ends.clone()),
-            median(ends.iter().map(|x| x.abs()).collect()),
+            quantile(starts.clone(), 0.5),
+            quantile(abs(&starts), 0.5),
+            quantile(ends.clone(), 0.5),
+            quantile(abs(&ends), 0.5),
         );
     }
     for (name, (s, n)) in step_time {
         println!("{name}: {:.1} µs per run ({n} runs)", s / n as f64 * 1e6);
     }
+}
+
+/// The value below which a share `p` of `v` lies (nearest rank); NaN for none.
+fn quantile(mut v: Vec<f64>, p: f64) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(((v.len() as f64 - 1.0) * p).round() as usize)
+        .copied()
+        .unwrap_or(f64::NAN)
 }
 
 /// The tests the TUG rule finds in the true labels, taken as segments.

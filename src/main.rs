@@ -242,7 +242,7 @@ fn pose(input: &Path, overlay: Option<&Path>, process_fps: f32) -> anyhow::Resul
             anyhow::ensure!(overlay.is_none(), "--overlay works on still images only");
             let mut write_err = None;
             offline::pose_video(&models, &path, process_fps, |frame, pose, _| {
-                let lf = offline::landmark_frame(frame.t, frame.width, frame.height, pose);
+                let lf = activityd::pose::landmark_frame(frame.t, frame.width, frame.height, pose);
                 if write_err.is_none()
                     && let Err(e) = serde_json::to_string(&lf).map(|s| writeln!(out, "{s}"))
                 {

@@ -10,7 +10,7 @@ use crate::frame::{Frame, ImageError, decode_image, looks_like_image};
 use crate::landmarks::LandmarkFrame;
 use crate::model::ModelError;
 use crate::pipeline::Timings;
-use crate::pose::{Mode, Pose, PoseEstimator, PoseModels};
+use crate::pose::{Mode, Pose, PoseEstimator, PoseModels, landmark_frame};
 
 /// Why an input file could not be processed.
 #[derive(Debug, thiserror::Error)]
@@ -52,16 +52,6 @@ pub fn open_input(path: &Path) -> Result<Input, OfflineError> {
         Ok(Input::Image(img))
     } else {
         Ok(Input::Video(path.to_path_buf()))
-    }
-}
-
-/// The landmark frame for a pose (or nobody) in a `width`×`height` frame at `t`.
-pub fn landmark_frame(t: f64, width: u32, height: u32, pose: Option<&Pose>) -> LandmarkFrame {
-    LandmarkFrame {
-        t,
-        width,
-        height,
-        landmarks: pose.map(|p| p.landmarks),
     }
 }
 

@@ -19,7 +19,7 @@ use crate::frame::Frame;
 use crate::landmarks::LandmarkFrame;
 use crate::model::{ModelError, OnnxModel, Session, read_card, values};
 use crate::pipeline::{Analysis, Stage, StageError, Timings};
-use crate::pose::Pose;
+use crate::pose::{Pose, landmark_frame};
 pub use decode::{Change, Decoder, DecoderConfig, Label, Segment};
 pub use tug::{TugDetector, TugResult};
 
@@ -138,13 +138,7 @@ impl Classifier {
         if pose.is_some_and(|p| p.new_track) {
             self.restart_window();
         }
-        let frame = LandmarkFrame {
-            t,
-            width,
-            height,
-            landmarks: pose.map(|p| p.landmarks),
-        };
-        self.step(&frame, timings)
+        self.step(&landmark_frame(t, width, height, pose), timings)
     }
 
     /// Decodes one landmark frame.
@@ -172,9 +166,6 @@ impl Classifier {
         // The probability smoothing delays changes by about its time constant: date back by
         // that too.
         let t = (frame.t - LABEL_LAG_S - self.decoder.smoothing_s()).max(first);
-        if probs.is_some() {
-            self.last_probs.clone_from(&probs);
-        }
         self.undecided
             .push_back((frame.t, frame.landmarks.is_some()));
         while self.undecided.front().is_some_and(|&(ft, _)| ft <= t) {
@@ -183,6 +174,9 @@ impl Classifier {
         let d = self
             .decoder
             .step(t, probs.as_deref(), frame.landmarks.is_some());
+        if probs.is_some() {
+            self.last_probs = probs;
+        }
         let mut tug = None;
         for c in &d.changes {
             if let Change::Ended(seg) = c

@@ -153,21 +153,25 @@ pub fn most_prominent(rois: &[(Roi, f32)], width: u32, height: u32) -> Option<us
         .map(|(i, _)| i)
 }
 
-/// Picks the person most likely to be the one last seen at `last`: the nearest whose ROI is
-/// of a similar size (within 2×) and whose centre lies within 0.75 ROI sides of it.
-pub fn nearest_to(rois: &[(Roi, f32)], last: &Roi) -> Option<usize> {
+/// Centre distance between two ROIs, pixels.
+fn distance(a: &Roi, b: &Roi) -> f32 {
+    ((a.cx - b.cx).powi(2) + (a.cy - b.cy).powi(2)).sqrt()
+}
+
+/// Whether `r` may be the person last seen at `last`: an ROI of a similar size (within 2×)
+/// whose centre lies within 0.75 ROI sides of theirs.
+pub fn could_be(r: &Roi, last: &Roi) -> bool {
     let side = last.w.max(1.0);
+    r.w >= 0.5 * side && r.w <= 2.0 * side && distance(r, last) <= 0.75 * side
+}
+
+/// Picks the person most likely to be the one last seen at `last`: the nearest that
+/// [`could_be`] them.
+pub fn nearest_to(rois: &[(Roi, f32)], last: &Roi) -> Option<usize> {
     rois.iter()
         .enumerate()
-        .filter(|(_, (r, _))| r.w >= 0.5 * side && r.w <= 2.0 * side)
-        .map(|(i, (r, _))| {
-            (
-                i,
-                ((r.cx - last.cx).powi(2) + (r.cy - last.cy).powi(2)).sqrt(),
-            )
-        })
-        .filter(|&(_, d)| d <= 0.75 * side)
-        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .filter(|(_, (r, _))| could_be(r, last))
+        .min_by(|a, b| distance(&a.1.0, last).total_cmp(&distance(&b.1.0, last)))
         .map(|(i, _)| i)
 }
 

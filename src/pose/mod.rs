@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::frame::Frame;
-use crate::landmarks::{NUM_LANDMARKS, Point};
+use crate::landmarks::{LandmarkFrame, NUM_LANDMARKS, Point};
 use crate::model::{Layout, ModelError, OnnxModel, Session, values};
 use crate::pipeline::{Analysis, Stage, StageError, Timings};
 use detector::Anchor;
@@ -70,6 +70,17 @@ pub struct Pose {
     /// person last seen. Movement measured across it would be one person's position
     /// against another's.
     pub new_track: bool,
+}
+
+/// The landmark frame (the contract's record) for a pose, or nobody, in a `width`×`height`
+/// frame at `t`.
+pub fn landmark_frame(t: f64, width: u32, height: u32, pose: Option<&Pose>) -> LandmarkFrame {
+    LandmarkFrame {
+        t,
+        width,
+        height,
+        landmarks: pose.map(|p| p.landmarks),
+    }
 }
 
 /// The two pose models, loaded and optimised once and shared by every camera.
@@ -205,8 +216,7 @@ impl PoseEstimator {
             self.smoothers = None;
             return Ok(None);
         };
-        let new_track = detected
-            && near.is_none_or(|last| detector::nearest_to(&[(roi, 1.0)], &last).is_none());
+        let new_track = detected && near.is_none_or(|last| !detector::could_be(&roi, &last));
 
         let start = Instant::now();
         if self.mode == Mode::Video {
@@ -287,16 +297,20 @@ impl PoseEstimator {
                 .map(|d| (d.roi(&letterbox), d.score))
                 .collect()
         };
-        let strong = rois(
-            dets.iter()
-                .filter(|d| d.score >= detector::MIN_SCORE)
-                .cloned()
-                .collect(),
-        );
-        let found_again = near.and_then(|last| {
-            let weak = rois(dets);
-            detector::nearest_to(&weak, last).map(|i| weak[i].0)
-        });
+        let (found_again, strong) = match near {
+            Some(last) => {
+                let strong = rois(
+                    dets.iter()
+                        .filter(|d| d.score >= detector::MIN_SCORE)
+                        .cloned()
+                        .collect(),
+                );
+                let weak = rois(dets);
+                let again = detector::nearest_to(&weak, last).map(|i| weak[i].0);
+                (again, strong)
+            }
+            None => (None, rois(dets)),
+        };
         let prominent =
             detector::most_prominent(&strong, frame.width, frame.height).map(|i| strong[i].0);
         let mut candidates: Vec<Roi> = found_again.into_iter().collect();

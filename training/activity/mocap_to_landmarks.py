@@ -359,7 +359,13 @@ def label_motion(X, dt, cam_pos):
                 i = j
             else:
                 i += 1
-    # merge short runs
+    return merge_short_runs(lab, dt)
+
+
+def merge_short_runs(lab, dt):
+    """Runs of one label shorter than 0.2 s are merged into their neighbours (the one
+    before, or after for the first run), one at a time."""
+    F = len(lab)
     min_len = max(int(0.2 / dt), 1)
     changed = True
     while changed:
@@ -391,17 +397,7 @@ def label_exercise(X, dt, cam_pos):
     limbs = G.lowpass_fast(rel, dt, 0.15).reshape(len(X), 4, 3)
     limb_speed = np.linalg.norm(np.gradient(limbs, dt, axis=0), axis=-1).max(1)
     moving = (lab != G.CLS["still"]) | (limb_speed > 0.6)
-    out = np.where(moving, G.CLS["other"], G.CLS["still"])
-    min_len = max(int(0.2 / dt), 1)
-    i = 0
-    while i < len(out):
-        j = i
-        while j < len(out) and out[j] == out[i]:
-            j += 1
-        if j - i < min_len and (i > 0 or j < len(out)):
-            out[i:j] = out[i - 1] if i > 0 else out[j]
-        i = j
-    return out
+    return merge_short_runs(np.where(moving, G.CLS["other"], G.CLS["still"]), dt)
 
 
 # ----------------------------------------------------------------------------- cameras
