@@ -182,13 +182,39 @@ impl Drop for Daemon {
     }
 }
 
-/// A free TCP port on loopback (bound and released).
+/// A free TCP port on loopback for a daemon or broker to bind.
+///
+/// Not `bind(0)`: a port the kernel hands out can be handed out again, to another test's
+/// `bind(0)` or as the source port of an outgoing connection, before the daemon binds it. A
+/// test then talks to the wrong server (an HTTP request to a Mosquitto broker comes back as a
+/// connection reset). Ports here come from below the kernel's ephemeral range, in turn from a
+/// start that depends on the process id (test binaries run one after another), each checked
+/// free by binding it.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let ephemeral_low: u32 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32768);
+    const LOW: u32 = 20000;
+    if ephemeral_low < LOW + 2000 {
+        // An unusual kernel setting: fall back to the kernel's choice.
+        return std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+    }
+    let span = ephemeral_low - LOW;
+    let start = std::process::id().wrapping_mul(7919) % span;
+    for _ in 0..span {
+        let port = (LOW + (start + NEXT.fetch_add(1, Ordering::Relaxed)) % span) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port in {LOW}..{ephemeral_low}");
 }
 
 /// A real Mosquitto broker on a free loopback port, with its own config file; persistence on,
