@@ -18,7 +18,10 @@ Measured on the generator-1.1.0 test split (300 files): normal errors of standar
 changes label a median 0.15 s from the true change, standard deviation 0.29 s, and scores
 0.904: timing at that spread accounts for 0.081 of its 0.096 shortfall from 1. The issue's
 0.97 asks for changes placed to within about 0.1 s (standard deviation), one resampled
-feature step, for movements that begin and end gradually.
+feature step, for movements that begin and end gradually. Scored with a collar around the
+true changes (windows nearer than it are left out, as diarisation and sound-event scoring
+do), the model reaches 0.931 (0.1 s), 0.953 (0.25 s) and 0.964 (0.5 s): what remains is
+mostly `still` read as `stand_up`, `sit_down` or `other` (seated leaning and gestures).
 """
 import argparse
 import glob
@@ -61,7 +64,7 @@ def model_timing(data_dir, model, features_dir):
 
     import train
     sess = ort.InferenceSession(model)
-    errors, missed, ys, ps = [], 0, [], []
+    errors, missed, ys, ps, dist = [], 0, [], [], []
     for fn in sorted(glob.glob(os.path.join(data_dir, "*.jsonl"))):
         name = os.path.basename(fn)[:-len(".jsonl")]
         t_f, X = train.read_features_csv(os.path.join(features_dir, name + ".features.csv"))
@@ -74,6 +77,8 @@ def model_timing(data_dir, model, features_dir):
         p = sess.run(None, {"features": X[keep]})[0]
         ys.append(y)
         ps.append(p)
+        changes = 0.5 * (t[1:] + t[:-1])[np.diff(y) != 0]
+        dist.append(np.min(np.abs(t[:, None] - changes[None, :]), axis=1) if len(changes) else np.full(len(t), np.inf))
         for i in np.nonzero(np.diff(y))[0] + 1:
             tc = 0.5 * (t[i] + t[i - 1])
             near = (t >= tc - 1.0) & (t <= tc + 1.0)
@@ -86,8 +91,14 @@ def model_timing(data_dir, model, features_dir):
             else:
                 errors.append(onset - tc)
     e = np.array(errors)
-    y, p = np.concatenate(ys), np.concatenate(ps)
+    y, p, dist = np.concatenate(ys), np.concatenate(ps), np.concatenate(dist)
     print(f"\nmodel {model}: per-window macro-F1 {f1_score(y, p, average='macro'):.4f} over {len(y)} windows")
+    # Scored with a collar, as speaker diarisation (NIST, 0.25 s) and sound event detection
+    # are: windows closer than the collar to a true change are not scored.
+    for collar in (0.1, 0.25, 0.5):
+        keep = dist >= collar
+        print(f"  with a {collar:.2f} s collar around true changes: macro-F1 "
+              f"{f1_score(y[keep], p[keep], average='macro'):.4f} ({keep.mean():.0%} of windows scored)")
     print(f"clean changes {len(e) + missed}: the model follows {len(e)} within 1 s, misses {missed}")
     print(f"its change time minus the true one: median {np.median(e):+.3f} s, sd {e.std():.3f} s, "
           f"median |error| {np.median(np.abs(e)):.3f} s, p90 |error| {np.percentile(np.abs(e), 90):.3f} s")
