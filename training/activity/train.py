@@ -336,8 +336,9 @@ def main():
     onnx_path = os.path.join(a.out_dir, "activity.onnx")
     if trees:
         import hgb_onnx
+        import onnx
         onx, tree_info = hgb_onnx.convert(model, N_FEATURES)
-        __import__("onnx").save(onx, onnx_path)
+        onnx.save(onx, onnx_path)
     else:
         to_onnx(model, onnx_path)
     chk = check_onnx(onnx_path, model, X)
