@@ -28,6 +28,8 @@ def _f32_floor(t):
 def convert(model, n_features, input_name="features", opset=13):
     preds = model._predictors  # [iteration][class] -> TreePredictor
     n_iter, n_cls = len(preds), len(preds[0])
+    if n_cls < 3:
+        raise ValueError("only multiclass models (softmax over 3 or more classes) are supported")
     feat, thr, left, right, miss_left, value, roots = [], [], [], [], [], [], []
     depth, off = 0, 0
     for i in range(n_iter):
