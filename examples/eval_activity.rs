@@ -2,9 +2,10 @@
 //! labelled landmark JSON Lines (`"label"` per frame), as the daemon reports it.
 //!
 //! `cargo run --release --example eval_activity -- DIR_OR_FILE...`
-//! Prints per-class precision/recall/F1 and the macro-F1 over classes present, and how well
-//! Timed Up and Go tests are found and timed: the reference tests are what the same rule
-//! finds in the true labels' segments.
+//! Prints per-class precision/recall/F1 and the macro-F1 over classes present; the segments a
+//! user would see as events, per class, with how many are false (under 20% of their frames
+//! carry their class) and false events per hour; and how well Timed Up and Go tests are found
+//! and timed: the reference tests are what the same rule finds in the true labels' segments.
 
 use std::collections::BTreeMap;
 
@@ -38,6 +39,10 @@ fn main() {
     // (start, end) minus the reference's (the total-time error is end − start).
     let (mut tug_ref, mut tug_false) = (0usize, 0usize);
     let mut tug_err: Vec<(f64, f64)> = Vec::new();
+    // Segments as a user sees them (events): per class, how many, and how many false, i.e.
+    // under 20% of their frames carry that class in the labels; and the seconds of video.
+    let mut events: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    let mut seconds = 0.0;
     for f in &files {
         let text = std::fs::read_to_string(f).unwrap();
         let frames = read_jsonl(text.as_bytes()).unwrap();
@@ -83,6 +88,26 @@ fn main() {
             e.1 += 1;
         }
         let doc = ann.finish();
+        if let (Some(a), Some(b)) = (frames.first(), frames.last()) {
+            seconds += b.t - a.t;
+        }
+        for seg in &doc.segments {
+            let inside: Vec<&Option<String>> = frames
+                .iter()
+                .zip(&labels)
+                .filter(|(fr, _)| seg.start <= fr.t && fr.t <= seg.end)
+                .map(|(_, l)| l)
+                .collect();
+            let agree = inside
+                .iter()
+                .filter(|l| l.as_deref() == Some(seg.activity.as_str()))
+                .count();
+            let e = events.entry(seg.activity.clone()).or_default();
+            e.0 += 1;
+            if (agree as f64) < 0.2 * inside.len() as f64 || inside.is_empty() {
+                e.1 += 1;
+            }
+        }
         for (fr, l) in doc.frames.iter().zip(&labels) {
             if let Some(l) = l {
                 *cm.entry((l.clone(), fr.activity.clone())).or_default() += 1;
@@ -176,6 +201,19 @@ fn main() {
             .map(|(_, f)| *f)
             .collect();
         println!("macro-F1 without 'other' {:.3}", mean(&seven));
+    }
+    // Events: a segment is false when under 20% of its frames carry its class.
+    let hours = seconds / 3600.0;
+    println!(
+        "events (segments) in {:.0} min of video; false = under 20% of its frames carry its class:",
+        seconds / 60.0
+    );
+    for (c, (n, bad)) in &events {
+        println!(
+            "{c:>12}: {n} segments, {bad} false ({:.1}%), {:.1} false per hour",
+            100.0 * *bad as f64 / *n as f64,
+            *bad as f64 / hours
+        );
     }
     if tug_ref > 0 {
         let found = tug_err.len();
