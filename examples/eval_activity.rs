@@ -104,7 +104,7 @@ fn main() {
                 .count();
             let e = events.entry(seg.activity.clone()).or_default();
             e.0 += 1;
-            if (agree as f64) < 0.2 * inside.len() as f64 || inside.is_empty() {
+            if inside.is_empty() || (agree as f64) < 0.2 * inside.len() as f64 {
                 e.1 += 1;
             }
         }

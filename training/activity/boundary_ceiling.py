@@ -25,26 +25,17 @@ mostly `still` read as `stand_up`, `sit_down` or `other` (seated leaning and ges
 """
 import argparse
 import glob
-import json
 import os
 
 import numpy as np
 from sklearn.metrics import f1_score
 
-CLASSES = ["walk_toward", "walk_away", "turn", "sit_down", "stand_up", "still", "walk_across", "other"]
+import train
 
 
 def load(data_dir):
-    seqs = []
-    for f in sorted(glob.glob(os.path.join(data_dir, "*.jsonl"))):
-        ts, ls = [], []
-        with open(f) as fh:
-            for line in fh:
-                d = json.loads(line)
-                ts.append(d["t"])
-                ls.append(CLASSES.index(d["label"]))
-        seqs.append((np.array(ts), np.array(ls)))
-    return seqs
+    """(frame times, class indices) of every labelled file in data_dir."""
+    return [train.read_labels(f) for f in sorted(glob.glob(os.path.join(data_dir, "*.jsonl")))]
 
 
 def shifted(ts, labels, offsets):
@@ -62,7 +53,6 @@ def model_timing(data_dir, model, features_dir):
     saying the new label (for at least 0.3 s) relative to the true change."""
     import onnxruntime as ort
 
-    import train
     sess = ort.InferenceSession(model)
     errors, missed, ys, ps, dist = [], 0, [], [], []
     for fn in sorted(glob.glob(os.path.join(data_dir, "*.jsonl"))):
@@ -120,7 +110,7 @@ def main():
     cases += [(f"every change {d:.2f} s late", lambda n, d=d: np.full(n, d)) for d in (0.05, 0.1, 0.2)]
     for name, offsets in cases:
         p = np.concatenate([shifted(ts, labels, offsets) for ts, labels in seqs])
-        per_class = f1_score(y, p, average=None, labels=range(len(CLASSES)))
+        per_class = f1_score(y, p, average=None, labels=range(len(train.CLASSES)))
         print(f"{name:32s} macro-F1 {per_class.mean():.4f}   lowest class {per_class.min():.3f}")
     if args.model:
         model_timing(data_dir, args.model, args.features)
