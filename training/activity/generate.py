@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Seeded synthetic generator of MediaPipe-BlazePose-like landmark sequences with
 per-frame activity labels (walk_toward, walk_away, turn, sit_down, stand_up, still,
-walk_across).
+walk_across, other, sitting).
 
 Pipeline per sequence:
   1. body      -- a 3-D kinematic human with sampled proportions (children .. elderly)
@@ -35,9 +35,11 @@ from dataclasses import dataclass, asdict
 
 import numpy as np
 
-GENERATOR_VERSION = "1.1.0"
+GENERATOR_VERSION = "1.2.0"
 
-CLASSES = ["walk_toward", "walk_away", "turn", "sit_down", "stand_up", "still", "walk_across", "other"]
+# `still` is standing still; `sitting` (since 1.2.0) is seated still. The motions label every
+# quiet frame `still`; frames on a seat are relabelled `sitting` at output (seated_still).
+CLASSES = ["walk_toward", "walk_away", "turn", "sit_down", "stand_up", "still", "walk_across", "other", "sitting"]
 CLS = {c: i for i, c in enumerate(CLASSES)}
 WALK = -1  # placeholder label: walking, direction resolved against the camera later
 
@@ -1484,13 +1486,18 @@ def scenario_pass(rng, bld: Builder, region: Region):
         bld.walk([("line", L * rng.uniform(0.5, 1.0))])
 
 
+def seated_still(ch) -> np.ndarray:
+    """Quiet frames on a seat: a finite pelvis height (a seat's) while labelled `still`."""
+    return np.isfinite(ch["hz"]) & (ch["label"] == CLS["still"])
+
+
 def finalize_channels(rng, bld: Builder) -> dict:
     """Concatenate channels and add ambient motion: postural sway, head look-around with
     anticipation of turns, small arm and trunk movements, breathing."""
     ch = {k: np.concatenate(v, 0) for k, v in bld.buf.items()}
     n = len(ch["psi"])
     walk = ch["walk"]
-    sit = np.isfinite(ch["hz"]) & (ch["label"] == CLS["still"])
+    sit = seated_still(ch)
     quiet = (1 - walk)
     amp = rng.uniform(0.5, 1.6) * (1.5 if bld.b.age_group == "elderly" else 1.0)
     sway = np.stack([colored(rng, n, DT, 0.35, 0.006 * amp), colored(rng, n, DT, 0.35, 0.006 * amp)], -1)
@@ -1850,6 +1857,7 @@ def make_sequence(seed: int, split: str, idx: int, dur_range=(10.0, 40.0), tug_f
     Xint = pose_landmarks(body, ch)
     cam = place_camera(rng, intr, ch, Xint, check=(kind != "pass"))
     labels = resolve_walk_labels(ch, ch["label"].astype(int), cam)
+    labels[seated_still(ch)] = CLS["sitting"]
     dur = len(labels) * DT
     fps = int(rng.choice([10, 15, 15, 24, 30, 30]))
     ts = frame_times(rng, dur, fps)
