@@ -9,6 +9,16 @@
 //! An activity also ends when it has not been the candidate's label for `uncertain_duration_s`
 //! even if no single other label held that long (two alternatives taking turns): it becomes
 //! `uncertain` from the moment it stopped being seen.
+//!
+//! Posture: when the model tells seated from standing (it has a `sitting` class), the decoder
+//! keeps track of the posture the reported activities show, and never reports an activity that
+//! cannot start there: no `stand_up` or `sitting` while standing, no `sit_down` or (standing)
+//! `still` while seated. The next most likely class is taken instead (or `uncertain`). Only
+//! clear evidence sets the posture: `sitting` reported for `posture_evidence_s` (1.5 s) shows
+//! seated, walking or turning for as long shows standing (a moment of either may be a
+//! misreading: someone on the floor taken for walking must still be able to get up).
+//! `sit_down` and `stand_up` make it unknown (a transition may be cut short, or resumed after
+//! an `uncertain` moment); `still`, `other` and `uncertain` keep it; nobody in view forgets it.
 
 use serde::Serialize;
 
@@ -19,6 +29,76 @@ pub enum Label {
     Class(usize),
     Uncertain,
     NoPerson,
+}
+
+/// Which way up the reported activities leave the person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Posture {
+    Unknown,
+    Standing,
+    Seated,
+}
+
+/// What each class says about the posture (empty when the model has no `sitting`: then a
+/// quiet person may be either and the rule is off).
+#[derive(Debug, Clone)]
+struct Roles {
+    /// Per class: the posture it shows (`None`: it shows none, or is a transition).
+    shows: Vec<Option<Posture>>,
+    sit_down: Option<usize>,
+    stand_up: Option<usize>,
+    still: Option<usize>,
+    sitting: Option<usize>,
+}
+
+impl Roles {
+    fn of(classes: &[String]) -> Roles {
+        let find = |n: &str| classes.iter().position(|c| c == n);
+        if find("sitting").is_none() {
+            return Roles {
+                shows: vec![None; classes.len()],
+                sit_down: None,
+                stand_up: None,
+                still: None,
+                sitting: None,
+            };
+        }
+        let shows = classes
+            .iter()
+            .map(|c| match c.as_str() {
+                "sitting" => Some(Posture::Seated),
+                "walk_toward" | "walk_away" | "walk_across" | "turn" => Some(Posture::Standing),
+                _ => None,
+            })
+            .collect();
+        Roles {
+            shows,
+            sit_down: find("sit_down"),
+            stand_up: find("stand_up"),
+            still: find("still"),
+            sitting: find("sitting"),
+        }
+    }
+
+    /// The posture when class `c` starts to be reported, `p` before it (what `c` itself shows
+    /// counts only once it has lasted: `Decoder::step`).
+    fn on_start(&self, c: usize, p: Posture) -> Posture {
+        if Some(c) == self.sit_down || Some(c) == self.stand_up {
+            // A transition may be cut short (and resumed): no posture until one shows.
+            Posture::Unknown
+        } else {
+            p
+        }
+    }
+
+    /// Whether class `c` can start from `p`.
+    fn possible(&self, c: usize, p: Posture) -> bool {
+        match p {
+            Posture::Standing => Some(c) != self.stand_up && Some(c) != self.sitting,
+            Posture::Seated => Some(c) != self.sit_down && Some(c) != self.still,
+            Posture::Unknown => true,
+        }
+    }
 }
 
 /// Decoder settings.
@@ -33,6 +113,10 @@ pub struct DecoderConfig {
     pub no_person_duration_s: f64,
     /// Probability smoothing time constant (s).
     pub smoothing_s: f64,
+    /// Apply the posture rule (module doc) when the model has a `sitting` class.
+    pub posture_rule: bool,
+    /// How long (s) a class that shows a posture must have been reported to set it.
+    pub posture_evidence_s: f64,
 }
 
 impl Default for DecoderConfig {
@@ -43,6 +127,8 @@ impl Default for DecoderConfig {
             uncertain_duration_s: 0.8,
             no_person_duration_s: 1.0,
             smoothing_s: 0.15,
+            posture_rule: true,
+            posture_evidence_s: 1.5,
         }
     }
 }
@@ -108,13 +194,15 @@ pub struct Decoder {
     /// Since when the frame-level label has differed from the reported one, and the reported
     /// segment's confidence sum and frame count at that moment.
     away: Option<(f64, f64, u32)>,
+    roles: Roles,
+    posture: Posture,
 }
 
 impl Decoder {
     pub fn new(cfg: DecoderConfig, classes: Vec<String>) -> Decoder {
+        let roles = Roles::of(if cfg.posture_rule { &classes } else { &[] });
         Decoder {
             cfg,
-            classes,
             smoothed: Vec::new(),
             last_t: None,
             current: Current {
@@ -125,6 +213,9 @@ impl Decoder {
             },
             candidate: None,
             away: None,
+            roles,
+            posture: Posture::Unknown,
+            classes,
         }
     }
 
@@ -169,7 +260,12 @@ impl Decoder {
                         *s += a * (v - *s);
                     }
                 }
-                let (best, conf) = argmax(&self.smoothed);
+                let (mut best, mut conf) = argmax(&self.smoothed);
+                if Label::Class(best) != self.current.label
+                    && !self.roles.possible(best, self.posture)
+                {
+                    (best, conf) = self.best_possible();
+                }
                 if conf >= self.cfg.confidence_threshold {
                     Label::Class(best)
                 } else {
@@ -220,6 +316,11 @@ impl Decoder {
                 };
                 self.candidate = None;
                 self.away = None;
+                self.posture = match raw {
+                    Label::Class(c) => self.roles.on_start(c, self.posture),
+                    Label::Uncertain => self.posture,
+                    Label::NoPerson => Posture::Unknown,
+                };
                 changes.push(Change::Started {
                     label: raw,
                     at: since,
@@ -260,6 +361,12 @@ impl Decoder {
                 at: since,
             });
         }
+        if let Label::Class(c) = self.current.label
+            && let Some(shown) = self.roles.shows.get(c).copied().flatten()
+            && t - self.current.since >= self.cfg.posture_evidence_s
+        {
+            self.posture = shown;
+        }
         let label = self.current.label;
         let confidence = match label {
             Label::Class(i) => self.smoothed.get(i).copied().unwrap_or(0.0),
@@ -281,6 +388,16 @@ impl Decoder {
             probabilities: self.smoothed.clone(),
             changes,
         }
+    }
+
+    /// The most likely class that can start from the current posture, and its probability.
+    fn best_possible(&self) -> (usize, f32) {
+        self.smoothed
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|&(i, _)| self.roles.possible(i, self.posture))
+            .fold((0, 0.0), |b, (i, x)| if x > b.1 { (i, x) } else { b })
     }
 
     /// Ends the current segment at `end` (if it is a class).
@@ -439,6 +556,158 @@ mod tests {
             label: Label::Uncertain,
             at: ended[0].end
         }));
+    }
+
+    fn dec_of(classes: &[&str]) -> Decoder {
+        Decoder::new(
+            DecoderConfig::default(),
+            classes.iter().map(|s| s.to_string()).collect(),
+        )
+    }
+
+    /// Probabilities over `classes` with `conf` on `name` and the rest shared out.
+    fn pn(classes: &[&str], name: &str, conf: f32) -> Vec<f32> {
+        let rest = (1.0 - conf) / (classes.len() - 1) as f32;
+        classes
+            .iter()
+            .map(|c| if *c == name { conf } else { rest })
+            .collect()
+    }
+
+    fn started(changes: &[Change], d: &Decoder) -> Vec<String> {
+        changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::Started { label, .. } => Some(d.name(*label).to_string()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn transitions_start_only_from_a_posture_they_can_start_from() {
+        let c = ["stand_up", "sit_down", "still", "sitting", "walk_away"];
+        let mut d = dec_of(&c);
+        // Seated, a lean back that looks like sitting down, then a real rise and a walk; standing,
+        // a stoop that looks like standing up, then a real sit-down.
+        let mut lean_back = pn(&c, "sit_down", 0.8);
+        lean_back[3] = 0.15; // sitting: the next best, though below the threshold
+        let (changes, last) = play(
+            &mut d,
+            &[
+                (2.0, Some(pn(&c, "sitting", 0.95))),
+                (1.0, Some(lean_back)),
+                (1.5, Some(pn(&c, "stand_up", 0.9))),
+                (2.0, Some(pn(&c, "walk_away", 0.9))),
+                (1.0, Some(pn(&c, "stand_up", 0.9))),
+                (1.5, Some(pn(&c, "sit_down", 0.9))),
+                (1.0, Some(pn(&c, "sitting", 0.9))),
+            ],
+        );
+        assert_eq!(
+            started(&changes, &d),
+            [
+                "sitting",
+                "uncertain",
+                "stand_up",
+                "walk_away",
+                "uncertain",
+                "sit_down",
+                "sitting"
+            ]
+        );
+        assert_eq!(last.label, Label::Class(3));
+    }
+
+    #[test]
+    fn a_moment_of_walking_does_not_make_a_person_stand() {
+        // Someone on the floor taken for walking for a second, then getting up: the stand-up
+        // must be reported (1.5 s of walking would have set the posture).
+        let c = ["stand_up", "sit_down", "still", "sitting", "walk_away"];
+        let mut d = dec_of(&c);
+        let (changes, _) = play(
+            &mut d,
+            &[
+                (1.0, Some(pn(&c, "walk_away", 0.9))),
+                (1.5, Some(pn(&c, "stand_up", 0.9))),
+            ],
+        );
+        assert_eq!(started(&changes, &d), ["walk_away", "stand_up"]);
+        let (changes, _) = play(
+            &mut d,
+            &[
+                (2.0, Some(pn(&c, "walk_away", 0.9))),
+                (1.5, Some(pn(&c, "stand_up", 0.9))),
+            ],
+        );
+        assert_eq!(started(&changes, &d), ["walk_away", "uncertain"]);
+    }
+
+    #[test]
+    fn a_seated_person_is_not_reported_standing_still() {
+        let c = ["stand_up", "sit_down", "still", "sitting", "walk_away"];
+        let mut d = dec_of(&c);
+        let mut quiet = pn(&c, "still", 0.75);
+        quiet[3] = 0.2;
+        let (changes, last) = play(
+            &mut d,
+            &[
+                (3.0, Some(pn(&c, "sitting", 0.95))),
+                (1.0, Some(quiet.clone())),
+                (1.5, Some(pn(&c, "stand_up", 0.9))),
+                (1.0, Some(quiet)),
+            ],
+        );
+        assert_eq!(
+            started(&changes, &d),
+            ["sitting", "uncertain", "stand_up", "still"]
+        );
+        assert_eq!(last.label, Label::Class(2));
+    }
+
+    #[test]
+    fn the_posture_rule_can_be_turned_off() {
+        let c = ["stand_up", "sit_down", "still", "sitting", "walk_away"];
+        let mut d = Decoder::new(
+            DecoderConfig {
+                posture_rule: false,
+                ..DecoderConfig::default()
+            },
+            c.iter().map(|s| s.to_string()).collect(),
+        );
+        let (changes, _) = play(
+            &mut d,
+            &[
+                (2.0, Some(pn(&c, "walk_away", 0.95))),
+                (1.0, Some(pn(&c, "stand_up", 0.9))),
+                (2.0, Some(pn(&c, "sitting", 0.9))),
+                (1.0, Some(pn(&c, "sit_down", 0.9))),
+            ],
+        );
+        assert_eq!(
+            started(&changes, &d),
+            ["walk_away", "stand_up", "sitting", "sit_down"]
+        );
+    }
+
+    #[test]
+    fn without_a_sitting_class_any_transition_may_start() {
+        let c = ["stand_up", "sit_down", "still", "walk_away"];
+        let mut d = dec_of(&c);
+        let (changes, _) = play(
+            &mut d,
+            &[
+                (2.0, Some(pn(&c, "walk_away", 0.95))),
+                (1.0, Some(pn(&c, "stand_up", 0.9))),
+                (1.0, Some(pn(&c, "still", 0.9))),
+                (1.0, Some(pn(&c, "sit_down", 0.9))),
+                (1.0, Some(pn(&c, "sit_down", 0.9))),
+            ],
+        );
+        assert_eq!(
+            started(&changes, &d),
+            ["walk_away", "stand_up", "still", "sit_down"]
+        );
     }
 
     #[test]
