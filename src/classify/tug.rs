@@ -3,11 +3,16 @@
 //! The rule: a `sit_down` that ends a sequence of `stand_up` → walk → `turn` → walk →
 //! (`turn`) → `sit_down`, where "walk" is one or more walking segments of any direction (a
 //! walk seen obliquely may be split between `walk_away`, `walk_across` and `walk_toward`),
-//! short `still` pauses (≤ 3 s) may sit between phases, gaps between segments (frames that
+//! short pauses (≤ 3 s) of `still` may sit between phases (or of `sitting`: mid-test that
+//! can only be a flicker of the classifier, since sitting needs a `sit_down` first), gaps between segments (frames that
 //! were `uncertain`) are at most 3 s, and the whole test takes 3–120 s. Anything else between
 //! the phases (`other`: exercising, a long `still`) means it was not a test. The total time runs
 //! from the start of standing up to the end of sitting down, as the clinical test is timed
 //! from "go" until the person is seated.
+//!
+//! A turn that was not seen (its frames `uncertain`) but lies between walking away from the
+//! camera and walking toward it (or back) is implied: nobody reverses without turning. The
+//! rule is tried as seen first, so a walk whose direction flickers is not cut into two.
 
 use serde::Serialize;
 
@@ -24,6 +29,10 @@ pub struct Phase {
     pub activity: String,
     pub start: f64,
     pub end: f64,
+    /// A turn not seen but implied by walking away and then toward the camera (or back); its
+    /// time is the gap between the two walks. Serialised only when true.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub implied: bool,
 }
 
 /// A completed test.
@@ -51,7 +60,7 @@ fn kind(activity: &str) -> Kind {
         "walk_toward" | "walk_away" | "walk_across" => Kind::Walk,
         "turn" => Kind::Turn,
         "sit_down" => Kind::Sit,
-        "still" => Kind::Still,
+        "still" | "sitting" => Kind::Still,
         _ => Kind::Other,
     }
 }
@@ -81,15 +90,40 @@ impl TugDetector {
     }
 }
 
-/// Matches a test ending with the last segment of `segs`.
+/// Matches a test ending with the last segment of `segs`: as seen, or else with the turns that
+/// walking away and then toward the camera (or back) implies.
 fn match_tug(segs: &[Segment]) -> Option<TugResult> {
+    match_phases(segs, false).or_else(|| match_phases(segs, true))
+}
+
+/// A phase gathered from segments, or a turn implied between two walks.
+struct Gathered<'a> {
+    kind: Kind,
+    segs: Vec<&'a Segment>,
+    /// For an implied turn: from the end of one walk to the start of the next.
+    implied: Option<(f64, f64)>,
+}
+
+/// Whether two walk segments go opposite ways (toward and away from the camera).
+fn opposite(a: &str, b: &str) -> bool {
+    matches!(
+        (a, b),
+        ("walk_toward", "walk_away") | ("walk_away", "walk_toward")
+    )
+}
+
+fn match_phases(segs: &[Segment], imply_turns: bool) -> Option<TugResult> {
     let last = segs.last()?;
     if kind(&last.activity) != Kind::Sit {
         return None;
     }
     // Back from the sit-down, gather phases: consecutive segments of one kind merge, short
     // pauses drop out; stop at standing up, or fail at anything else.
-    let mut phases: Vec<(Kind, Vec<&Segment>)> = vec![(Kind::Sit, vec![last])];
+    let mut phases = vec![Gathered {
+        kind: Kind::Sit,
+        segs: vec![last],
+        implied: None,
+    }];
     let mut earliest = last.start;
     for s in segs[..segs.len() - 1].iter().rev() {
         if earliest - s.end > MAX_PAUSE_S {
@@ -97,12 +131,33 @@ fn match_tug(segs: &[Segment]) -> Option<TugResult> {
         }
         earliest = s.start;
         let k = kind(&s.activity);
+        let prev = phases.last_mut().expect("a phase");
         match k {
             Kind::Still if s.end - s.start <= MAX_PAUSE_S => continue,
-            Kind::Walk | Kind::Turn if phases.last().is_some_and(|p| p.0 == k) => {
-                phases.last_mut().expect("a phase").1.push(s);
+            Kind::Walk if prev.kind == k => {
+                let next = *prev.segs.last().expect("a segment");
+                if imply_turns && opposite(&s.activity, &next.activity) {
+                    // Walking away and then toward (or back) cannot happen without a turn.
+                    phases.push(Gathered {
+                        kind: Kind::Turn,
+                        segs: Vec::new(),
+                        implied: Some((s.end, next.start)),
+                    });
+                    phases.push(Gathered {
+                        kind: k,
+                        segs: vec![s],
+                        implied: None,
+                    });
+                } else {
+                    prev.segs.push(s);
+                }
             }
-            Kind::Walk | Kind::Turn | Kind::Stand => phases.push((k, vec![s])),
+            Kind::Turn if prev.kind == k => prev.segs.push(s),
+            Kind::Walk | Kind::Turn | Kind::Stand => phases.push(Gathered {
+                kind: k,
+                segs: vec![s],
+                implied: None,
+            }),
             _ => return None,
         }
         if k == Kind::Stand {
@@ -110,12 +165,16 @@ fn match_tug(segs: &[Segment]) -> Option<TugResult> {
         }
     }
     phases.reverse();
-    let kinds: Vec<Kind> = phases.iter().map(|p| p.0).collect();
+    let kinds: Vec<Kind> = phases.iter().map(|p| p.kind).collect();
     use Kind::*;
     if kinds != [Stand, Walk, Turn, Walk, Sit] && kinds != [Stand, Walk, Turn, Walk, Turn, Sit] {
         return None;
     }
-    let start = phases[0].1.iter().map(|s| s.start).fold(f64::MAX, f64::min);
+    let start = phases[0]
+        .segs
+        .iter()
+        .map(|s| s.start)
+        .fold(f64::MAX, f64::min);
     let end = last.end;
     let total = end - start;
     if !(MIN_TOTAL_S..=MAX_TOTAL_S).contains(&total) {
@@ -123,16 +182,26 @@ fn match_tug(segs: &[Segment]) -> Option<TugResult> {
     }
     let phases = phases
         .into_iter()
-        .map(|(_, p)| {
+        .map(|p| {
+            if let Some((start, end)) = p.implied {
+                return Phase {
+                    activity: "turn".into(),
+                    start,
+                    end,
+                    implied: true,
+                };
+            }
             // A phase made of several walk segments is named after the longest.
             let main = p
+                .segs
                 .iter()
                 .max_by(|a, b| (a.end - a.start).total_cmp(&(b.end - b.start)))
                 .expect("non-empty phase");
             Phase {
                 activity: main.activity.clone(),
-                start: p.iter().map(|s| s.start).fold(f64::MAX, f64::min),
-                end: p.iter().map(|s| s.end).fold(f64::MIN, f64::max),
+                start: p.segs.iter().map(|s| s.start).fold(f64::MAX, f64::min),
+                end: p.segs.iter().map(|s| s.end).fold(f64::MIN, f64::max),
+                implied: false,
             }
         })
         .collect();
@@ -211,6 +280,48 @@ mod tests {
         );
         assert_eq!(r[0].phases[1].start, 3.2);
         assert_eq!(r[0].phases[2].end, 9.0);
+    }
+
+    #[test]
+    fn a_turn_not_seen_between_walking_away_and_back_is_implied() {
+        let r = run(&[
+            seg("stand_up", 0.0, 1.5),
+            seg("walk_away", 1.6, 4.0),
+            // the turn at the far end was `uncertain`
+            seg("walk_toward", 5.2, 8.0),
+            seg("turn", 8.0, 9.0),
+            seg("sit_down", 9.0, 10.5),
+        ]);
+        assert_eq!(r.len(), 1);
+        let t = &r[0].phases[2];
+        assert_eq!((t.activity.as_str(), t.start, t.end), ("turn", 4.0, 5.2));
+        assert!(t.implied && !r[0].phases[1].implied);
+        let json = serde_json::to_value(&r[0]).unwrap();
+        assert_eq!(json["phases"][2]["implied"], true);
+        assert!(json["phases"][1].get("implied").is_none());
+        // Walking one way with a flicker of the other way is still one walk, not two.
+        let r = run(&[
+            seg("stand_up", 0.0, 1.5),
+            seg("walk_away", 1.6, 3.0),
+            seg("walk_toward", 3.0, 3.4),
+            seg("walk_away", 3.4, 5.0),
+            seg("turn", 5.0, 6.0),
+            seg("walk_toward", 6.0, 9.0),
+            seg("sit_down", 9.0, 10.5),
+        ]);
+        assert_eq!(r.len(), 1);
+        assert!(r[0].phases.iter().all(|p| !p.implied));
+        assert_eq!(r[0].phases.len(), 5);
+        // No reversal, no implied turn: walking away and then across is not a test.
+        assert!(
+            run(&[
+                seg("stand_up", 0.0, 1.5),
+                seg("walk_away", 1.6, 4.0),
+                seg("walk_across", 5.0, 8.0),
+                seg("sit_down", 8.0, 10.0),
+            ])
+            .is_empty()
+        );
     }
 
     #[test]
