@@ -32,6 +32,7 @@ fn main() {
             files.push(p);
         }
     }
+    let has_sitting = model.classes.iter().any(|c| c == "sitting");
     let mut step_time: BTreeMap<&'static str, (f64, usize)> = BTreeMap::new();
     // (true, predicted) counts
     let mut cm: BTreeMap<(String, String), usize> = BTreeMap::new();
@@ -46,7 +47,15 @@ fn main() {
     for f in &files {
         let text = std::fs::read_to_string(f).unwrap();
         let frames = read_jsonl(text.as_bytes()).unwrap();
-        let labels = read_labels(&text);
+        let mut labels = read_labels(&text);
+        if !has_sitting {
+            // A model from before `sitting` (1.1.0 and older) calls a seated person `still`.
+            for l in labels.iter_mut().flatten() {
+                if l == "sitting" {
+                    *l = "still".into();
+                }
+            }
+        }
         // MAX_FPS: keep only frames at least 1/MAX_FPS apart, as `process_fps` would.
         let max_fps: f64 = std::env::var("MAX_FPS")
             .ok()
@@ -75,6 +84,8 @@ fn main() {
             min_duration_s: env("MINDUR", DecoderConfig::default().min_duration_s),
             confidence_threshold: env("THRESH", 0.7) as f32,
             uncertain_duration_s: env("UNCERTAIN", DecoderConfig::default().uncertain_duration_s),
+            posture_rule: env("POSTURE", 1.0) != 0.0,
+            posture_evidence_s: env("EVIDENCE", DecoderConfig::default().posture_evidence_s),
             ..DecoderConfig::default()
         };
         let mut ann = Annotator::new(&model, cfg).unwrap();
@@ -135,22 +146,8 @@ fn main() {
         correct as f64 / total as f64
     );
     for c in &classes {
-        let tp = *cm.get(&(c.clone(), c.clone())).unwrap_or(&0) as f64;
-        let support: usize = cm.iter().filter(|((a, _), _)| a == c).map(|(_, n)| n).sum();
-        let predicted: usize = cm.iter().filter(|((_, b), _)| b == c).map(|(_, n)| n).sum();
-        if support == 0 {
+        let Some((p, r, f1, support)) = scores(&cm, c) else {
             continue;
-        }
-        let p = if predicted > 0 {
-            tp / predicted as f64
-        } else {
-            0.0
-        };
-        let r = tp / support as f64;
-        let f1 = if p + r > 0.0 {
-            2.0 * p * r / (p + r)
-        } else {
-            0.0
         };
         f1s.push((c.clone(), f1));
         println!("{c:>12}: precision {p:.3} recall {r:.3} F1 {f1:.3} ({support} frames)");
@@ -191,9 +188,41 @@ fn main() {
         "reported uncertain/no_person: {other} frames ({:.1}%)",
         100.0 * other as f64 / total as f64
     );
+    let mut confusions: Vec<(&(String, String), &usize)> =
+        cm.iter().filter(|((a, b), _)| a != b).collect();
+    confusions.sort_by_key(|(_, n)| std::cmp::Reverse(**n));
+    let top: Vec<String> = confusions
+        .iter()
+        .take(8)
+        .map(|((a, b), n)| format!("{a} → {b} {n}"))
+        .collect();
+    println!(
+        "most frequent confusions (true → reported, frames): {}",
+        top.join(", ")
+    );
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
     let all: Vec<f64> = f1s.iter().map(|(_, f)| *f).collect();
     println!("macro-F1 {:.3}", mean(&all));
+    if has_sitting {
+        // Comparable with the models before `sitting`: seated and standing still are one class.
+        let merge = |c: &String| {
+            if c == "sitting" {
+                "still".to_string()
+            } else {
+                c.clone()
+            }
+        };
+        let mut merged: BTreeMap<(String, String), usize> = BTreeMap::new();
+        for ((a, b), n) in &cm {
+            *merged.entry((merge(a), merge(b))).or_default() += n;
+        }
+        let f1: Vec<f64> = classes
+            .iter()
+            .filter(|c| *c != "sitting")
+            .filter_map(|c| scores(&merged, c).map(|s| s.2))
+            .collect();
+        println!("macro-F1 with sitting counted as still {:.3}", mean(&f1));
+    }
     if f1s.iter().any(|(c, _)| c == "other") {
         let seven: Vec<f64> = f1s
             .iter()
@@ -239,6 +268,32 @@ fn main() {
     for (name, (s, n)) in step_time {
         println!("{name}: {:.1} µs per run ({n} runs)", s / n as f64 * 1e6);
     }
+}
+
+/// Precision, recall, F1 and support of class `c` in a (true, predicted) count table; `None`
+/// when it has no true frames.
+fn scores(cm: &BTreeMap<(String, String), usize>, c: &str) -> Option<(f64, f64, f64, usize)> {
+    let tp = cm
+        .get(&(c.to_string(), c.to_string()))
+        .copied()
+        .unwrap_or(0) as f64;
+    let support: usize = cm.iter().filter(|((a, _), _)| a == c).map(|(_, n)| n).sum();
+    let predicted: usize = cm.iter().filter(|((_, b), _)| b == c).map(|(_, n)| n).sum();
+    if support == 0 {
+        return None;
+    }
+    let p = if predicted > 0 {
+        tp / predicted as f64
+    } else {
+        0.0
+    };
+    let r = tp / support as f64;
+    let f1 = if p + r > 0.0 {
+        2.0 * p * r / (p + r)
+    } else {
+        0.0
+    };
+    Some((p, r, f1, support))
 }
 
 /// The value below which a share `p` of `v` lies (nearest rank); NaN for none.
