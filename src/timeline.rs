@@ -14,6 +14,7 @@ fn colour(activity: &str) -> &'static str {
         "sit_down" => "#d62728",
         "stand_up" => "#2ca02c",
         "still" => "#c7c7c7",
+        "sitting" => "#7f7f7f",
         "other" => "#8c564b",
         _ => "#9467bd",
     }

@@ -67,26 +67,28 @@ fn real_motion_capture_is_recognised() {
     }
     let (h, n) = hits.values().fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
     eprintln!("overall {:.2} ({h}/{n})", h as f64 / n as f64);
-    // Measured when the model (1.1.0) was made (decoded, frame by frame): walk_toward 0.79,
-    // walk_away 0.62, walk_across 0.45, turn 0.79, stand_up 0.56, sit_down 0.15, still 0.23,
-    // other 0.50 (jumping, kicking, punching, dancing). The clips' sit_down / stand_up /
-    // still are kneeling, lying and getting up from the floor, which the generator never
-    // shows; the model mostly calls them `other`, like its squats and lunges. The floors sit
-    // a little below, so that a regression shows.
+    // Measured when the model (1.2.0) was made (decoded, frame by frame): walk_toward 0.84,
+    // walk_away 0.76, walk_across 0.65, turn 0.66, stand_up 0.52, sit_down 0.00, still 0.24,
+    // other 0.41 (jumping, kicking, punching, dancing); 1.1.0 had 0.79, 0.74, 0.45, 0.79, 0.56,
+    // 0.15, 0.23, 0.50 (one training seed's scores here move by ±0.03 in macro-F1, more per
+    // class). The clips' sit_down / stand_up / still are kneeling, lying and getting up from
+    // the floor, which the generator never shows; the model mostly calls them `other`, like
+    // its squats and lunges. They have no seats, so `sitting` is never right here. The floors
+    // sit a little below, so that a regression shows.
     for (c, floor) in [
-        ("walk_toward", 0.65),
-        ("walk_away", 0.5),
-        ("walk_across", 0.35),
-        ("turn", 0.65),
+        ("walk_toward", 0.75),
+        ("walk_away", 0.65),
+        ("walk_across", 0.55),
+        ("turn", 0.6),
         ("stand_up", 0.45),
-        ("other", 0.4),
+        ("other", 0.35),
     ] {
         assert!(recall(c) >= floor, "{c} recall {:.2} < {floor}", recall(c));
     }
     assert!(h as f64 / n as f64 >= 0.4);
     // Exercise must not pass for one of the five activities: an event a home automation would
-    // act on. Measured for 1.1.0: 28.7% of the exercise frames (mostly walking: the clips
-    // travel 1–3 m); 1.0.0, which had no `other`, 45.5%.
+    // act on. Measured for 1.2.0: 30.4% of the exercise frames (mostly walking: the clips
+    // travel 1–3 m); 1.1.0 28.7%; 1.0.0, which had no `other`, 45.5%.
     let five = ["walk_toward", "walk_away", "turn", "sit_down", "stand_up"];
     let exercise: usize = confusion
         .iter()
