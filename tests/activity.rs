@@ -208,6 +208,66 @@ fn the_sports2d_clip_is_annotated_end_to_end() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--process-fps"));
 }
 
+/// Two Timed Up and Go tests from the held-out synthetic split (`tests/fixtures/tug`), from
+/// landmarks to the timed test, through the binary as a user runs it. The reference time is
+/// the labels': from the first `stand_up` frame to the first `sitting` frame after the last
+/// `sit_down`. The person must be reported seated before and after.
+#[test]
+fn a_timed_up_and_go_is_found_and_timed_from_landmarks() {
+    for name in ["test_00150_tug", "test_00167_tug"] {
+        let path = fixture(&format!("tug/{name}.jsonl"));
+        let out = Command::new(bin())
+            .args(["classify", "--landmarks"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let frames = read_jsonl(text.as_bytes()).unwrap();
+        let labels = read_labels(&text);
+        let labelled = |l: &'static str| {
+            frames
+                .iter()
+                .zip(&labels)
+                .filter(move |(_, x)| x.as_deref() == Some(l))
+                .map(|(f, _)| f.t)
+        };
+        let start = labelled("stand_up").next().unwrap();
+        let last_sit = labelled("sit_down").next_back().unwrap();
+        let end = labelled("sitting").find(|&t| t > last_sit).unwrap();
+        let tug = &doc["tug"];
+        assert!(
+            tug.is_object(),
+            "{name}: no test found: {}",
+            doc["segments"]
+        );
+        let total = tug["total_s"].as_f64().unwrap();
+        eprintln!("{name}: {total} s, reference {:.2} s", end - start);
+        assert!(
+            (total - (end - start)).abs() < 1.0,
+            "{name}: {total} s against {:.2} s",
+            end - start
+        );
+        let phases: Vec<&str> = tug["phases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["activity"].as_str().unwrap())
+            .collect();
+        assert_eq!(phases.first(), Some(&"stand_up"), "{name}: {phases:?}");
+        assert_eq!(phases.last(), Some(&"sit_down"), "{name}: {phases:?}");
+        let segs = doc["segments"].as_array().unwrap();
+        for s in [segs.first().unwrap(), segs.last().unwrap()] {
+            assert_eq!(s["activity"], "sitting", "{name}: {s}");
+        }
+    }
+}
+
 #[test]
 fn classify_reads_landmark_frames_and_names_bad_lines() {
     let good = fixture("mocap/freebvh_walk_turn_front.jsonl");
