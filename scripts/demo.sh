@@ -41,6 +41,25 @@ activityd demo — replaying tests/fixtures/video/sports2d_640x360.mp4 as camera
   Ctrl-C stops everything.
 
 MSG
+# The clip has no chair, so first a Timed Up and Go test timed from landmarks (a held-out
+# synthetic sequence: an elderly person, a camera 2.4 m high), as `activityd classify` reports it.
+tug=tests/fixtures/tug/test_00167_tug.jsonl
+echo "Timed Up and Go, from landmarks: target/release/activityd classify --landmarks $tug"
+target/release/activityd classify --landmarks "$tug" --log-level warn > "$work/tug.json"
+if command -v python3 > /dev/null; then
+  python3 - "$work/tug.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+t0 = d["frames"][0]["t"]
+print("  segments: " + ", ".join(f"{s['activity']} {s['start'] - t0:.1f}-{s['end'] - t0:.1f} s" for s in d["segments"]))
+for t in d.get("tugs") or []:
+    print(f"  test: {t['total_s']:.2f} s = " + " + ".join(
+        f"{p['activity']}{' (implied)' if p.get('implied') else ''} {p['end'] - p['start']:.1f}" for p in t["phases"]))
+PY
+else
+  grep -o '"tug":{[^]]*]}' "$work/tug.json"
+fi
+echo
 target/release/activityd run --config config/demo.toml --log-format text &
 pids+=($!)
 wait "${pids[-1]}"
