@@ -51,9 +51,7 @@ fn main() {
         if !has_sitting {
             // A model from before `sitting` (1.1.0 and older) calls a seated person `still`.
             for l in labels.iter_mut().flatten() {
-                if l == "sitting" {
-                    *l = "still".into();
-                }
+                *l = as_still(l).to_string();
             }
         }
         // MAX_FPS: keep only frames at least 1/MAX_FPS apart, as `process_fps` would.
@@ -205,16 +203,11 @@ fn main() {
     println!("macro-F1 {:.3}", mean(&all));
     if has_sitting {
         // Comparable with the models before `sitting`: seated and standing still are one class.
-        let merge = |c: &String| {
-            if c == "sitting" {
-                "still".to_string()
-            } else {
-                c.clone()
-            }
-        };
         let mut merged: BTreeMap<(String, String), usize> = BTreeMap::new();
         for ((a, b), n) in &cm {
-            *merged.entry((merge(a), merge(b))).or_default() += n;
+            *merged
+                .entry((as_still(a).to_string(), as_still(b).to_string()))
+                .or_default() += n;
         }
         let f1: Vec<f64> = classes
             .iter()
@@ -268,6 +261,11 @@ fn main() {
     for (name, (s, n)) in step_time {
         println!("{name}: {:.1} µs per run ({n} runs)", s / n as f64 * 1e6);
     }
+}
+
+/// `sitting` read as `still` (seated and standing still as one class, as before model 1.2.0).
+fn as_still(c: &str) -> &str {
+    if c == "sitting" { "still" } else { c }
 }
 
 /// Precision, recall, F1 and support of class `c` in a (true, predicted) count table; `None`

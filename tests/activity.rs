@@ -16,6 +16,17 @@ fn model() -> ActivityModel {
     ActivityModel::load(&activityd::config::default_models_dir()).expect("activity model")
 }
 
+/// Runs the binary with `args`, which must succeed, and parses what it prints as JSON.
+fn json_of(args: &[&std::ffi::OsStr]) -> serde_json::Value {
+    let out = Command::new(bin()).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 fn annotate(model: &ActivityModel, path: &std::path::Path) -> (Annotation, Vec<Option<String>>) {
     let text = std::fs::read_to_string(path).unwrap();
     let frames = read_jsonl(text.as_bytes()).unwrap();
@@ -119,19 +130,13 @@ fn the_sports2d_clip_is_annotated_end_to_end() {
     let dir = tempfile::tempdir().unwrap();
     let svg = dir.path().join("timeline.svg");
     let csv = dir.path().join("a.csv");
-    let out = Command::new(bin())
-        .arg("annotate")
-        .arg(fixture("video/sports2d_640x360.mp4"))
-        .arg("--timeline")
-        .arg(&svg)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let clip = fixture("video/sports2d_640x360.mp4");
+    let doc = json_of(&[
+        "annotate".as_ref(),
+        clip.as_ref(),
+        "--timeline".as_ref(),
+        svg.as_ref(),
+    ]);
     assert_eq!(doc["frames"].as_array().unwrap().len(), 230);
     let segs = doc["segments"].as_array().unwrap();
     eprintln!("{}", serde_json::to_string_pretty(segs).unwrap());
@@ -216,17 +221,7 @@ fn the_sports2d_clip_is_annotated_end_to_end() {
 fn a_timed_up_and_go_is_found_and_timed_from_landmarks() {
     for name in ["test_00150_tug", "test_00167_tug"] {
         let path = fixture(&format!("tug/{name}.jsonl"));
-        let out = Command::new(bin())
-            .args(["classify", "--landmarks"])
-            .arg(&path)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let doc = json_of(&["classify".as_ref(), "--landmarks".as_ref(), path.as_ref()]);
         let text = std::fs::read_to_string(&path).unwrap();
         let frames = read_jsonl(text.as_bytes()).unwrap();
         let labels = read_labels(&text);
@@ -271,18 +266,7 @@ fn a_timed_up_and_go_is_found_and_timed_from_landmarks() {
 #[test]
 fn classify_reads_landmark_frames_and_names_bad_lines() {
     let good = fixture("mocap/freebvh_walk_turn_front.jsonl");
-    let out = Command::new(bin())
-        .arg("classify")
-        .arg("--landmarks")
-        .arg(&good)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let doc = json_of(&["classify".as_ref(), "--landmarks".as_ref(), good.as_ref()]);
     let lines = std::fs::read_to_string(&good).unwrap().lines().count();
     assert_eq!(doc["frames"].as_array().unwrap().len(), lines);
     assert!(doc["segments"].is_array() && doc.get("tug").is_some());
@@ -308,6 +292,35 @@ fn classify_reads_landmark_frames_and_names_bad_lines() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("line 3"), "{err}");
     assert!(out.stdout.is_empty());
+}
+
+/// A card whose class list does not match the model's output is refused at load, naming
+/// both counts, instead of mislabelling every class after the mismatch.
+#[test]
+fn a_card_listing_the_wrong_number_of_classes_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let models = activityd::config::default_models_dir();
+    std::fs::copy(
+        models.join("activity.onnx"),
+        dir.path().join("activity.onnx"),
+    )
+    .unwrap();
+    let mut card: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(models.join("activity.json")).unwrap()).unwrap();
+    let n = card["classes"].as_array().unwrap().len();
+    card["classes"].as_array_mut().unwrap().pop();
+    std::fs::write(dir.path().join("activity.json"), card.to_string()).unwrap();
+    let err = ActivityModel::load(dir.path())
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        err.contains(&format!(
+            "gives {n} probabilities, the card lists {}",
+            n - 1
+        )),
+        "{err}"
+    );
 }
 
 #[test]

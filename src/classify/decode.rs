@@ -39,66 +39,51 @@ enum Posture {
     Seated,
 }
 
-/// What each class says about the posture (empty when the model has no `sitting`: then a
-/// quiet person may be either and the rule is off).
-#[derive(Debug, Clone)]
-struct Roles {
-    /// Per class: the posture it shows (`None`: it shows none, or is a transition).
-    shows: Vec<Option<Posture>>,
-    sit_down: Option<usize>,
-    stand_up: Option<usize>,
-    still: Option<usize>,
-    sitting: Option<usize>,
+/// What one class has to do with the posture.
+#[derive(Debug, Clone, Copy, Default)]
+struct Role {
+    /// The posture it shows once reported long enough.
+    shows: Option<Posture>,
+    /// The posture it cannot start from.
+    not_from: Option<Posture>,
+    /// A transition: it leaves the posture unknown until one shows.
+    transition: bool,
 }
 
-impl Roles {
-    fn of(classes: &[String]) -> Roles {
-        let find = |n: &str| classes.iter().position(|c| c == n);
-        if find("sitting").is_none() {
-            return Roles {
-                shows: vec![None; classes.len()],
-                sit_down: None,
-                stand_up: None,
-                still: None,
-                sitting: None,
-            };
-        }
-        let shows = classes
-            .iter()
-            .map(|c| match c.as_str() {
-                "sitting" => Some(Posture::Seated),
-                "walk_toward" | "walk_away" | "walk_across" | "turn" => Some(Posture::Standing),
-                _ => None,
-            })
-            .collect();
-        Roles {
-            shows,
-            sit_down: find("sit_down"),
-            stand_up: find("stand_up"),
-            still: find("still"),
-            sitting: find("sitting"),
-        }
-    }
-
-    /// The posture when class `c` starts to be reported, `p` before it (what `c` itself shows
-    /// counts only once it has lasted: `Decoder::step`).
-    fn on_start(&self, c: usize, p: Posture) -> Posture {
-        if Some(c) == self.sit_down || Some(c) == self.stand_up {
-            // A transition may be cut short (and resumed): no posture until one shows.
-            Posture::Unknown
-        } else {
-            p
-        }
-    }
-
-    /// Whether class `c` can start from `p`.
-    fn possible(&self, c: usize, p: Posture) -> bool {
-        match p {
-            Posture::Standing => Some(c) != self.stand_up && Some(c) != self.sitting,
-            Posture::Seated => Some(c) != self.sit_down && Some(c) != self.still,
-            Posture::Unknown => true,
-        }
-    }
+/// Per class, its role; all default (the rule off) when the model has no `sitting` (then a
+/// quiet person may be either) or the rule is turned off.
+fn roles(classes: &[String], enabled: bool) -> Vec<Role> {
+    let on = enabled && classes.iter().any(|c| c == "sitting");
+    classes
+        .iter()
+        .map(|c| match c.as_str() {
+            _ if !on => Role::default(),
+            "sitting" => Role {
+                shows: Some(Posture::Seated),
+                not_from: Some(Posture::Standing),
+                transition: false,
+            },
+            "walk_toward" | "walk_away" | "walk_across" | "turn" => Role {
+                shows: Some(Posture::Standing),
+                ..Role::default()
+            },
+            "still" => Role {
+                not_from: Some(Posture::Seated),
+                ..Role::default()
+            },
+            "stand_up" => Role {
+                not_from: Some(Posture::Standing),
+                transition: true,
+                ..Role::default()
+            },
+            "sit_down" => Role {
+                not_from: Some(Posture::Seated),
+                transition: true,
+                ..Role::default()
+            },
+            _ => Role::default(),
+        })
+        .collect()
 }
 
 /// Decoder settings.
@@ -194,13 +179,13 @@ pub struct Decoder {
     /// Since when the frame-level label has differed from the reported one, and the reported
     /// segment's confidence sum and frame count at that moment.
     away: Option<(f64, f64, u32)>,
-    roles: Roles,
+    roles: Vec<Role>,
     posture: Posture,
 }
 
 impl Decoder {
     pub fn new(cfg: DecoderConfig, classes: Vec<String>) -> Decoder {
-        let roles = Roles::of(if cfg.posture_rule { &classes } else { &[] });
+        let roles = roles(&classes, cfg.posture_rule);
         Decoder {
             cfg,
             smoothed: Vec::new(),
@@ -261,9 +246,7 @@ impl Decoder {
                     }
                 }
                 let (mut best, mut conf) = argmax(&self.smoothed);
-                if Label::Class(best) != self.current.label
-                    && !self.roles.possible(best, self.posture)
-                {
+                if Label::Class(best) != self.current.label && !self.possible(best) {
                     (best, conf) = self.best_possible();
                 }
                 if conf >= self.cfg.confidence_threshold {
@@ -316,11 +299,11 @@ impl Decoder {
                 };
                 self.candidate = None;
                 self.away = None;
-                self.posture = match raw {
-                    Label::Class(c) => self.roles.on_start(c, self.posture),
-                    Label::Uncertain => self.posture,
-                    Label::NoPerson => Posture::Unknown,
-                };
+                match raw {
+                    Label::Class(c) if self.roles[c].transition => self.posture = Posture::Unknown,
+                    Label::NoPerson => self.posture = Posture::Unknown,
+                    _ => {}
+                }
                 changes.push(Change::Started {
                     label: raw,
                     at: since,
@@ -362,7 +345,7 @@ impl Decoder {
             });
         }
         if let Label::Class(c) = self.current.label
-            && let Some(shown) = self.roles.shows.get(c).copied().flatten()
+            && let Some(shown) = self.roles[c].shows
             && t - self.current.since >= self.cfg.posture_evidence_s
         {
             self.posture = shown;
@@ -390,13 +373,18 @@ impl Decoder {
         }
     }
 
+    /// Whether class `c` can start from the current posture.
+    fn possible(&self, c: usize) -> bool {
+        self.roles[c].not_from != Some(self.posture)
+    }
+
     /// The most likely class that can start from the current posture, and its probability.
     fn best_possible(&self) -> (usize, f32) {
         self.smoothed
             .iter()
             .copied()
             .enumerate()
-            .filter(|&(i, _)| self.roles.possible(i, self.posture))
+            .filter(|&(i, _)| self.possible(i))
             .fold((0, 0.0), |b, (i, x)| if x > b.1 { (i, x) } else { b })
     }
 

@@ -61,6 +61,19 @@ impl ActivityModel {
             &[1, NUM_FEATURES],
             &["probabilities"],
         )?;
+        // One probability per listed class, or every class name after the first mismatch
+        // would be wrong (and the decoder would index past the list).
+        let out = model.session()?.run(|_| {})?;
+        let n = values(&out[0])?.len();
+        if n != classes.len() {
+            return Err(ModelError::Card {
+                path: card_path,
+                message: format!(
+                    "activity.onnx gives {n} probabilities, the card lists {} classes",
+                    classes.len()
+                ),
+            });
+        }
         Ok(ActivityModel { model, classes })
     }
 }

@@ -109,6 +109,16 @@ struct Gathered<'a> {
     implied: Option<(f64, f64)>,
 }
 
+impl<'a> Gathered<'a> {
+    fn of(kind: Kind, seg: &'a Segment) -> Gathered<'a> {
+        Gathered {
+            kind,
+            segs: vec![seg],
+            implied: None,
+        }
+    }
+}
+
 /// Whether two walk segments go opposite ways (toward and away from the camera).
 fn opposite(a: &str, b: &str) -> bool {
     matches!(
@@ -124,11 +134,7 @@ fn match_phases(segs: &[Segment], imply_turns: bool) -> Option<TugResult> {
     }
     // Back from the sit-down, gather phases: consecutive segments of one kind merge, short
     // pauses drop out; stop at standing up, or fail at anything else.
-    let mut phases = vec![Gathered {
-        kind: Kind::Sit,
-        segs: vec![last],
-        implied: None,
-    }];
+    let mut phases = vec![Gathered::of(Kind::Sit, last)];
     let mut earliest = last.start;
     for s in segs[..segs.len() - 1].iter().rev() {
         if earliest - s.end > MAX_PAUSE_S {
@@ -149,21 +155,13 @@ fn match_phases(segs: &[Segment], imply_turns: bool) -> Option<TugResult> {
                         segs: Vec::new(),
                         implied: Some((s.end, next.start)),
                     });
-                    phases.push(Gathered {
-                        kind: k,
-                        segs: vec![s],
-                        implied: None,
-                    });
+                    phases.push(Gathered::of(k, s));
                 } else {
                     prev.segs.push(s);
                 }
             }
             Kind::Turn if prev.kind == k => prev.segs.push(s),
-            Kind::Walk | Kind::Turn | Kind::Stand => phases.push(Gathered {
-                kind: k,
-                segs: vec![s],
-                implied: None,
-            }),
+            Kind::Walk | Kind::Turn | Kind::Stand => phases.push(Gathered::of(k, s)),
             _ => return None,
         }
         if k == Kind::Stand {
