@@ -3,7 +3,12 @@
 //!
 //! Per frame, as MediaPipe's `PoseLandmarkCpu` graph does it:
 //! 1. If no person is tracked, the detector runs on the letterboxed frame (224×224); the most
-//!    prominent detection gives a rotated square ROI (keypoint 0 → 1, scale 1.25).
+//!    prominent detection gives a rotated square ROI (keypoint 0 → 1, scale 1.25). Unlike
+//!    MediaPipe, an ROI turned more than [`UPRIGHT_CHECK_RAD`] from upright in which step 2
+//!    finds nobody, or nobody for sure ([`SURE_PRESENCE`]), is also tried upright and the
+//!    crop with the higher presence score is kept: spread arms and legs can turn the
+//!    detector's keypoints, and a crop turned the wrong way finds nobody or makes up a person
+//!    lying on their side, whom tracking then follows.
 //! 2. The ROI is warped to 256×256 and the landmark model gives 39 points (33 landmarks and 2
 //!    auxiliary ones), a presence score, visibilities and a heatmap that refines x, y.
 //! 3. Below presence 0.5 the person is lost; we re-detect in the same frame (MediaPipe waits
@@ -16,7 +21,9 @@
 //! a missed frame), the detector prefers a person where they were, of about their size, even
 //! at a lower detector score ([`detector::REACQUIRE_MIN_SCORE`]; the landmark model's presence
 //! score still confirms them), so a bystander (a therapist beside the patient) does not take
-//! over because they stand nearer the middle or score higher.
+//! over because they stand nearer the middle or score higher. Someone lost and found again
+//! within [`SETTLE_S`] of being first found starts a new track ([`Pose::new_track`]): the
+//! tracker has not settled on them yet, and their first poses jump about.
 
 pub mod detector;
 pub mod filter;
@@ -43,6 +50,19 @@ pub const MIN_PRESENCE: f32 = 0.5;
 /// How long (seconds of video) after losing someone the detector prefers a person where they
 /// were over the most prominent one.
 pub const REACQUIRE_S: f64 = 1.5;
+/// A track is settled once the person has been followed this long (seconds of video). While
+/// they are lost and found again before that, as when the tracker is just acquiring someone
+/// in awkward motion, each find starts a new track: the first poses of a person doing
+/// jumping jacks jumped 0.5–0.9 torso lengths from frame to frame (30 fps), which a motion
+/// window read as walking away.
+pub const SETTLE_S: f64 = 0.5;
+/// A detector proposal turned more than this from upright (radians, ~29°) in which the
+/// landmark model finds nobody, or nobody with at least [`SURE_PRESENCE`], is also tried
+/// upright (step 1 in the module docs).
+pub const UPRIGHT_CHECK_RAD: f32 = 0.5;
+/// A presence score the landmark model gives people it really sees; below it, in a turned
+/// crop, it may have made a person up to fit the crop.
+pub const SURE_PRESENCE: f32 = 0.9;
 
 const LANDMARK_FILTER: OneEuroParams = OneEuroParams {
     min_cutoff: 0.05,
@@ -66,9 +86,10 @@ pub struct Pose {
     pub roi: Roi,
     /// The detector ran for this frame (tracking was not available or was lost).
     pub detected: bool,
-    /// This pose starts a new track: the first person found, or someone other than the
-    /// person last seen. Movement measured across it would be one person's position
-    /// against another's.
+    /// This pose starts a new track: the first person found, someone other than the person
+    /// last seen, or the same person found again within [`SETTLE_S`] of their track's start.
+    /// Movement measured across it would be one person's position against another's, or
+    /// against a pose the landmark model had not yet settled on.
     pub new_track: bool,
 }
 
@@ -151,6 +172,8 @@ pub struct PoseEstimator {
     /// The last person's ROI and when they were seen (video mode), to find them again.
     last_seen: Option<(Roi, f64)>,
     smoothers: Option<Smoothers>,
+    /// When the current track started (video mode).
+    track_start: Option<f64>,
 }
 
 impl PoseEstimator {
@@ -165,6 +188,7 @@ impl PoseEstimator {
             tracked: None,
             last_seen: None,
             smoothers: None,
+            track_start: None,
         })
     }
 
@@ -173,6 +197,7 @@ impl PoseEstimator {
         self.tracked = None;
         self.last_seen = None;
         self.smoothers = None;
+        self.track_start = None;
     }
 
     /// Is a person being tracked (so the next frame will skip the detector)?
@@ -206,7 +231,7 @@ impl PoseEstimator {
         if detected {
             self.smoothers = None;
             for roi in self.detect(frame, near.as_ref(), timings)? {
-                found = self.landmarks_in(frame, &roi, timings)?.map(|r| (roi, r));
+                found = self.landmarks_of_detection(frame, roi, timings)?;
                 if found.is_some() {
                     break;
                 }
@@ -216,7 +241,15 @@ impl PoseEstimator {
             self.smoothers = None;
             return Ok(None);
         };
-        let new_track = detected && near.is_none_or(|last| !detector::could_be(&roi, &last));
+        // Someone else, or the same person found again before their track settled.
+        let settling = self
+            .track_start
+            .is_some_and(|start| t >= start && t - start < SETTLE_S);
+        let new_track =
+            detected && (settling || near.is_none_or(|last| !detector::could_be(&roi, &last)));
+        if new_track {
+            self.track_start = Some(t);
+        }
 
         let start = Instant::now();
         if self.mode == Mode::Video {
@@ -321,6 +354,42 @@ impl PoseEstimator {
         }
         timings.record("detector", start.elapsed());
         Ok(candidates)
+    }
+
+    /// The landmarks in a crop the detector proposed. The detector's rotation comes from two
+    /// keypoints that arms or legs spread wide can throw off (a man doing jumping jacks comes
+    /// out lying on his side); a crop turned the wrong way finds nobody, or a person made up
+    /// to fit it whom tracking then follows. So a proposal turned more than
+    /// [`UPRIGHT_CHECK_RAD`] from upright that finds nobody, or nobody with
+    /// [`SURE_PRESENCE`], is also tried upright, and the crop with the higher presence score
+    /// is kept. Presence cannot decide between two crops that both find someone for sure
+    /// (0.99997 turned against 0.99999 upright for a man leaning 58°, whom the turned crop
+    /// gets right), so a sure find in the turned crop stands, as in MediaPipe. Measured on the
+    /// fixtures: people crouching, leaning and lying down (Pose2Sim turned 90°) score
+    /// 0.9991–0.99999 turned; the jumping man's turned crop found nobody or scored 0.53 and
+    /// the upright one 0.94–0.99993.
+    fn landmarks_of_detection(
+        &mut self,
+        frame: &Frame,
+        roi: Roi,
+        timings: &mut Timings,
+    ) -> Result<Option<(Roi, RoiResult)>, ModelError> {
+        let turned = self.landmarks_in(frame, &roi, timings)?.map(|r| (roi, r));
+        let sure = turned
+            .as_ref()
+            .is_some_and(|(_, r)| r.score >= SURE_PRESENCE);
+        if roi.rotation.abs() <= UPRIGHT_CHECK_RAD || sure {
+            return Ok(turned);
+        }
+        let up = Roi {
+            rotation: 0.0,
+            ..roi
+        };
+        let upright = self.landmarks_in(frame, &up, timings)?.map(|r| (up, r));
+        Ok(match (turned, upright) {
+            (Some(t), Some(u)) => Some(if u.1.score > t.1.score { u } else { t }),
+            (t, u) => t.or(u),
+        })
     }
 
     /// Runs the landmark model on `roi`; `None` when nobody is there.
