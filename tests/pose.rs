@@ -270,12 +270,13 @@ fn scene(people: &[(&image::RgbImage, u32, u32)]) -> activityd::frame::Frame {
 
 /// A tracked person lost for a moment is found again where they were, even though a
 /// bystander nearer the middle is now more prominent; after a long absence the most
-/// prominent person is taken. One real photo of a person, placed twice in a frame: the
+/// prominent person is taken. And a person lost at every other frame starts new tracks only
+/// while their track is settling. One real photo of a person, placed twice in a frame: the
 /// patient at the left, and a larger copy in the middle as the bystander.
 #[test]
 fn a_person_lost_for_a_moment_is_found_again_before_a_bystander() {
     use activityd::pipeline::Timings;
-    use activityd::pose::{Mode, PoseEstimator, REACQUIRE_S};
+    use activityd::pose::{Mode, PoseEstimator, REACQUIRE_S, SETTLE_S};
     let models = models();
     let load = |name: &str| match offline::open_input(&fixture(name)).unwrap() {
         Input::Image(img) => img,
@@ -330,6 +331,24 @@ fn a_person_lost_for_a_moment_is_found_again_before_a_bystander() {
     let (x, new) = find(&both, &mut est, t + 0.2 + REACQUIRE_S).expect("someone");
     assert!((x - 760.0).abs() < 150.0, "{x}");
     assert!(new);
+
+    // Settling: someone lost at every other frame (as fast walking can be at a low
+    // `process_fps`) is a new track at each find only until SETTLE_S after they were first
+    // found; then the track goes on, or the motion window would never fill.
+    let mut est = PoseEstimator::new(&models, Mode::Video).unwrap();
+    let mut news = Vec::new();
+    for i in 0..12 {
+        let t = i as f64 * 0.1;
+        if i % 2 == 1 {
+            assert_eq!(find(&empty, &mut est, t), None);
+            continue;
+        }
+        let (x, new) = find(&alone, &mut est, t).expect("the patient alone");
+        assert!((x - 250.0).abs() < 120.0, "{x}");
+        news.push((t, new));
+    }
+    let want: Vec<(f64, bool)> = news.iter().map(|&(t, _)| (t, t < SETTLE_S)).collect();
+    assert_eq!(news, want, "(t, new track) with SETTLE_S = {SETTLE_S}");
 }
 
 /// The torso's lean from upright in degrees (hip midpoint → shoulder midpoint, in pixels;

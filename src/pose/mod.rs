@@ -50,11 +50,11 @@ pub const MIN_PRESENCE: f32 = 0.5;
 /// How long (seconds of video) after losing someone the detector prefers a person where they
 /// were over the most prominent one.
 pub const REACQUIRE_S: f64 = 1.5;
-/// A track is settled once the person has been followed this long (seconds of video). While
-/// they are lost and found again before that, as when the tracker is just acquiring someone
-/// in awkward motion, each find starts a new track: the first poses of a person doing
-/// jumping jacks jumped 0.5–0.9 torso lengths from frame to frame (30 fps), which a motion
-/// window read as walking away.
+/// A track is settled once this long (seconds of video) has passed since the person was first
+/// found. While they are lost and found again before that, as when the tracker is just
+/// acquiring someone in awkward motion, each find starts a new track: the first poses of a
+/// man doing jumping jacks jumped 0.5–0.9 torso lengths from frame to frame (30 fps), which
+/// a motion window read as walking away.
 pub const SETTLE_S: f64 = 0.5;
 /// A detector proposal turned more than this from upright (radians, ~29°) in which the
 /// landmark model finds nobody, or nobody with at least [`SURE_PRESENCE`], is also tried
@@ -172,7 +172,7 @@ pub struct PoseEstimator {
     /// The last person's ROI and when they were seen (video mode), to find them again.
     last_seen: Option<(Roi, f64)>,
     smoothers: Option<Smoothers>,
-    /// When the current track started (video mode).
+    /// When the person now followed was first found (video mode).
     track_start: Option<f64>,
 }
 
@@ -241,13 +241,16 @@ impl PoseEstimator {
             self.smoothers = None;
             return Ok(None);
         };
-        // Someone else, or the same person found again before their track settled.
+        // Someone else, or the same person found again before their track settled. Settling
+        // counts from when this person was first found, not from the last re-find, so
+        // someone lost at every analysed frame (fast walking at a low `process_fps`) is
+        // followed as one track after SETTLE_S rather than restarted for ever.
+        let someone_else = detected && near.is_none_or(|last| !detector::could_be(&roi, &last));
         let settling = self
             .track_start
             .is_some_and(|start| t >= start && t - start < SETTLE_S);
-        let new_track =
-            detected && (settling || near.is_none_or(|last| !detector::could_be(&roi, &last)));
-        if new_track {
+        let new_track = someone_else || (detected && settling);
+        if someone_else {
             self.track_start = Some(t);
         }
 
