@@ -214,24 +214,22 @@ impl Classifier {
 
     /// Ends a file: decisions lag the frames by [`LABEL_LAG_S`], so the file's last moments
     /// are decided now, frame by frame: where someone was seen, the latest probabilities
-    /// stand for them; where nobody was, nobody. Then the open segment ends. Returns the
-    /// segments that ended and a test they complete.
-    pub fn finish(&mut self) -> (Vec<Segment>, Option<TugResult>) {
-        let mut ended = Vec::new();
+    /// stand for them; where nobody was, nobody. Then the open segment ends. Returns what
+    /// changed (the segments that ended last) and a test they complete.
+    pub fn finish(&mut self) -> (Vec<Change>, Option<TugResult>) {
+        let mut changes = Vec::new();
         for (t, person) in std::mem::take(&mut self.undecided) {
             let probs = self.last_probs.as_deref().filter(|_| person);
-            let d = self.decoder.step(t, probs, person);
-            ended.extend(d.changes.into_iter().filter_map(|c| match c {
-                Change::Ended(s) => Some(s),
-                _ => None,
-            }));
+            changes.extend(self.decoder.step(t, probs, person).changes);
         }
-        ended.extend(self.decoder.finish());
+        changes.extend(self.decoder.finish().map(Change::Ended));
         let mut tug = None;
-        for s in &ended {
-            tug = self.tug.push(s.clone()).or(tug);
+        for c in &changes {
+            if let Change::Ended(s) = c {
+                tug = self.tug.push(s.clone()).or(tug);
+            }
         }
-        (ended, tug)
+        (changes, tug)
     }
 }
 
@@ -301,12 +299,20 @@ pub struct Annotation {
     pub classes: Vec<String>,
 }
 
+/// One frame as pushed, before the decisions that date back over it.
+struct PushedFrame {
+    t: f64,
+    /// The pose stage found someone in this very frame.
+    person: bool,
+    /// Smoothed probabilities at the time.
+    probabilities: Vec<f32>,
+}
+
 /// Builds an [`Annotation`] from frames as they are classified.
 pub struct Annotator {
     classifier: Classifier,
     segments: Vec<Segment>,
-    /// Frame time, decoder label name, smoothed probabilities.
-    frames: Vec<(f64, String, Vec<f32>)>,
+    frames: Vec<PushedFrame>,
     tugs: Vec<TugResult>,
 }
 
@@ -330,39 +336,70 @@ impl Annotator {
         timings: &mut Timings,
     ) -> Result<(), ModelError> {
         let step = self.classifier.step_pose(t, size, pose, timings)?;
-        self.record(t, step);
+        self.record(
+            t,
+            pose.is_some(),
+            step.changes,
+            step.tug,
+            step.frame.probabilities,
+        );
         Ok(())
     }
 
     pub fn push(&mut self, frame: &LandmarkFrame, timings: &mut Timings) -> Result<(), ModelError> {
         let step = self.classifier.step(frame, timings)?;
-        self.record(frame.t, step);
+        let person = frame.landmarks.is_some();
+        self.record(
+            frame.t,
+            person,
+            step.changes,
+            step.tug,
+            step.frame.probabilities,
+        );
         Ok(())
     }
 
-    fn record(&mut self, t: f64, step: Step) {
-        for c in step.changes {
+    fn record(
+        &mut self,
+        t: f64,
+        person: bool,
+        changes: Vec<Change>,
+        tug: Option<TugResult>,
+        probabilities: Vec<f32>,
+    ) {
+        self.changes(changes);
+        self.tugs.extend(tug);
+        self.frames.push(PushedFrame {
+            t,
+            person,
+            probabilities,
+        });
+    }
+
+    fn changes(&mut self, changes: Vec<Change>) {
+        for c in changes {
             if let Change::Ended(s) = c {
                 self.segments.push(s);
             }
         }
-        self.tugs.extend(step.tug);
-        self.frames
-            .push((t, step.frame.activity, step.frame.probabilities));
     }
 
     /// The document. Frames inside a segment carry its activity (decisions lag by the
-    /// minimum duration; segments are dated back, and frames follow them).
+    /// minimum duration; segments are dated back, and frames follow them). Other frames are
+    /// `no_person` where the pose stage found nobody in that frame (the contract's meaning),
+    /// else `uncertain`: someone seen before an activity was decided for them (the first
+    /// second of a file, a clip too short to decide) is not reported as nobody.
     pub fn finish(mut self) -> Annotation {
-        let (ended, tug) = self.classifier.finish();
-        self.segments.extend(ended);
+        let (changes, tug) = self.classifier.finish();
+        self.changes(changes);
         self.tugs.extend(tug);
         let classes = self.classifier.classes().to_vec();
         let mut seg = self.segments.iter().peekable();
         let frames = self
             .frames
             .into_iter()
-            .map(|(t, label, probs)| {
+            .map(|f| {
+                let (t, probs) = (f.t, f.probabilities);
                 while seg.peek().is_some_and(|s| s.end < t) {
                     seg.next();
                 }
@@ -373,14 +410,8 @@ impl Annotator {
                     ),
                     _ => {
                         let best = probs.iter().copied().fold(0.0f32, f32::max);
-                        (
-                            if label == "no_person" {
-                                label
-                            } else {
-                                "uncertain".to_string()
-                            },
-                            best,
-                        )
+                        let name = if f.person { "uncertain" } else { "no_person" };
+                        (name.to_string(), best)
                     }
                 };
                 AnnotatedFrame {
@@ -498,6 +529,34 @@ mod tests {
             end >= last_seen - 0.2,
             "the walk ended at {end:.2} s; last seen {last_seen:.2} s"
         );
+    }
+
+    /// Frames outside every segment say whether a pose was found in them: a clip too short
+    /// for any activity to be decided (0.4 s of someone between 0.5 s and 0.7 s of nobody)
+    /// is `no_person` only where nobody was found. Before, the frames took the
+    /// decoder's label at the moment they were pushed, which lags: all of them said
+    /// `no_person`.
+    #[test]
+    fn frames_no_activity_was_decided_for_say_whether_someone_was_there() {
+        let model = ActivityModel::load(&crate::config::default_models_dir()).unwrap();
+        let mut a = Annotator::new(&model, DecoderConfig::default()).unwrap();
+        let seen = |t: f64| (0.5..0.9).contains(&t);
+        for i in 0..24 {
+            let t = i as f64 / 15.0;
+            let frame = LandmarkFrame {
+                t,
+                width: 640,
+                height: 480,
+                landmarks: seen(t).then(|| body(0.0)),
+            };
+            a.push(&frame, &mut Timings::default()).unwrap();
+        }
+        let doc = a.finish();
+        assert!(doc.segments.is_empty(), "{:?}", doc.segments);
+        for f in &doc.frames {
+            let want = if seen(f.t) { "uncertain" } else { "no_person" };
+            assert_eq!(f.activity, want, "t={:.2}", f.t);
+        }
     }
 
     #[test]
