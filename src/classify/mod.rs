@@ -87,7 +87,8 @@ pub struct FrameActivity {
     pub confidence: f32,
     /// Smoothed class probabilities (empty when nobody is seen).
     pub probabilities: Vec<f32>,
-    /// Someone is in view (debounced with the activity: false only when `no_person`).
+    /// Someone is in view: on after [`PRESENCE_ON_S`] of pose finds, off after the decoder's
+    /// `no_person_duration_s` without one (frame time, not the activity's lagging decisions).
     pub person: bool,
 }
 
@@ -97,6 +98,54 @@ pub struct Step {
     pub frame: FrameActivity,
     pub changes: Vec<Change>,
     pub tug: Option<TugResult>,
+}
+
+/// How long (s of video) someone must have been found, frame after frame, to be reported
+/// present. A pose in one stray frame of an empty room is not someone walking in.
+pub const PRESENCE_ON_S: f64 = 0.2;
+/// A gap (s) between frames with someone that still counts as "frame after frame" (one
+/// missed frame at 10 fps and up).
+const PRESENCE_GAP_S: f64 = 0.35;
+
+/// Whether someone is in view, in frame time. The activity decoder's `no_person` lags the
+/// frames by its decision delay and holds for its minimum durations (about 0.9 s to report
+/// someone who walked in); presence is what an occupancy sensor needs, so it follows the
+/// pose stage: on after [`PRESENCE_ON_S`] of finds, off after `off_s` without one.
+struct Presence {
+    off_s: f64,
+    present: bool,
+    /// Start of the current run of finds, and the last find.
+    run: Option<(f64, f64)>,
+    /// The previous analysed frame had someone.
+    prev_seen: bool,
+}
+
+impl Presence {
+    fn new(off_s: f64) -> Presence {
+        Presence {
+            off_s,
+            present: false,
+            run: None,
+            prev_seen: false,
+        }
+    }
+
+    fn update(&mut self, t: f64, seen: bool) -> bool {
+        if seen {
+            let start = match self.run {
+                Some((start, last)) if self.prev_seen || t - last <= PRESENCE_GAP_S => start,
+                _ => t,
+            };
+            self.run = Some((start, t));
+            if t - start >= PRESENCE_ON_S {
+                self.present = true;
+            }
+        } else if self.run.is_none_or(|(_, last)| t - last >= self.off_s) {
+            self.present = false;
+        }
+        self.prev_seen = seen;
+        self.present
+    }
 }
 
 /// Features, model, decoder and TUG detector for one camera or file.
@@ -111,6 +160,7 @@ pub struct Classifier {
     /// The latest probabilities of the person now followed (to finish a file).
     last_probs: Option<Vec<f32>>,
     first_t: Option<f64>,
+    presence: Presence,
 }
 
 impl Classifier {
@@ -118,6 +168,7 @@ impl Classifier {
         Ok(Classifier {
             features: FeatureExtractor::new(),
             session: model.model.session()?,
+            presence: Presence::new(cfg.no_person_duration_s),
             decoder: Decoder::new(cfg, model.classes.clone()),
             tug: TugDetector::new(),
             undecided: VecDeque::new(),
@@ -198,14 +249,19 @@ impl Classifier {
                 tug = Some(t);
             }
         }
+        let person = self.presence.update(frame.t, frame.landmarks.is_some());
+        // Someone present before an activity was decided for them is `uncertain`, not nobody.
+        let label = match d.label {
+            Label::NoPerson if person => Label::Uncertain,
+            l => l,
+        };
         Ok(Step {
             frame: FrameActivity {
-                label: d.label,
-                activity: self.decoder.name(d.label).to_string(),
+                label,
+                activity: self.decoder.name(label).to_string(),
                 confidence: d.confidence,
                 probabilities: d.probabilities,
-                // Decided like the activity, so one missed frame does not flip it.
-                person: d.label != Label::NoPerson,
+                person,
             },
             changes: d.changes,
             tug,
@@ -557,6 +613,54 @@ mod tests {
             let want = if seen(f.t) { "uncertain" } else { "no_person" };
             assert_eq!(f.activity, want, "t={:.2}", f.t);
         }
+    }
+
+    /// `person` (MQTT `person_present`, the Home Assistant occupancy sensor) follows the pose
+    /// stage in frame time, not the activity decisions, which lag by about a second and hold
+    /// `no_person` / `uncertain` for another: someone walking in is present within
+    /// [`PRESENCE_ON_S`] (and the activity then reads `uncertain`, not `no_person`), gone
+    /// after `no_person_duration_s`; a single frame with a pose in an empty room, or a single
+    /// missed frame, does not flip it.
+    #[test]
+    fn presence_follows_the_pose_stage_not_the_lagging_activity() {
+        let model = ActivityModel::load(&crate::config::default_models_dir()).unwrap();
+        let mut c = Classifier::new(&model, DecoderConfig::default()).unwrap();
+        // 15 fps: nobody for 3 s (one stray pose at 1 s), someone for 5 s (one frame missed
+        // at 5 s), then nobody.
+        let seen = |i: usize| i == 15 || ((45..120).contains(&i) && i != 75);
+        let (mut on, mut off) = (None, None);
+        for i in 0..165 {
+            let t = i as f64 / 15.0;
+            let frame = LandmarkFrame {
+                t,
+                width: 640,
+                height: 480,
+                landmarks: seen(i).then(|| body(0.0)),
+            };
+            let step = c.step(&frame, &mut Timings::default()).unwrap();
+            let f = step.frame;
+            if f.person {
+                assert_ne!(f.activity, "no_person", "t={t:.2}");
+            }
+            match (f.person, on, off) {
+                (true, None, _) => on = Some(t),
+                (false, Some(_), None) if t > 3.0 => off = Some(t),
+                (true, Some(_), Some(_)) => panic!("present again at {t:.2}"),
+                _ => {}
+            }
+        }
+        let (on, off) = (on.expect("never present"), off.expect("never gone"));
+        eprintln!("present at {on:.2} s (pose from 3.00 s), gone at {off:.2} s (last pose 7.93 s)");
+        assert!(
+            (3.0..=3.0 + PRESENCE_ON_S + 0.07).contains(&on),
+            "present at {on:.2} s"
+        );
+        let last = 119.0 / 15.0;
+        let off_s = DecoderConfig::default().no_person_duration_s;
+        assert!(
+            off > last && off <= last + off_s + 0.07,
+            "gone at {off:.2} s"
+        );
     }
 
     #[test]
