@@ -87,7 +87,7 @@ pub struct Pose {
     /// The detector ran for this frame (tracking was not available or was lost).
     pub detected: bool,
     /// This pose starts a new track: the first person found, someone other than the person
-    /// last seen, or the same person found again within [`SETTLE_S`] of their track's start.
+    /// last seen, or the same person found again within [`SETTLE_S`] of being first found.
     /// Movement measured across it would be one person's position against another's, or
     /// against a pose the landmark model had not yet settled on.
     pub new_track: bool,
