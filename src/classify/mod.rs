@@ -518,6 +518,16 @@ mod tests {
         lm
     }
 
+    /// A 640×480 landmark frame at `t`, with the body or nobody.
+    fn frame_at(t: f64, someone: bool) -> LandmarkFrame {
+        LandmarkFrame {
+            t,
+            width: 640,
+            height: 480,
+            landmarks: someone.then(|| body(0.0)),
+        }
+    }
+
     /// Runs 3 s of one person at 15 fps, then one frame of `next` (a new track or not);
     /// says whether the classifier ran on that last frame.
     fn classifier_ran_after(new_track: bool) -> bool {
@@ -599,13 +609,8 @@ mod tests {
         let seen = |t: f64| (0.5..0.9).contains(&t);
         for i in 0..24 {
             let t = i as f64 / 15.0;
-            let frame = LandmarkFrame {
-                t,
-                width: 640,
-                height: 480,
-                landmarks: seen(t).then(|| body(0.0)),
-            };
-            a.push(&frame, &mut Timings::default()).unwrap();
+            a.push(&frame_at(t, seen(t)), &mut Timings::default())
+                .unwrap();
         }
         let doc = a.finish();
         assert!(doc.segments.is_empty(), "{:?}", doc.segments);
@@ -631,13 +636,9 @@ mod tests {
         let (mut on, mut off) = (None, None);
         for i in 0..165 {
             let t = i as f64 / 15.0;
-            let frame = LandmarkFrame {
-                t,
-                width: 640,
-                height: 480,
-                landmarks: seen(i).then(|| body(0.0)),
-            };
-            let step = c.step(&frame, &mut Timings::default()).unwrap();
+            let step = c
+                .step(&frame_at(t, seen(i)), &mut Timings::default())
+                .unwrap();
             let f = step.frame;
             if f.person {
                 assert_ne!(f.activity, "no_person", "t={t:.2}");
