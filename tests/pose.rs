@@ -106,23 +106,30 @@ fn hip(f: &LandmarkFrame) -> Option<(f32, f32)> {
         .map(|l| ((l[23].x + l[24].x) / 2.0, (l[23].y + l[24].y) / 2.0))
 }
 
-fn check_video(name: &str) {
-    let models = models();
-    let mut ours = Vec::new();
+/// Tracks `video/{name}.mp4` as the daemon would at `process_fps` (0 = every frame), handing
+/// each analysed frame and its landmark frame to `each`.
+fn tracked(
+    models: &PoseModels,
+    name: &str,
+    process_fps: f32,
+    mut each: impl FnMut(&activityd::frame::Frame, LandmarkFrame),
+) {
     offline::pose_video(
-        &models,
+        models,
         &fixture(&format!("video/{name}.mp4")),
-        0.0,
+        process_fps,
         |frame, pose, _| {
-            ours.push(activityd::pose::landmark_frame(
-                frame.t,
-                frame.width,
-                frame.height,
-                pose,
-            ));
+            let lf = activityd::pose::landmark_frame(frame.t, frame.width, frame.height, pose);
+            each(frame, lf);
         },
     )
     .unwrap();
+}
+
+fn check_video(name: &str) {
+    let models = models();
+    let mut ours = Vec::new();
+    tracked(&models, name, 0.0, |_, lf| ours.push(lf));
     let file = std::fs::File::open(fixture(&format!("reference/{name}.jsonl"))).unwrap();
     let refs = read_jsonl(std::io::BufReader::new(file)).unwrap();
     assert_eq!(ours.len(), refs.len(), "frame count");
@@ -374,18 +381,11 @@ fn torso(f: &LandmarkFrame) -> Option<(f32, (f32, f32))> {
 fn a_detection_turned_the_wrong_way_is_tried_upright() {
     let models = models();
     let mut seen = Vec::new();
-    offline::pose_video(
-        &models,
-        &fixture("video/sports2d_640x360.mp4"),
-        15.0,
-        |frame, pose, _| {
-            let lf = activityd::pose::landmark_frame(frame.t, frame.width, frame.height, pose);
-            if frame.t < 1.4 {
-                seen.push((frame.t, torso(&lf)));
-            }
-        },
-    )
-    .unwrap();
+    tracked(&models, "sports2d_640x360", 15.0, |frame, lf| {
+        if frame.t < 1.4 {
+            seen.push((frame.t, torso(&lf)));
+        }
+    });
     let found: Vec<(f64, f32)> = seen
         .iter()
         .filter_map(|(t, p)| p.map(|(lean, _)| (*t, lean)))
@@ -399,9 +399,9 @@ fn a_detection_turned_the_wrong_way_is_tried_upright() {
 }
 
 /// The other side of that check: someone who really is lying down must keep the turned crop.
-/// The Pose2Sim walker (leaning 6–47°), every frame turned 90° one way and the other in
-/// memory, is found in every frame lying as he leans, where he is upright, within a few
-/// degrees and pixels.
+/// The Pose2Sim athlete (lunging, leaning 6–47°), every frame turned 90° one way and the
+/// other in memory, is found in every frame lying as he leans, where he is upright, within a
+/// few degrees and pixels.
 #[test]
 fn a_person_lying_down_is_tracked_lying_down() {
     use activityd::frame::Frame;
@@ -409,16 +409,9 @@ fn a_person_lying_down_is_tracked_lying_down() {
     use activityd::pose::{Mode, PoseEstimator};
     let models = models();
     let mut frames = Vec::new();
-    offline::pose_video(
-        &models,
-        &fixture("video/pose2sim_cam01.mp4"),
-        0.0,
-        |frame, pose, _| {
-            let lf = activityd::pose::landmark_frame(frame.t, frame.width, frame.height, pose);
-            frames.push((frame.t, frame.to_rgb_image(), torso(&lf).expect("upright")));
-        },
-    )
-    .unwrap();
+    tracked(&models, "pose2sim_cam01", 0.0, |frame, lf| {
+        frames.push((frame.t, frame.to_rgb_image(), torso(&lf).expect("upright")));
+    });
     // (turned image, lean it adds, where a point (x, y) of the upright frame goes).
     type Turn = (
         fn(&image::RgbImage) -> image::RgbImage,
