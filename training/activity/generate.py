@@ -35,7 +35,7 @@ from dataclasses import dataclass, asdict
 
 import numpy as np
 
-GENERATOR_VERSION = "1.2.0"
+GENERATOR_VERSION = "1.3.0"
 
 # `still` is standing still; `sitting` (since 1.2.0) is seated still. The motions label every
 # quiet frame `still`; frames on a seat are relabelled `sitting` at output (seated_still).
@@ -301,9 +301,12 @@ class Chair:
     back_h: float         # top of backrest above the floor
     arms: bool
     arm_h: float          # armrest height above the floor
+    floor: bool = False   # sitting on the floor (since 1.3.0): nothing to occlude
 
     def boxes(self):
         """Occluding boxes: (centre xyz, half sizes xyz, yaw)."""
+        if self.floor:
+            return []
         f = np.array([math.cos(self.yaw), math.sin(self.yaw)])
         l = np.array([-f[1], f[0]])
         c = self.pos - f * self.seat_d / 2
@@ -328,6 +331,12 @@ def sample_chair(rng, body: Body, pos, yaw) -> Chair:
                  seat_d=float(rng.uniform(0.40, 0.50)), seat_w=float(rng.uniform(0.42, 0.56)),
                  back_h=float(seat_h + rng.uniform(0.35, 0.55)), arms=arms,
                  arm_h=float(seat_h + rng.uniform(0.18, 0.25)))
+
+
+def floor_seat(pos, yaw) -> Chair:
+    """A place on the floor to sit, its front edge at `pos` (since 1.3.0)."""
+    return Chair(pos=np.asarray(pos, float), yaw=float(yaw), seat_h=0.0, seat_d=0.3, seat_w=0.4,
+                 back_h=0.0, arms=False, arm_h=0.0, floor=True)
 
 
 def fwd2(psi):
@@ -797,6 +806,36 @@ class Builder:
         self.last["hz"] = np.inf
         self.sitting = False
         self.events.append(("stand_up", self.t - n * DT, self.t))
+
+    def lie_back(self, dur):
+        """Seated on the floor -> lying on the back, legs stretched out (label `other`)."""
+        b = self.b
+        n = max(int(dur / DT), 2)
+        tau = minjerk(np.linspace(0, 1, n))
+        f = fwd2(float(self.last["psi"]))
+        feet_mid = (self.last["FL"] + self.last["FR"]) / 2
+        move = (self.last["P"] + f * (b.thigh + b.shank) * self.rng.uniform(0.9, 0.98) - feet_mid)
+        flex0, hz0 = float(self.last["flex"]), float(self.last["hz"])
+        self.emit2(n, FL=self.last["FL"] + move * tau[:, None], FR=self.last["FR"] + move * tau[:, None],
+                   flex=flex0 + (self.rng.uniform(-1.5, -1.35) - flex0) * tau,
+                   hz=hz0 + (0.10 - hz0) * tau, pitchL=-0.9 * tau, pitchR=-0.9 * tau,
+                   head_pitch=0.3 * tau, label=CLS["other"], walk=0.0)
+
+    def sit_up(self, dur):
+        """Lying on the back -> seated on the floor, knees up (label `other`)."""
+        b = self.b
+        n = max(int(dur / DT), 2)
+        tau = minjerk(np.linspace(0, 1, n))
+        f = fwd2(float(self.last["psi"]))
+        feet_mid = (self.last["FL"] + self.last["FR"]) / 2
+        move = self.last["P"] + f * b.thigh * self.rng.uniform(0.95, 1.15) - feet_mid
+        flex0, hz0 = float(self.last["flex"]), float(self.last["hz"])
+        _, z_seat = self._seat_geometry(self.chair)
+        p0 = float(self.last["pitchL"])
+        self.emit2(n, FL=self.last["FL"] + move * tau[:, None], FR=self.last["FR"] + move * tau[:, None],
+                   flex=flex0 + (self.rng.uniform(0.1, 0.4) - flex0) * tau, hz=hz0 + (z_seat - hz0) * tau,
+                   pitchL=p0 * (1 - tau), pitchR=p0 * (1 - tau), head_pitch=0.3 * (1 - tau),
+                   label=CLS["other"], walk=0.0)
 
     def _arms_transition(self, ch, n, tau, chair, down, t_off=0.35):
         b, rng = self.b, self.rng
@@ -1425,6 +1464,41 @@ def scenario_random(rng, bld: Builder, region: Region, duration):
         bld.stand_still(3.0 - bld.t)
 
 
+def scenario_floor(rng, bld: Builder, region: Region, duration):
+    """Down to the floor and up again (since 1.3.0): someone sits down on the floor (a mat,
+    play with a child, practising getting up after a fall), perhaps lies back and sits up
+    again, and stands up. Sitting down and standing up are `sit_down` / `stand_up`, sitting
+    there `sitting`, lying back, lying and sitting up `other`."""
+    b = bld.b
+    old = b.age_group == "elderly"
+    p = region.sample(rng)
+    psi = bearing_to_cam(p) + rng.uniform(-math.pi, math.pi)
+    if rng.random() < 0.25:  # found on the floor
+        bld.init(p, psi, sitting=True, chair=floor_seat(p, psi))
+    else:
+        bld.init(p, psi)
+    guard = 0
+    while guard < 4 and (guard == 0 or bld.t < duration):
+        guard += 1
+        if not bld.sitting:
+            if rng.random() < 0.5:
+                bld.turn_in_place(rng.choice([-1, 1]) * rng.uniform(math.pi / 4, math.pi))
+            bld.stand_still(rng.uniform(0.4, 2.5))
+            bld.sit_down(floor_seat(bld.last["P"], float(bld.last["psi"])),
+                         dur=rng.uniform(3.0, 5.5) if old else rng.uniform(1.6, 3.5))
+        bld.sit_still(rng.uniform(0.5, 4.0))
+        if rng.random() < 0.6:
+            bld.lie_back(rng.uniform(1.0, 2.5))
+            bld.emit2(int(rng.uniform(0.8, 6.0) / DT), label=CLS["other"], walk=0.0)
+            bld.sit_up(rng.uniform(1.0, 2.5))
+            bld.sit_still(rng.uniform(0.3, 2.0))
+        bld.stand_up(dur=rng.uniform(3.0, 6.0) if old else rng.uniform(1.8, 4.0))
+        P, h = bld.last["P"].copy(), float(bld.last["psi"])
+        if rng.random() < 0.5 and region.max_len(P, h, 3.0) > 1.2:
+            bld.walk([("line", rng.uniform(1.0, region.max_len(P, h, 3.0)))])
+        bld.stand_still(rng.uniform(0.5, 2.5))
+
+
 def scenario_workout(rng, bld: Builder, region: Region, duration):
     """Exercising in front of the camera (a gym, physiotherapy at home): sets of one
     movement with pauses, now and then a few steps or a turn in between."""
@@ -1835,7 +1909,7 @@ def furniture(rng, ch, cam: Camera):
     return out
 
 
-def make_sequence(seed: int, split: str, idx: int, dur_range=(10.0, 40.0), tug_frac=0.35):
+def make_sequence(seed: int, split: str, idx: int, dur_range=(10.0, 40.0), tug_frac=0.35, kind=None):
     rng = np.random.default_rng(seed)
     body = sample_body(rng)
     gait = sample_gait(rng, body)
@@ -1843,9 +1917,11 @@ def make_sequence(seed: int, split: str, idx: int, dur_range=(10.0, 40.0), tug_f
     region = Region(intr["hfov"], dmin=1.5, dmax=rng.uniform(5.0, 8.5))
     bld = Builder(rng, body, gait)
     u = rng.random()
-    kind = "tug" if u < tug_frac else ("pass" if u < tug_frac + 0.12 else
-                                       ("workout" if u < tug_frac + 0.18 else "random"))
-    if kind == "tug":
+    kind = kind or ("tug" if u < tug_frac else ("pass" if u < tug_frac + 0.12 else
+                                                ("workout" if u < tug_frac + 0.18 else "random")))
+    if kind == "floor":
+        scenario_floor(rng, bld, region, rng.uniform(*dur_range) * 0.5)
+    elif kind == "tug":
         scenario_tug(rng, bld, region)
     elif kind == "pass":
         scenario_pass(rng, bld, region)
@@ -1907,9 +1983,9 @@ def seq_seed(seed, split, i):
 
 
 def _work(args):
-    out_dir, seed, split, i, dur, tug = args
+    out_dir, seed, split, i, dur, tug, kind = args
     s = seq_seed(seed, split, i)
-    name, ts, out, lost, lab, meta = make_sequence(s, split, i, dur, tug)
+    name, ts, out, lost, lab, meta = make_sequence(s, split, i, dur, tug, kind)
     with open(os.path.join(out_dir, name + ".jsonl"), "w") as f:
         f.write(fmt_frames(ts, out, lost, lab, meta["camera"]["width"], meta["camera"]["height"]))
     with open(os.path.join(out_dir, name + ".meta.json"), "w") as f:
@@ -1928,9 +2004,11 @@ def main(argv=None):
     ap.add_argument("--min-duration", type=float, default=10.0)
     ap.add_argument("--max-duration", type=float, default=40.0)
     ap.add_argument("--tug-fraction", type=float, default=0.35)
+    ap.add_argument("--kind", choices=["floor"], default=None,
+                    help="every sequence of this kind (make_model.sh: --kind floor --start 100000)")
     a = ap.parse_args(argv)
     os.makedirs(a.out, exist_ok=True)
-    jobs = [(a.out, a.seed, a.split, i, (a.min_duration, a.max_duration), a.tug_fraction)
+    jobs = [(a.out, a.seed, a.split, i, (a.min_duration, a.max_duration), a.tug_fraction, a.kind)
             for i in range(a.start, a.start + a.sequences)]
     t0 = time.time()
     totals = np.zeros(len(CLASSES), int)

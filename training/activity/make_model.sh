@@ -12,6 +12,9 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 ACTIVITYD="${ACTIVITYD:-$root/target/release/activityd}"
 N_TRAIN="${N_TRAIN:-4000}"; N_VAL="${N_VAL:-300}"; N_TEST="${N_TEST:-300}"; MAX_ROWS="${MAX_ROWS:-500000}"
+# Sequences of people getting down to the floor and up again (generator 1.3.0), on top. Not
+# in the committed model (0 by default); see training/activity/README.md, "floor".
+N_FLOOR_TRAIN="${N_FLOOR_TRAIN:-0}"; N_FLOOR_VAL="${N_FLOOR_VAL:-0}"; N_FLOOR_TEST="${N_FLOOR_TEST:-0}"
 SEED="${SEED:-1}"; JOBS="${JOBS:-2}"; DATA="${DATA:-$here/data}"; MODELS="${MODELS:-$root/models}"
 venv="$root/training/.venv-activity"
 py="$venv/bin/python"
@@ -30,12 +33,22 @@ fi
 # 1. synthetic sequences (separate seed streams per split)
 for split in train val test; do
   n=$N_TRAIN; [ $split = val ] && n=$N_VAL; [ $split = test ] && n=$N_TEST
-  have=$( (ls "$DATA/$split"/*.jsonl 2>/dev/null || true) | wc -l)
+  nf=$N_FLOOR_TRAIN; [ $split = val ] && nf=$N_FLOOR_VAL; [ $split = test ] && nf=$N_FLOOR_TEST
+  have=$( (ls "$DATA/$split"/*.jsonl 2>/dev/null || true) | grep -vc '_floor\.jsonl$' || true)
   if [ "$have" -ne "$n" ]; then
     rm -rf "$DATA/$split" "$DATA"/features-*/"$split"
     echo "generating $n $split sequences" >&2
     nice -n 10 "$py" "$here/generate.py" --out "$DATA/$split" --sequences "$n" --seed "$SEED" \
         --split "$split" --workers "$JOBS"
+  fi
+  have=$( (ls "$DATA/$split"/*_floor.jsonl 2>/dev/null || true) | wc -l)
+  if [ "$have" -ne "$nf" ]; then
+    rm -f "$DATA/$split"/*_floor.* "$DATA"/features-*/"$split"/*_floor.*
+    if [ "$nf" -gt 0 ]; then
+      echo "generating $nf $split floor sequences" >&2
+      nice -n 10 "$py" "$here/generate.py" --out "$DATA/$split" --sequences "$nf" --seed "$SEED" \
+          --split "$split" --workers "$JOBS" --kind floor --start 100000
+    fi
   fi
 done
 
