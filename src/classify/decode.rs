@@ -380,12 +380,7 @@ impl Decoder {
 
     /// The most likely class that can start from the current posture, and its probability.
     fn best_possible(&self) -> (usize, f32) {
-        self.smoothed
-            .iter()
-            .copied()
-            .enumerate()
-            .filter(|&(i, _)| self.possible(i))
-            .fold((0, 0.0), |b, (i, x)| if x > b.1 { (i, x) } else { b })
+        argmax_where(&self.smoothed, |i| self.possible(i))
     }
 
     /// Ends the current segment at `end` (if it is a class).
@@ -414,9 +409,15 @@ impl Decoder {
 
 /// Best index and value; `(0, 0.0)` for an empty slice.
 fn argmax(v: &[f32]) -> (usize, f32) {
+    argmax_where(v, |_| true)
+}
+
+/// Best index that `keep` accepts, and its value; `(0, 0.0)` when there is none.
+fn argmax_where(v: &[f32], keep: impl Fn(usize) -> bool) -> (usize, f32) {
     v.iter()
         .copied()
         .enumerate()
+        .filter(|&(i, _)| keep(i))
         .fold((0, 0.0), |b, (i, x)| if x > b.1 { (i, x) } else { b })
 }
 

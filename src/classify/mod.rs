@@ -270,22 +270,24 @@ impl Classifier {
 
     /// Ends a file: decisions lag the frames by [`LABEL_LAG_S`], so the file's last moments
     /// are decided now, frame by frame: where someone was seen, the latest probabilities
-    /// stand for them; where nobody was, nobody. Then the open segment ends. Returns what
-    /// changed (the segments that ended last) and a test they complete.
-    pub fn finish(&mut self) -> (Vec<Change>, Option<TugResult>) {
-        let mut changes = Vec::new();
+    /// stand for them; where nobody was, nobody. Then the open segment ends. Returns the
+    /// segments that ended and a test they complete.
+    pub fn finish(&mut self) -> (Vec<Segment>, Option<TugResult>) {
+        let mut ended = Vec::new();
         for (t, person) in std::mem::take(&mut self.undecided) {
             let probs = self.last_probs.as_deref().filter(|_| person);
-            changes.extend(self.decoder.step(t, probs, person).changes);
+            let d = self.decoder.step(t, probs, person);
+            ended.extend(d.changes.into_iter().filter_map(|c| match c {
+                Change::Ended(s) => Some(s),
+                _ => None,
+            }));
         }
-        changes.extend(self.decoder.finish().map(Change::Ended));
+        ended.extend(self.decoder.finish());
         let mut tug = None;
-        for c in &changes {
-            if let Change::Ended(s) = c {
-                tug = self.tug.push(s.clone()).or(tug);
-            }
+        for s in &ended {
+            tug = self.tug.push(s.clone()).or(tug);
         }
-        (changes, tug)
+        (ended, tug)
     }
 }
 
@@ -392,52 +394,29 @@ impl Annotator {
         timings: &mut Timings,
     ) -> Result<(), ModelError> {
         let step = self.classifier.step_pose(t, size, pose, timings)?;
-        self.record(
-            t,
-            pose.is_some(),
-            step.changes,
-            step.tug,
-            step.frame.probabilities,
-        );
+        self.record(t, pose.is_some(), step);
         Ok(())
     }
 
     pub fn push(&mut self, frame: &LandmarkFrame, timings: &mut Timings) -> Result<(), ModelError> {
         let step = self.classifier.step(frame, timings)?;
-        let person = frame.landmarks.is_some();
-        self.record(
-            frame.t,
-            person,
-            step.changes,
-            step.tug,
-            step.frame.probabilities,
-        );
+        self.record(frame.t, frame.landmarks.is_some(), step);
         Ok(())
     }
 
-    fn record(
-        &mut self,
-        t: f64,
-        person: bool,
-        changes: Vec<Change>,
-        tug: Option<TugResult>,
-        probabilities: Vec<f32>,
-    ) {
-        self.changes(changes);
-        self.tugs.extend(tug);
-        self.frames.push(PushedFrame {
-            t,
-            person,
-            probabilities,
-        });
-    }
-
-    fn changes(&mut self, changes: Vec<Change>) {
-        for c in changes {
+    /// Keeps a frame's step; `person`: the pose stage found someone in this very frame.
+    fn record(&mut self, t: f64, person: bool, step: Step) {
+        for c in step.changes {
             if let Change::Ended(s) = c {
                 self.segments.push(s);
             }
         }
+        self.tugs.extend(step.tug);
+        self.frames.push(PushedFrame {
+            t,
+            person,
+            probabilities: step.frame.probabilities,
+        });
     }
 
     /// The document. Frames inside a segment carry its activity (decisions lag by the
@@ -446,8 +425,8 @@ impl Annotator {
     /// else `uncertain`: someone seen before an activity was decided for them (the first
     /// second of a file, a clip too short to decide) is not reported as nobody.
     pub fn finish(mut self) -> Annotation {
-        let (changes, tug) = self.classifier.finish();
-        self.changes(changes);
+        let (ended, tug) = self.classifier.finish();
+        self.segments.extend(ended);
         self.tugs.extend(tug);
         let classes = self.classifier.classes().to_vec();
         let mut seg = self.segments.iter().peekable();

@@ -174,17 +174,7 @@ fn match_phases(segs: &[Segment], imply_turns: bool) -> Option<TugResult> {
     if kinds != [Stand, Walk, Turn, Walk, Sit] && kinds != [Stand, Walk, Turn, Walk, Turn, Sit] {
         return None;
     }
-    let start = phases[0]
-        .segs
-        .iter()
-        .map(|s| s.start)
-        .fold(f64::MAX, f64::min);
-    let end = last.end;
-    let total = end - start;
-    if !(MIN_TOTAL_S..=MAX_TOTAL_S).contains(&total) {
-        return None;
-    }
-    let phases = phases
+    let phases: Vec<Phase> = phases
         .into_iter()
         .map(|p| {
             if let Some((start, end)) = p.implied {
@@ -209,6 +199,13 @@ fn match_phases(segs: &[Segment], imply_turns: bool) -> Option<TugResult> {
             }
         })
         .collect();
+    // Timed from the start of standing up to the end of sitting down (the first phase is
+    // seen, never implied).
+    let (start, end) = (phases[0].start, last.end);
+    let total = end - start;
+    if !(MIN_TOTAL_S..=MAX_TOTAL_S).contains(&total) {
+        return None;
+    }
     Some(TugResult {
         total_s: (total * 100.0).round() / 100.0,
         start,

@@ -369,8 +369,8 @@ impl PoseEstimator {
     /// (0.99997 turned against 0.99999 upright for a man leaning 58°, whom the turned crop
     /// gets right), so a sure find in the turned crop stands, as in MediaPipe. Measured on the
     /// fixtures: people crouching, leaning and lying down (Pose2Sim turned 90°) score
-    /// 0.9991–0.99999 turned; the jumping man's turned crop found nobody or scored 0.53 and
-    /// the upright one 0.94–0.99993.
+    /// 0.991–0.99999 turned; the jumping man's turned crop found nobody or scored 0.53 and
+    /// the upright one 0.93–0.99993.
     fn landmarks_of_detection(
         &mut self,
         frame: &Frame,

@@ -810,31 +810,26 @@ class Builder:
     def lie_back(self, dur):
         """Seated on the floor -> lying on the back, legs stretched out (label `other`)."""
         b = self.b
-        n = max(int(dur / DT), 2)
-        tau = minjerk(np.linspace(0, 1, n))
-        f = fwd2(float(self.last["psi"]))
-        feet_mid = (self.last["FL"] + self.last["FR"]) / 2
-        move = (self.last["P"] + f * (b.thigh + b.shank) * self.rng.uniform(0.9, 0.98) - feet_mid)
-        flex0, hz0 = float(self.last["flex"]), float(self.last["hz"])
-        self.emit2(n, FL=self.last["FL"] + move * tau[:, None], FR=self.last["FR"] + move * tau[:, None],
-                   flex=flex0 + (self.rng.uniform(-1.5, -1.35) - flex0) * tau,
-                   hz=hz0 + (0.10 - hz0) * tau, pitchL=-0.9 * tau, pitchR=-0.9 * tau,
-                   head_pitch=0.3 * tau, label=CLS["other"], walk=0.0)
+        reach = (b.thigh + b.shank) * self.rng.uniform(0.9, 0.98)
+        self._on_floor(dur, reach, self.rng.uniform(-1.5, -1.35), 0.10, foot_pitch=-0.9, head_pitch=0.3)
 
     def sit_up(self, dur):
         """Lying on the back -> seated on the floor, knees up (label `other`)."""
-        b = self.b
+        reach = self.b.thigh * self.rng.uniform(0.95, 1.15)
+        self._on_floor(dur, reach, self.rng.uniform(0.1, 0.4), self._seat_geometry(self.chair)[1],
+                       foot_pitch=0.0, head_pitch=0.0)
+
+    def _on_floor(self, dur, reach, flex_end, hz_end, foot_pitch, head_pitch):
+        """A move on the floor (label `other`): the feet slide to `reach` in front of the
+        pelvis while trunk lean, pelvis height, foot pitch and head pitch go to their ends."""
         n = max(int(dur / DT), 2)
         tau = minjerk(np.linspace(0, 1, n))
         f = fwd2(float(self.last["psi"]))
-        feet_mid = (self.last["FL"] + self.last["FR"]) / 2
-        move = self.last["P"] + f * b.thigh * self.rng.uniform(0.95, 1.15) - feet_mid
-        flex0, hz0 = float(self.last["flex"]), float(self.last["hz"])
-        _, z_seat = self._seat_geometry(self.chair)
-        p0 = float(self.last["pitchL"])
+        move = self.last["P"] + f * reach - (self.last["FL"] + self.last["FR"]) / 2
+        to = lambda k, end: float(self.last[k]) + (end - float(self.last[k])) * tau
         self.emit2(n, FL=self.last["FL"] + move * tau[:, None], FR=self.last["FR"] + move * tau[:, None],
-                   flex=flex0 + (self.rng.uniform(0.1, 0.4) - flex0) * tau, hz=hz0 + (z_seat - hz0) * tau,
-                   pitchL=p0 * (1 - tau), pitchR=p0 * (1 - tau), head_pitch=0.3 * (1 - tau),
+                   flex=to("flex", flex_end), hz=to("hz", hz_end), pitchL=to("pitchL", foot_pitch),
+                   pitchR=to("pitchR", foot_pitch), head_pitch=to("head_pitch", head_pitch),
                    label=CLS["other"], walk=0.0)
 
     def _arms_transition(self, ch, n, tau, chair, down, t_off=0.35):
