@@ -78,10 +78,10 @@ fn real_motion_capture_is_recognised() {
     }
     let (h, n) = hits.values().fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
     eprintln!("overall {:.2} ({h}/{n})", h as f64 / n as f64);
-    // Measured when the model (1.2.0) was made (decoded, frame by frame): walk_toward 0.84,
-    // walk_away 0.76, walk_across 0.65, turn 0.66, stand_up 0.52, sit_down 0.00, still 0.24,
-    // other 0.41 (jumping, kicking, punching, dancing); 1.1.0 had 0.79, 0.74, 0.45, 0.79, 0.56,
-    // 0.15, 0.23, 0.50 (one training seed's scores here move by ±0.03 in macro-F1, more per
+    // Measured when the model (1.3.0) was made (decoded, frame by frame): walk_toward 0.80,
+    // walk_away 0.76, walk_across 0.60, turn 0.73, stand_up 0.44, sit_down 0.06, still 0.24,
+    // other 0.39 (jumping, kicking, punching, dancing); 1.2.0 had 0.84, 0.76, 0.65, 0.66, 0.52,
+    // 0.00, 0.24, 0.41 (one training seed's scores here move by ±0.03 in macro-F1, more per
     // class). The clips' sit_down / stand_up / still are kneeling, lying and getting up from
     // the floor, which the generator never shows; the model mostly calls them `other`, like
     // its squats and lunges. They have no seats, so `sitting` is never right here. The floors
@@ -91,15 +91,34 @@ fn real_motion_capture_is_recognised() {
         ("walk_away", 0.65),
         ("walk_across", 0.55),
         ("turn", 0.6),
-        ("stand_up", 0.45),
+        ("stand_up", 0.4),
         ("other", 0.35),
     ] {
         assert!(recall(c) >= floor, "{c} recall {:.2} < {floor}", recall(c));
     }
+    // A reported stand-up is one: 1.3.0 0.78 of its frames (1.2.0: 0.60), which is what it
+    // gave up some recall for.
+    let said = |c: &str| -> usize {
+        confusion
+            .iter()
+            .filter(|((_, p), _)| p == c)
+            .map(|(_, n)| n)
+            .sum()
+    };
+    let stand_up_precision = confusion
+        .get(&("stand_up".into(), "stand_up".into()))
+        .copied()
+        .unwrap_or(0) as f64
+        / said("stand_up").max(1) as f64;
+    eprintln!("stand_up precision {stand_up_precision:.2}");
+    assert!(
+        stand_up_precision >= 0.7,
+        "stand_up precision {stand_up_precision:.2}"
+    );
     assert!(h as f64 / n as f64 >= 0.4);
     // Exercise must not pass for one of the five activities: an event a home automation would
-    // act on. Measured for 1.2.0: 30.4% of the exercise frames (mostly walking: the clips
-    // travel 1–3 m); 1.1.0 28.7%; 1.0.0, which had no `other`, 45.5%.
+    // act on. Measured for 1.3.0: 15.9% of the exercise frames (mostly walking: the clips
+    // travel 1–3 m); 1.2.0 30.4%; 1.1.0 28.7%; 1.0.0, which had no `other`, 45.5%.
     let five = ["walk_toward", "walk_away", "turn", "sit_down", "stand_up"];
     let exercise: usize = confusion
         .iter()
@@ -116,7 +135,7 @@ fn real_motion_capture_is_recognised() {
         "exercise frames reported as one of the five activities: {share:.3} ({passed}/{exercise})"
     );
     assert!(
-        share <= 0.35,
+        share <= 0.22,
         "{share:.3} of the exercise frames passed for one of the five activities"
     );
 }
