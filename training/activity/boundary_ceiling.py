@@ -22,6 +22,8 @@ feature step, for movements that begin and end gradually. Scored with a collar a
 true changes (windows nearer than it are left out, as diarisation and sound-event scoring
 do), the model reaches 0.931 (0.1 s), 0.953 (0.25 s) and 0.964 (0.5 s): what remains is
 mostly `still` read as `stand_up`, `sit_down` or `other` (seated leaning and gestures).
+Model 1.3.0 (three MLPs averaged): 0.915 per window; collars 0.941 (0.1 s), 0.961 (0.25 s),
+0.971 (0.5 s); change-time error median +0.03 s, sd 0.25 s.
 """
 import argparse
 import glob

@@ -13,6 +13,8 @@ fixtures), the feature matrix comes from
 Candidates, all with class-balanced sample weights and seeded:
   plan_pca19  the plan's StandardScaler -> PCA(19) -> MLPClassifier(100, 50; early stopping)
   no_pca      the same MLP on all 109 features
+  <mlp>_x3    each MLP fitted with the --seeds seeds (3), as one model: the mean of their
+              probabilities (the seeds are fitted for the real-motion check anyway)
   hgb         only with --trees: HistGradientBoostingClassifier (63 leaves, depth <= 10).
               Not a default candidate: it wins the mocap check (0.517 against 0.480) but on
               the real Sports2D video it reports stand_up and turn during the jumping jacks
@@ -20,8 +22,9 @@ Candidates, all with class-balanced sample weights and seeded:
 The plan's model is kept unless an alternative has a higher macro-F1 on the real-motion
 (mocap) check. Reports macro-F1, per-class precision/recall and confusion matrices on val,
 test and the mocap fixtures; exports the chosen model to ONNX (input `features` float
-[N,109]; outputs `label` int64 [N] = index into the class list, `probabilities` float [N,8];
-standard ONNX ops only, opset 13: skl2onnx for the MLPs, hgb_onnx.py for the trees) and
+[N,109]; outputs `label` int64 [N] = index into the class list, `probabilities` float
+[N, classes]; standard ONNX ops only, opset 13: skl2onnx for the MLPs, joined into one graph
+for an averaged model, hgb_onnx.py for the trees) and
 writes models/activity.onnx + models/activity.json.
 """
 from __future__ import annotations
