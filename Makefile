@@ -83,6 +83,21 @@ insn-count:
 model: build
 	ACTIVITYD=$(BIN) training/activity/make_model.sh
 
+# Measures the activity model on real people's motion (TST TUG, UTKinect, Bandai in
+# ../shared/realdata, never copied into the repo): converts them into target/realdata/, runs
+# this binary's `classify` on every sequence, prints the report and writes
+# target/realdata/report.json. Numpy only (venv training/.venv-realdata); see training/realdata.
+.PHONY: eval-real
+eval-real: build
+	@py=training/.venv-realdata/bin/python; \
+	if [ ! -x $$py ]; then python3 -m venv training/.venv-realdata && \
+	  training/.venv-realdata/bin/pip install --quiet -r training/realdata/requirements.txt; fi; \
+	rm -rf target/realdata && \
+	$$py training/realdata/tst_tug.py --out target/realdata/tst_tug >/dev/null && \
+	$$py training/realdata/utkinect.py --out target/realdata/utkinect >/dev/null && \
+	$$py training/realdata/bandai.py --out target/realdata/bandai >/dev/null && \
+	$$py training/realdata/eval_real.py --activityd $(BIN) --data target/realdata
+
 # cargo-fuzz on the parsers (FUZZ_SECONDS per target, default 120); not part of `make test`.
 fuzz:
 	@scripts/fuzz.sh

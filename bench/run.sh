@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make bench`: activityd and MediaPipe on the same clip in one run, then the ratios; and the
-# capture hand-off benchmark. Sets up MediaPipe's pinned venv (training/.venv-mp) on first use.
+# `make bench`: activityd and MediaPipe on the same clip in one run, then the ratios; the
+# camera's pace under API load (and SIGTERM under load); the capture hand-off benchmark.
+# Sets up MediaPipe's pinned venv (training/.venv-mp) on first use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CLIP=${1:-tests/fixtures/video/sports2d_640x360.mp4}
@@ -20,5 +21,7 @@ echo "== MediaPipe 0.10.14 on the same frames"
 cat "$out/mp.json"; echo
 echo "== ratios (activityd / MediaPipe)"
 python3 bench/compare.py "$out/ours.json" "$out/mp.json"
+echo "== the camera's pace while the API is flooded, and SIGTERM under load"
+python3 bench/pace_under_load.py
 echo "== capture hand-off"
 cargo bench --bench handoff

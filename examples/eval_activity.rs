@@ -10,10 +10,10 @@
 use std::collections::BTreeMap;
 
 use activityd::classify::{
-    ActivityModel, Annotator, DecoderConfig, Segment, TugDetector, TugResult,
+    ActivityModel, Annotator, Classifier, DecoderConfig, Segment, TugDetector, TugResult,
 };
 use activityd::landmarks::{read_jsonl, read_labels};
-use activityd::pipeline::Timings;
+use activityd::timings::Timings;
 
 fn main() {
     let model = ActivityModel::load(&activityd::config::default_models_dir()).expect("model");
@@ -86,17 +86,19 @@ fn main() {
             posture_evidence_s: env("EVIDENCE", DecoderConfig::default().posture_evidence_s),
             ..DecoderConfig::default()
         };
-        let mut ann = Annotator::new(&model, cfg).unwrap();
+        let mut classifier = Classifier::new(&model, cfg).unwrap();
+        let mut ann = Annotator::new(classifier.classes().to_vec());
         let mut t = Timings::default();
         for fr in &frames {
-            ann.push(fr, &mut t).unwrap();
+            let step = classifier.step(fr, &mut t).unwrap();
+            ann.record(fr.t, fr.landmarks.is_some(), &step);
         }
         for (name, d) in &t.steps {
             let e = step_time.entry(*name).or_insert((0.0, 0usize));
             e.0 += d.as_secs_f64();
             e.1 += 1;
         }
-        let doc = ann.finish();
+        let doc = ann.finish(classifier.finish());
         if let (Some(a), Some(b)) = (frames.first(), frames.last()) {
             seconds += b.t - a.t;
         }

@@ -3,7 +3,7 @@
 //!
 //! `cargo run --release --example memory_models`
 
-use activityd::bench::proc_status_mb;
+use activityd::offline::bench::proc_status_mb;
 use tract_onnx::prelude::*;
 
 fn main() -> TractResult<()> {

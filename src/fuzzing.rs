@@ -2,7 +2,7 @@
 //! (`tests/fuzz_regressions.rs`): each feeds arbitrary bytes to a parser that faces the
 //! outside world. They must return, never panic.
 
-use crate::http::multipart;
+use crate::outputs::http::multipart;
 
 /// The multipart parser. The first line of `data` is taken as the Content-Type header.
 pub fn multipart(data: &[u8]) {

@@ -200,6 +200,22 @@ pub fn read_labels(text: &str) -> Vec<Option<String>> {
         .collect()
 }
 
+/// A real body for unit tests (a walking motion-capture frame), shifted sideways by `dx`.
+#[cfg(test)]
+pub(crate) fn test_body(dx: f32) -> [Point; NUM_LANDMARKS] {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/mocap/deepmimic_walk_front.jsonl"
+    );
+    let text = std::fs::read_to_string(path).unwrap();
+    let frames = read_jsonl(text.as_bytes()).unwrap();
+    let mut lm = frames.iter().find_map(|f| f.landmarks).unwrap();
+    for p in &mut lm {
+        p.x += dx;
+    }
+    lm
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,12 +5,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use activityd::classify::{ActivityModel, Annotator, DecoderConfig};
+use activityd::classify::{ActivityModel, DecoderConfig, annotate_landmarks};
 use activityd::config::{Config, ConfigError};
-use activityd::daemon::{self, DaemonError};
-use activityd::logging::{self, LogFormat};
-use activityd::offline;
-use activityd::pose::PoseModels;
+use activityd::offline::{self, analyse, export};
+use activityd::pipeline::{Analyser, Models};
+use activityd::service::daemon::{self, DaemonError};
+use activityd::service::logging::{self, LogFormat};
 
 #[derive(Parser)]
 #[command(
@@ -219,20 +219,24 @@ fn models_dir() -> PathBuf {
     activityd::config::default_models_dir()
 }
 
+fn load_models() -> anyhow::Result<Models> {
+    Ok(Models::load(&models_dir(), DecoderConfig::default())?)
+}
+
 fn pose(input: &Path, overlay: Option<&Path>, process_fps: f32) -> anyhow::Result<()> {
     use std::io::Write;
     check_process_fps(process_fps)?;
-    let models = PoseModels::load(&models_dir())?;
+    let models = load_models()?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     match offline::open_input(input)? {
         offline::Input::Image(img) => {
-            let (frame, _) = offline::pose_image(&models, img.clone())?;
-            writeln!(out, "{}", serde_json::to_string(&frame)?)?;
+            let still = analyse::image(&models, img.clone(), &mut Default::default())?;
+            writeln!(out, "{}", serde_json::to_string(&still.frame)?)?;
             if let Some(path) = overlay {
                 let mut img = img;
-                if let Some(lm) = &frame.landmarks {
-                    activityd::overlay::draw_skeleton(&mut img, lm);
+                if let Some(lm) = &still.frame.landmarks {
+                    offline::overlay::draw_skeleton(&mut img, lm);
                 }
                 img.save_with_format(path, image::ImageFormat::Png)
                     .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
@@ -241,8 +245,14 @@ fn pose(input: &Path, overlay: Option<&Path>, process_fps: f32) -> anyhow::Resul
         offline::Input::Video(path) => {
             anyhow::ensure!(overlay.is_none(), "--overlay works on still images only");
             let mut write_err = None;
-            offline::pose_video(&models, &path, process_fps, |frame, pose, _| {
-                let lf = activityd::pose::landmark_frame(frame.t, frame.width, frame.height, pose);
+            let mut analyser = Analyser::for_video(&models, models.decoder.clone())?;
+            analyse::file(&mut analyser, &path, process_fps, |frame, a, _| {
+                let lf = activityd::pose::landmark_frame(
+                    frame.t,
+                    frame.width,
+                    frame.height,
+                    a.pose.as_ref(),
+                );
                 if write_err.is_none()
                     && let Err(e) = serde_json::to_string(&lf).map(|s| writeln!(out, "{s}"))
                 {
@@ -283,64 +293,21 @@ fn read_landmarks(path: &Path) -> anyhow::Result<Vec<activityd::landmarks::Landm
 }
 
 fn features(input: &Path, format: FeatureFormat, out: Option<&Path>) -> anyhow::Result<()> {
-    use activityd::features::{FeatureExtractor, NUM_FEATURES};
-    use std::io::Write;
-    let frames = read_landmarks(input)?;
-    let mut fx = FeatureExtractor::new();
-    let rows: Vec<(f64, activityd::features::Features)> = frames
-        .iter()
-        .filter_map(|f| fx.push(f).map(|v| (f.t, v)))
-        .collect();
+    let rows = export::feature_rows(&read_landmarks(input)?);
     let mut w = output(out)?;
     match format {
-        FeatureFormat::Csv => {
-            let header: Vec<String> = (0..NUM_FEATURES).map(|i| format!("f{i:03}")).collect();
-            writeln!(w, "t,{}", header.join(","))?;
-            for (t, v) in &rows {
-                let vals: Vec<String> = v.iter().map(|x| format!("{x}")).collect();
-                writeln!(w, "{t},{}", vals.join(","))?;
-            }
-        }
-        FeatureFormat::Npy => {
-            let cols = NUM_FEATURES + 1;
-            let mut header = format!(
-                "{{'descr': '<f4', 'fortran_order': False, 'shape': ({}, {cols}), }}",
-                rows.len()
-            );
-            // Magic, version 1.0, header padded with spaces to a multiple of 64 bytes.
-            while (10 + header.len() + 1) % 64 != 0 {
-                header.push(' ');
-            }
-            header.push('\n');
-            w.write_all(b"\x93NUMPY\x01\x00")?;
-            w.write_all(&(header.len() as u16).to_le_bytes())?;
-            w.write_all(header.as_bytes())?;
-            for (t, v) in &rows {
-                w.write_all(&(*t as f32).to_le_bytes())?;
-                for x in v {
-                    w.write_all(&x.to_le_bytes())?;
-                }
-            }
-        }
+        FeatureFormat::Csv => export::features_csv(&rows, &mut w)?,
+        FeatureFormat::Npy => export::features_npy(&rows, &mut w)?,
     }
     w.flush()?;
     Ok(())
 }
 
-fn load_activity_model() -> anyhow::Result<ActivityModel> {
-    Ok(ActivityModel::load(&models_dir())?)
-}
-
 fn classify(input: &Path) -> anyhow::Result<()> {
     let frames = read_landmarks(input)?;
-    let model = load_activity_model()?;
-    let mut ann = Annotator::new(&model, DecoderConfig::default())?;
-    let mut timings = activityd::pipeline::Timings::default();
-    for f in &frames {
-        ann.push(f, &mut timings)?;
-        timings.steps.clear();
-    }
-    println!("{}", serde_json::to_string(&ann.finish())?);
+    let model = ActivityModel::load(&models_dir())?;
+    let doc = annotate_landmarks(&model, DecoderConfig::default(), &frames)?;
+    println!("{}", serde_json::to_string(&doc)?);
     Ok(())
 }
 
@@ -353,63 +320,40 @@ fn annotate(
 ) -> anyhow::Result<()> {
     use std::io::{IsTerminal, Write};
     check_process_fps(process_fps)?;
-    let pose = PoseModels::load(&models_dir())?;
-    let model = load_activity_model()?;
-    let mut ann = Annotator::new(&model, DecoderConfig::default())?;
+    let models = load_models()?;
     let progress = std::io::stderr().is_terminal();
-    let mut err = None;
-    let frames = offline::pose_video(&pose, input, process_fps, |frame, p, _| {
-        let mut t = activityd::pipeline::Timings::default();
-        if err.is_none()
-            && let Err(e) = ann.push_pose(frame.t, (frame.width, frame.height), p, &mut t)
-        {
-            err = Some(e);
-        }
-        if progress && frame.seq % 15 == 0 {
-            eprint!(
-                "\rannotating {}: {:.1} s of video",
-                input.display(),
-                frame.t
-            );
-        }
-    })?;
+    let done = analyse::annotate(
+        &models,
+        models.decoder.clone(),
+        |analyser, each| analyse::file(analyser, input, process_fps, each),
+        |frame, _| {
+            if progress && frame.seq % 15 == 0 {
+                eprint!(
+                    "\rannotating {}: {:.1} s of video",
+                    input.display(),
+                    frame.t
+                );
+            }
+        },
+    )?;
     if progress {
-        eprintln!("\rannotated {}: {frames} frames{:30}", input.display(), "");
+        eprintln!(
+            "\rannotated {}: {} frames{:30}",
+            input.display(),
+            done.frames,
+            ""
+        );
     }
-    if let Some(e) = err {
-        return Err(e.into());
-    }
-    let doc = ann.finish();
+    let doc = done.annotation;
     let mut w = output(out)?;
     match format {
         AnnotationFormat::Json => writeln!(w, "{}", serde_json::to_string(&doc)?)?,
-        AnnotationFormat::Csv => {
-            writeln!(w, "t,activity,confidence,{}", doc.classes.join(","))?;
-            for f in &doc.frames {
-                let probs: Vec<String> = doc
-                    .classes
-                    .iter()
-                    .map(|c| {
-                        f.probabilities
-                            .get(c)
-                            .map_or(String::new(), |v| v.to_string())
-                    })
-                    .collect();
-                writeln!(
-                    w,
-                    "{},{},{},{}",
-                    f.t,
-                    f.activity,
-                    f.confidence,
-                    probs.join(",")
-                )?;
-            }
-        }
+        AnnotationFormat::Csv => export::annotation_csv(&doc, &mut w)?,
     }
     w.flush()?;
     if let Some(path) = timeline {
         let title = format!("activityd annotate {}", input.display());
-        std::fs::write(path, activityd::timeline::svg(&doc, &title))
+        std::fs::write(path, offline::timeline::svg(&doc, &title))
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
     }
     Ok(())
@@ -424,7 +368,7 @@ fn check_process_fps(process_fps: f32) -> anyhow::Result<()> {
 }
 
 fn bench(input: &Path, json: bool) -> anyhow::Result<()> {
-    let r = activityd::bench::run(&models_dir(), input)?;
+    let r = offline::bench::run(&models_dir(), input)?;
     if json {
         println!("{}", serde_json::to_string(&r)?);
     } else {

@@ -7,9 +7,8 @@ mod common;
 use std::collections::BTreeMap;
 use std::process::Command;
 
-use activityd::classify::{ActivityModel, Annotation, Annotator, DecoderConfig};
+use activityd::classify::{ActivityModel, Annotation, DecoderConfig, annotate_landmarks};
 use activityd::landmarks::{read_jsonl, read_labels};
-use activityd::pipeline::Timings;
 use common::{Daemon, bin, fixture};
 
 fn model() -> ActivityModel {
@@ -31,12 +30,8 @@ fn annotate(model: &ActivityModel, path: &std::path::Path) -> (Annotation, Vec<O
     let text = std::fs::read_to_string(path).unwrap();
     let frames = read_jsonl(text.as_bytes()).unwrap();
     let labels = read_labels(&text);
-    let mut ann = Annotator::new(model, DecoderConfig::default()).unwrap();
-    let mut t = Timings::default();
-    for f in &frames {
-        ann.push(f, &mut t).unwrap();
-    }
-    (ann.finish(), labels)
+    let doc = annotate_landmarks(model, DecoderConfig::default(), &frames).unwrap();
+    (doc, labels)
 }
 
 /// The model is trained only on synthetic motion; this is its check against real people.

@@ -22,7 +22,7 @@ fn start(extra_api: &str, env: &[(&str, &str)]) -> Api {
     );
     let daemon = Daemon::start(&cfg, env);
     assert!(
-        wait_until(Duration::from_secs(20), || TcpStream::connect((
+        wait_until(Duration::from_secs(60), || TcpStream::connect((
             "127.0.0.1",
             port
         ))
@@ -67,7 +67,7 @@ fn endpoints_answer_in_the_contract_shapes() {
     }
     assert_eq!(v["mqtt"], "disabled");
     assert_eq!(v["model_loaded"], true);
-    assert!(wait_until(Duration::from_secs(10), || get(
+    assert!(wait_until(Duration::from_secs(60), || get(
         api.port, "/health"
     )
     .json()["cameras"][0]["state"]
@@ -97,7 +97,7 @@ fn endpoints_answer_in_the_contract_shapes() {
 
     // Per-frame metrics appear once frames have been analysed.
     let mut text = String::new();
-    assert!(wait_until(Duration::from_secs(10), || {
+    assert!(wait_until(Duration::from_secs(60), || {
         let m = get(api.port, "/metrics");
         assert_eq!(m.status, 200);
         text = String::from_utf8(m.body).unwrap();
@@ -445,7 +445,7 @@ fn the_websocket_answers_frame_by_frame() {
 #[test]
 fn two_hundred_concurrent_health_checks_are_all_answered() {
     let api = start("", &[]);
-    assert!(wait_until(Duration::from_secs(10), || get(
+    assert!(wait_until(Duration::from_secs(60), || get(
         api.port, "/health"
     )
     .json()["cameras"][0]["state"]
@@ -469,16 +469,21 @@ fn two_hundred_concurrent_health_checks_are_all_answered() {
 #[test]
 fn the_detector_slows_down_while_nobody_is_in_view() {
     let api = start("", &[]);
-    std::thread::sleep(Duration::from_secs(8));
-    let text = String::from_utf8(get(api.port, "/metrics").body).unwrap();
-    let frames = http::metric(&text, "activityd_frames_analysed_total{camera=\"cam0\"}");
+    // 120 frames analysed: 8 s of camera time at 15 fps, however long the machine takes.
+    let metrics = || String::from_utf8(get(api.port, "/metrics").body).unwrap();
+    let frames_of =
+        |text: &str| http::metric(text, "activityd_frames_analysed_total{camera=\"cam0\"}");
+    assert!(wait_until(Duration::from_secs(120), || frames_of(
+        &metrics()
+    ) >= 120.0));
+    let text = metrics();
+    let frames = frames_of(&text);
     let detector = http::metric(
         &text,
         "activityd_inference_stage_seconds_count{camera=\"cam0\",stage=\"detector\"}",
     );
     eprintln!("{frames} frames analysed, detector ran {detector} times");
-    assert!(frames >= 60.0, "{frames}");
-    // 15 fps for ~7 s: ~30 searches in the first 2 s, then ~3 per second.
+    // 15 fps for ~8 s: ~30 searches in the first 2 s, then ~3 per second.
     assert!(
         detector < 0.6 * frames,
         "detector ran on {detector} of {frames} frames"

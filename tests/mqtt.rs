@@ -43,7 +43,7 @@ fn availability_discovery_state_and_events_from_a_real_clip() {
     let disc = sub
         .wait_for(
             "homeassistant/device/hall-1/config",
-            Duration::from_secs(5),
+            Duration::from_secs(30),
             |_| true,
         )
         .expect("discovery");
@@ -62,7 +62,7 @@ fn availability_discovery_state_and_events_from_a_real_clip() {
     );
     let late = Sub::start(broker.port, &state_topic, None);
     let s = late
-        .wait_for(&state_topic, Duration::from_secs(5), |_| true)
+        .wait_for(&state_topic, Duration::from_secs(30), |_| true)
         .expect("retained state");
     let s: serde_json::Value = serde_json::from_str(&s).unwrap();
     for k in ["activity", "confidence", "person_present", "t"] {
@@ -94,7 +94,7 @@ fn availability_discovery_state_and_events_from_a_real_clip() {
 
     // Stats, named like Frigate's.
     let stats = sub
-        .wait_for(&format!("{BASE}/stats"), Duration::from_secs(5), |_| true)
+        .wait_for(&format!("{BASE}/stats"), Duration::from_secs(30), |_| true)
         .expect("stats");
     let st: serde_json::Value = serde_json::from_str(&stats).unwrap();
     assert!(st["cameras"]["cam0"]["camera_fps"].is_number(), "{st}");
@@ -122,14 +122,14 @@ fn availability_discovery_state_and_events_from_a_real_clip() {
         .unwrap()
         .success();
     assert!(ok);
-    assert!(wait_until(Duration::from_secs(5), || sub
+    assert!(wait_until(Duration::from_secs(30), || sub
         .payloads("homeassistant/device/hall-1/config")
         .len()
         > before));
 
     // A clean stop says offline.
     d.signal("TERM");
-    assert!(d.wait_exit(Duration::from_secs(5)).is_some());
+    assert!(d.wait_exit(Duration::from_secs(30)).is_some());
     assert_eq!(
         sub.payloads(&avail).last().map(String::as_str),
         Some("offline")
@@ -155,9 +155,9 @@ fn the_broker_publishes_the_last_will_when_the_daemon_dies() {
             .is_some()
     );
     d.signal("KILL");
-    assert!(d.wait_exit(Duration::from_secs(5)).is_some());
+    assert!(d.wait_exit(Duration::from_secs(30)).is_some());
     assert!(
-        wait_until(Duration::from_secs(10), || sub
+        wait_until(Duration::from_secs(30), || sub
             .payloads(&topic)
             .last()
             .map(String::as_str)
@@ -168,7 +168,7 @@ fn the_broker_publishes_the_last_will_when_the_daemon_dies() {
     // Retained: whoever subscribes later learns the daemon is gone.
     let late = Sub::start(broker.port, &topic, None);
     assert_eq!(
-        late.wait_for(&topic, Duration::from_secs(5), |_| true)
+        late.wait_for(&topic, Duration::from_secs(30), |_| true)
             .as_deref(),
         Some("offline")
     );
@@ -212,7 +212,7 @@ fn a_broker_outage_loses_nothing_within_the_queue_bound() {
     );
     // ~5 events per second.
     assert!(
-        wait_until(Duration::from_secs(20), || event_numbers(&sub).len() >= 5),
+        wait_until(Duration::from_secs(60), || event_numbers(&sub).len() >= 5),
         "{}",
         d.stderr()
     );
@@ -227,7 +227,7 @@ fn a_broker_outage_loses_nothing_within_the_queue_bound() {
     broker.restart();
     // Everything queued arrives once the daemon is back (retries come within 5 s).
     assert!(
-        wait_until(Duration::from_secs(20), || event_numbers(&sub).len() > 60),
+        wait_until(Duration::from_secs(60), || event_numbers(&sub).len() > 60),
         "{:?}",
         event_numbers(&sub)
     );
@@ -364,7 +364,7 @@ fn tls_and_credentials_work_and_secrets_stay_out_of_the_logs() {
     );
     assert_eq!(http::get(api, "/health").json()["mqtt"], "connected");
     d.signal("TERM");
-    assert!(d.wait_exit(Duration::from_secs(5)).is_some());
+    assert!(d.wait_exit(Duration::from_secs(30)).is_some());
     assert!(
         !d.stderr().contains("pa55-w0rd-xyz"),
         "the password was logged"
@@ -376,7 +376,7 @@ fn tls_and_credentials_work_and_secrets_stay_out_of_the_logs() {
         &config(broker.port, Some(api), cam, &extra),
         &[("ACTIVITYD_MQTT_PASSWORD", "wrong-secret-123")],
     );
-    assert!(wait_until(Duration::from_secs(20), || {
+    assert!(wait_until(Duration::from_secs(60), || {
         std::net::TcpStream::connect(("127.0.0.1", api)).is_ok()
     }));
     std::thread::sleep(Duration::from_secs(3));

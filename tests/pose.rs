@@ -10,13 +10,18 @@ mod common;
 use std::collections::BTreeMap;
 use std::process::Command;
 
+use activityd::classify::DecoderConfig;
 use activityd::landmarks::{LandmarkFrame, read_jsonl};
-use activityd::offline::{self, Input};
-use activityd::pose::PoseModels;
+use activityd::offline::{self, Input, analyse};
+use activityd::pipeline::{Analyser, Models};
 use common::{bin, fixture};
 
-fn models() -> PoseModels {
-    PoseModels::load(&activityd::config::default_models_dir()).expect("models load")
+fn models() -> Models {
+    Models::load(
+        &activityd::config::default_models_dir(),
+        DecoderConfig::default(),
+    )
+    .expect("models load")
 }
 
 /// Per-landmark errors of `ours` against `reference`.
@@ -66,7 +71,9 @@ fn still_images_match_mediapipe() {
         else {
             panic!("{name} is an image");
         };
-        let (ours, _) = offline::pose_image(&models, img).unwrap();
+        let ours = analyse::image(&models, img, &mut Default::default())
+            .unwrap()
+            .frame;
         assert_eq!((ours.width, ours.height), (r.width, r.height), "{name}");
         let reference = serde_json::from_value::<LandmarkFrame>(serde_json::json!({
             "t": 0.0, "width": r.width, "height": r.height, "landmarks": r.landmarks,
@@ -109,17 +116,23 @@ fn hip(f: &LandmarkFrame) -> Option<(f32, f32)> {
 /// Tracks `video/{name}.mp4` as the daemon would at `process_fps` (0 = every frame), handing
 /// each analysed frame and its landmark frame to `each`.
 fn tracked(
-    models: &PoseModels,
+    models: &Models,
     name: &str,
     process_fps: f32,
     mut each: impl FnMut(&activityd::frame::Frame, LandmarkFrame),
 ) {
-    offline::pose_video(
-        models,
+    let mut analyser = Analyser::for_video(models, models.decoder.clone()).unwrap();
+    analyse::file(
+        &mut analyser,
         &fixture(&format!("video/{name}.mp4")),
         process_fps,
-        |frame, pose, _| {
-            let lf = activityd::pose::landmark_frame(frame.t, frame.width, frame.height, pose);
+        |frame, a, _| {
+            let lf = activityd::pose::landmark_frame(
+                frame.t,
+                frame.width,
+                frame.height,
+                a.pose.as_ref(),
+            );
             each(frame, lf);
         },
     )
@@ -246,8 +259,10 @@ fn overlay_draws_the_skeleton() {
 }
 
 /// The bounding box (pixels) of the person in a still image, from its landmarks.
-fn person_box(models: &PoseModels, img: &image::RgbImage) -> (u32, u32, u32, u32) {
-    let (lf, _) = offline::pose_image(models, img.clone()).unwrap();
+fn person_box(models: &Models, img: &image::RgbImage) -> (u32, u32, u32, u32) {
+    let lf = analyse::image(models, img.clone(), &mut Default::default())
+        .unwrap()
+        .frame;
     let lm = lf.landmarks.expect("a person in the fixture");
     let (w, h) = (img.width() as f32, img.height() as f32);
     let xs = lm.iter().map(|p| p.x * w);
@@ -282,8 +297,8 @@ fn scene(people: &[(&image::RgbImage, u32, u32)]) -> activityd::frame::Frame {
 /// patient at the left, and a larger copy in the middle as the bystander.
 #[test]
 fn a_person_lost_for_a_moment_is_found_again_before_a_bystander() {
-    use activityd::pipeline::Timings;
     use activityd::pose::{Mode, PoseEstimator, REACQUIRE_S, SETTLE_S};
+    use activityd::timings::Timings;
     let models = models();
     let load = |name: &str| match offline::open_input(&fixture(name)).unwrap() {
         Input::Image(img) => img,
@@ -307,7 +322,7 @@ fn a_person_lost_for_a_moment_is_found_again_before_a_bystander() {
     };
 
     // On its own, the detector takes the bystander (larger, central): the premise.
-    let mut fresh = PoseEstimator::new(&models, Mode::Video).unwrap();
+    let mut fresh = PoseEstimator::new(&models.pose, Mode::Video).unwrap();
     let (x, new) = find(&both, &mut fresh, 0.0).expect("someone in the two-person frame");
     assert!(
         (x - 760.0).abs() < 150.0,
@@ -315,7 +330,7 @@ fn a_person_lost_for_a_moment_is_found_again_before_a_bystander() {
     );
     assert!(new, "the first person found starts a track");
 
-    let mut est = PoseEstimator::new(&models, Mode::Video).unwrap();
+    let mut est = PoseEstimator::new(&models.pose, Mode::Video).unwrap();
     let mut t = 0.0;
     for i in 0..10 {
         let (x, new) = find(&alone, &mut est, t).expect("the patient alone");
@@ -342,7 +357,7 @@ fn a_person_lost_for_a_moment_is_found_again_before_a_bystander() {
     // Settling: someone lost at every other frame (as fast walking can be at a low
     // `process_fps`) is a new track at each find only until SETTLE_S after they were first
     // found; then the track goes on, or the motion window would never fill.
-    let mut est = PoseEstimator::new(&models, Mode::Video).unwrap();
+    let mut est = PoseEstimator::new(&models.pose, Mode::Video).unwrap();
     let mut news = Vec::new();
     for i in 0..12 {
         let t = i as f64 * 0.1;
@@ -405,8 +420,8 @@ fn a_detection_turned_the_wrong_way_is_tried_upright() {
 #[test]
 fn a_person_lying_down_is_tracked_lying_down() {
     use activityd::frame::Frame;
-    use activityd::pipeline::Timings;
     use activityd::pose::{Mode, PoseEstimator};
+    use activityd::timings::Timings;
     let models = models();
     let mut frames = Vec::new();
     tracked(&models, "pose2sim_cam01", 0.0, |frame, lf| {
@@ -423,7 +438,7 @@ fn a_person_lying_down_is_tracked_lying_down() {
         (image::imageops::rotate270, -90.0, |x, y, w, _h| (y, w - x)),
     ];
     for (turn, added, map) in turns {
-        let mut est = PoseEstimator::new(&models, Mode::Video).unwrap();
+        let mut est = PoseEstimator::new(&models.pose, Mode::Video).unwrap();
         let mut worst = (0.0f32, 0.0f32);
         for (t, img, (lean, hip)) in &frames {
             let (w, h) = (img.width() as f32, img.height() as f32);

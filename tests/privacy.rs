@@ -94,7 +94,7 @@ fn no_file_is_created_and_nothing_is_opened_for_writing() {
         .expect("strace runs the daemon")
         .to_string();
     let _ = Command::new("kill").arg("-TERM").arg(&daemon).status();
-    let stopped = wait_until(Duration::from_secs(10), || {
+    let stopped = wait_until(Duration::from_secs(60), || {
         child.try_wait().unwrap().is_some()
     });
     if !stopped {

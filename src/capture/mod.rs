@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+pub use crate::config::SourceSpec;
 use crate::config::{CameraConfig, PixelFormat};
 use crate::frame::Frame;
 use crate::shutdown::Shutdown;
@@ -35,78 +36,6 @@ pub enum CaptureError {
     /// A file without `loop` has ended.
     #[error("end of stream")]
     Ended,
-}
-
-/// Where frames come from, parsed from a camera's `source` string.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SourceSpec {
-    File(PathBuf),
-    Rtsp(String),
-    V4l2(PathBuf),
-    Gst(String),
-    Test(String),
-}
-
-impl SourceSpec {
-    /// Parses `file:///abs`, `file:rel`, `rtsp://…`, `v4l2:///dev/videoN`, `gst:<pipeline>`,
-    /// `test:[pattern]`.
-    pub fn parse(s: &str) -> Result<SourceSpec, String> {
-        let s = s.trim();
-        if let Some(rest) = s.strip_prefix("file://") {
-            if !rest.starts_with('/') {
-                return Err(format!(
-                    "file URLs need an absolute path (file:///…) or use file:relative/path, got {s:?}"
-                ));
-            }
-            Ok(SourceSpec::File(PathBuf::from(rest)))
-        } else if let Some(rest) = s.strip_prefix("file:") {
-            if rest.is_empty() {
-                return Err("file source needs a path".into());
-            }
-            Ok(SourceSpec::File(PathBuf::from(rest)))
-        } else if s.starts_with("rtsp://") || s.starts_with("rtsps://") {
-            Ok(SourceSpec::Rtsp(s.to_string()))
-        } else if let Some(rest) = s.strip_prefix("v4l2://") {
-            if !rest.starts_with("/dev/") {
-                return Err(format!(
-                    "V4L2 sources look like v4l2:///dev/video0, got {s:?}"
-                ));
-            }
-            Ok(SourceSpec::V4l2(PathBuf::from(rest)))
-        } else if let Some(rest) = s.strip_prefix("gst:") {
-            if rest.trim().is_empty() {
-                return Err("gst: needs a pipeline, e.g. gst:videotestsrc".into());
-            }
-            Ok(SourceSpec::Gst(rest.trim().to_string()))
-        } else if let Some(rest) = s.strip_prefix("test:") {
-            let pattern = if rest.is_empty() { "ball" } else { rest };
-            if !pattern
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-')
-            {
-                return Err(format!(
-                    "test pattern must be a videotestsrc pattern name, got {rest:?}"
-                ));
-            }
-            Ok(SourceSpec::Test(pattern.to_string()))
-        } else {
-            Err(format!(
-                "unknown source {s:?}: use file://, rtsp://, v4l2://, gst: or test:"
-            ))
-        }
-    }
-
-    pub fn is_file(&self) -> bool {
-        matches!(self, SourceSpec::File(_))
-    }
-
-    /// Relative file paths are taken relative to `base` (the config file's folder).
-    pub fn resolve_relative(self, base: &std::path::Path) -> SourceSpec {
-        match self {
-            SourceSpec::File(p) if p.is_relative() => SourceSpec::File(base.join(p)),
-            other => other,
-        }
-    }
 }
 
 /// What a capture source must provide: the next frame, or `Ok(None)` when none came in

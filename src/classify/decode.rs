@@ -245,15 +245,7 @@ impl Decoder {
                         *s += a * (v - *s);
                     }
                 }
-                let (mut best, mut conf) = argmax(&self.smoothed);
-                if Label::Class(best) != self.current.label && !self.possible(best) {
-                    (best, conf) = self.best_possible();
-                }
-                if conf >= self.cfg.confidence_threshold {
-                    Label::Class(best)
-                } else {
-                    Label::Uncertain
-                }
+                self.frame_label(&self.smoothed).0
             }
             None => {
                 if !person {
@@ -373,14 +365,26 @@ impl Decoder {
         }
     }
 
+    /// The label the decoder's rules give `probs` (smoothed class probabilities) at this
+    /// moment, before any minimum duration: the most likely class that can start from the
+    /// current posture (or the current class), if it reaches the confidence threshold, else
+    /// `uncertain`; with the probability of that class. A single picture is judged by this
+    /// alone (`/predict/frame`).
+    pub fn frame_label(&self, probs: &[f32]) -> (Label, f32) {
+        let (mut best, mut conf) = argmax(probs);
+        if Label::Class(best) != self.current.label && !self.possible(best) {
+            (best, conf) = argmax_where(probs, |i| self.possible(i));
+        }
+        if conf >= self.cfg.confidence_threshold {
+            (Label::Class(best), conf)
+        } else {
+            (Label::Uncertain, conf)
+        }
+    }
+
     /// Whether class `c` can start from the current posture.
     fn possible(&self, c: usize) -> bool {
         self.roles[c].not_from != Some(self.posture)
-    }
-
-    /// The most likely class that can start from the current posture, and its probability.
-    fn best_possible(&self) -> (usize, f32) {
-        argmax_where(&self.smoothed, |i| self.possible(i))
     }
 
     /// Ends the current segment at `end` (if it is a class).

@@ -1,26 +1,32 @@
 //! Classify: landmark frames → features → the activity model (an MLP in ONNX, run in tract)
 //! → temporal decoding into reported activities and segments → Timed Up and Go timing.
 //!
-//! [`Classifier`] does this for one camera or one file, a frame at a time; the daemon runs it
-//! as a pipeline [`Stage`] after pose, and `activityd classify`/`annotate` run it over files
-//! and build the [`Annotation`] document.
+//! [`Classifier`] does this for one camera or one file, a landmark frame at a time; it knows
+//! nothing of images or pose models (the pipeline's analyser feeds it). [`annotate`] turns
+//! its steps over a whole file into the annotation document.
+//!
+//! Every decision describes one instant, [`FrameActivity::at`]: the features describe the
+//! middle of their two-second window and the smoothing adds its time constant, so a decision
+//! made at frame time `t` is about `t − 1.15 s`. Its label, confidence and probabilities all
+//! describe that instant.
 
+pub mod annotate;
 pub mod decode;
+mod presence;
 pub mod tug;
 
 use std::collections::VecDeque;
 use std::path::Path;
 use std::time::Instant;
 
-use serde::Serialize;
-
 use crate::features::{FeatureExtractor, LABEL_LAG_S, NUM_FEATURES};
-use crate::frame::Frame;
 use crate::landmarks::LandmarkFrame;
 use crate::model::{ModelError, OnnxModel, Session, read_card, values};
-use crate::pipeline::{Analysis, Stage, StageError, Timings};
-use crate::pose::{Pose, landmark_frame};
+use crate::timings::Timings;
+pub use annotate::{AnnotatedFrame, Annotation, Annotator, annotate_landmarks};
 pub use decode::{Change, Decoder, DecoderConfig, Label, Segment};
+pub use presence::PRESENCE_ON_S;
+use presence::Presence;
 pub use tug::{TugDetector, TugResult};
 
 /// The activity model and its class names, loaded once and shared.
@@ -78,16 +84,19 @@ impl ActivityModel {
     }
 }
 
-/// What was decided for one frame.
+/// What was decided at one frame, about the instant [`FrameActivity::at`].
 #[derive(Debug, Clone)]
 pub struct FrameActivity {
+    /// The instant (camera time, s) that the label, confidence and probabilities describe:
+    /// the frame's time less the decision delay, never before the first frame.
+    pub at: f64,
     pub label: Label,
     /// The label's name: a class id, `uncertain` or `no_person`.
     pub activity: String,
     pub confidence: f32,
-    /// Smoothed class probabilities (empty when nobody is seen).
+    /// Smoothed class probabilities at `at` (empty when the model did not run then).
     pub probabilities: Vec<f32>,
-    /// Someone is in view: on after [`PRESENCE_ON_S`] of pose finds, off after the decoder's
+    /// Someone is in view (at the frame's own time, not `at`): on after [`PRESENCE_ON_S`] of pose finds, off after the decoder's
     /// `no_person_duration_s` without one (frame time, not the activity's lagging decisions).
     pub person: bool,
 }
@@ -100,52 +109,13 @@ pub struct Step {
     pub tug: Option<TugResult>,
 }
 
-/// How long (s of video) someone must have been found, frame after frame, to be reported
-/// present. A pose in one stray frame of an empty room is not someone walking in.
-pub const PRESENCE_ON_S: f64 = 0.2;
-/// A gap (s) between frames with someone that still counts as "frame after frame" (one
-/// missed frame at 10 fps and up).
-const PRESENCE_GAP_S: f64 = 0.35;
-
-/// Whether someone is in view, in frame time. The activity decoder's `no_person` lags the
-/// frames by its decision delay and holds for its minimum durations (about 0.9 s to report
-/// someone who walked in); presence is what an occupancy sensor needs, so it follows the
-/// pose stage: on after [`PRESENCE_ON_S`] of finds, off after `off_s` without one.
-struct Presence {
-    off_s: f64,
-    present: bool,
-    /// Start of the current run of finds, and the last find.
-    run: Option<(f64, f64)>,
-    /// The previous analysed frame had someone.
-    prev_seen: bool,
-}
-
-impl Presence {
-    fn new(off_s: f64) -> Presence {
-        Presence {
-            off_s,
-            present: false,
-            run: None,
-            prev_seen: false,
-        }
-    }
-
-    fn update(&mut self, t: f64, seen: bool) -> bool {
-        if seen {
-            let start = match self.run {
-                Some((start, last)) if self.prev_seen || t - last <= PRESENCE_GAP_S => start,
-                _ => t,
-            };
-            self.run = Some((start, t));
-            if t - start >= PRESENCE_ON_S {
-                self.present = true;
-            }
-        } else if self.run.is_none_or(|(_, last)| t - last >= self.off_s) {
-            self.present = false;
-        }
-        self.prev_seen = seen;
-        self.present
-    }
+/// What ending a file decides: the decisions for its last moments, the segments that ended
+/// and a test they complete.
+#[derive(Debug, Clone, Default)]
+pub struct Finished {
+    pub decisions: Vec<FrameActivity>,
+    pub ended: Vec<Segment>,
+    pub tug: Option<TugResult>,
 }
 
 /// Features, model, decoder and TUG detector for one camera or file.
@@ -188,21 +158,6 @@ impl Classifier {
     pub fn restart_window(&mut self) {
         self.features.reset();
         self.last_probs = None;
-    }
-
-    /// Decodes the pose stage's result for a `width`×`height` frame at `t`: when the pose
-    /// starts a new track (someone else is followed), the motion window restarts first.
-    pub fn step_pose(
-        &mut self,
-        t: f64,
-        (width, height): (u32, u32),
-        pose: Option<&Pose>,
-        timings: &mut Timings,
-    ) -> Result<Step, ModelError> {
-        if pose.is_some_and(|p| p.new_track) {
-            self.restart_window();
-        }
-        self.step(&landmark_frame(t, width, height, pose), timings)
     }
 
     /// Decodes one landmark frame.
@@ -257,6 +212,7 @@ impl Classifier {
         };
         Ok(Step {
             frame: FrameActivity {
+                at: t,
                 label,
                 activity: self.decoder.name(label).to_string(),
                 confidence: d.confidence,
@@ -270,232 +226,43 @@ impl Classifier {
 
     /// Ends a file: decisions lag the frames by [`LABEL_LAG_S`], so the file's last moments
     /// are decided now, frame by frame: where someone was seen, the latest probabilities
-    /// stand for them; where nobody was, nobody. Then the open segment ends. Returns the
-    /// segments that ended and a test they complete.
-    pub fn finish(&mut self) -> (Vec<Segment>, Option<TugResult>) {
-        let mut ended = Vec::new();
+    /// stand for them; where nobody was, nobody. Then the open segment ends.
+    pub fn finish(&mut self) -> Finished {
+        let mut fin = Finished::default();
         for (t, person) in std::mem::take(&mut self.undecided) {
             let probs = self.last_probs.as_deref().filter(|_| person);
             let d = self.decoder.step(t, probs, person);
-            ended.extend(d.changes.into_iter().filter_map(|c| match c {
-                Change::Ended(s) => Some(s),
-                _ => None,
-            }));
+            fin.ended
+                .extend(d.changes.into_iter().filter_map(|c| match c {
+                    Change::Ended(s) => Some(s),
+                    _ => None,
+                }));
+            fin.decisions.push(FrameActivity {
+                at: t,
+                label: d.label,
+                activity: self.decoder.name(d.label).to_string(),
+                confidence: d.confidence,
+                probabilities: d.probabilities,
+                person,
+            });
         }
-        ended.extend(self.decoder.finish());
-        let mut tug = None;
-        for s in &ended {
-            tug = self.tug.push(s.clone()).or(tug);
+        fin.ended.extend(self.decoder.finish());
+        for s in &fin.ended {
+            fin.tug = self.tug.push(s.clone()).or(fin.tug.take());
         }
-        (ended, tug)
-    }
-}
-
-/// The pipeline stage after pose.
-pub struct ClassifyStage {
-    classifier: Classifier,
-    /// The [`Frame::epoch`] of the last frame.
-    epoch: u32,
-}
-
-impl ClassifyStage {
-    pub fn new(model: &ActivityModel, cfg: DecoderConfig) -> Result<ClassifyStage, ModelError> {
-        Ok(ClassifyStage {
-            classifier: Classifier::new(model, cfg)?,
-            epoch: 0,
-        })
-    }
-}
-
-impl Stage for ClassifyStage {
-    fn name(&self) -> &'static str {
-        "classify"
+        fin
     }
 
-    fn process(&mut self, frame: &Frame, analysis: &mut Analysis) -> Result<(), StageError> {
-        if frame.epoch != self.epoch {
-            self.epoch = frame.epoch;
-            self.classifier.restart_window();
-        }
-        let step = self
-            .classifier
-            .step_pose(
-                analysis.t,
-                (analysis.width, analysis.height),
-                analysis.pose.as_ref(),
-                &mut analysis.timings,
-            )
-            .map_err(|e| StageError {
-                stage: "classify",
-                message: e.to_string(),
-            })?;
-        analysis.activity = Some(step.frame);
-        analysis.changes = step.changes;
-        analysis.tug = step.tug;
-        Ok(())
+    /// The label the decoder's rules give `probs` right now (see [`Decoder::frame_label`]).
+    pub fn frame_label(&self, probs: &[f32]) -> (Label, f32) {
+        self.decoder.frame_label(probs)
     }
-}
-
-/// One frame of the annotation document.
-#[derive(Debug, Clone, Serialize)]
-pub struct AnnotatedFrame {
-    pub t: f64,
-    pub activity: String,
-    pub confidence: f32,
-    pub probabilities: serde_json::Map<String, serde_json::Value>,
-}
-
-/// The `classify`/`annotate` document (see `interfaces.md`).
-#[derive(Debug, Clone, Serialize)]
-pub struct Annotation {
-    pub segments: Vec<Segment>,
-    pub frames: Vec<AnnotatedFrame>,
-    /// The last Timed Up and Go test seen, if any.
-    pub tug: Option<TugResult>,
-    /// Every test seen, in order.
-    pub tugs: Vec<TugResult>,
-    pub classes: Vec<String>,
-}
-
-/// One frame as pushed, before the decisions that date back over it.
-struct PushedFrame {
-    t: f64,
-    /// The pose stage found someone in this very frame.
-    person: bool,
-    /// Smoothed probabilities at the time.
-    probabilities: Vec<f32>,
-}
-
-/// Builds an [`Annotation`] from frames as they are classified.
-pub struct Annotator {
-    classifier: Classifier,
-    segments: Vec<Segment>,
-    frames: Vec<PushedFrame>,
-    tugs: Vec<TugResult>,
-}
-
-impl Annotator {
-    pub fn new(model: &ActivityModel, cfg: DecoderConfig) -> Result<Annotator, ModelError> {
-        Ok(Annotator {
-            classifier: Classifier::new(model, cfg)?,
-            segments: Vec::new(),
-            frames: Vec::new(),
-            tugs: Vec::new(),
-        })
-    }
-
-    /// Adds the pose stage's result for a `width`×`height` frame at `t` (see
-    /// [`Classifier::step_pose`]).
-    pub fn push_pose(
-        &mut self,
-        t: f64,
-        size: (u32, u32),
-        pose: Option<&Pose>,
-        timings: &mut Timings,
-    ) -> Result<(), ModelError> {
-        let step = self.classifier.step_pose(t, size, pose, timings)?;
-        self.record(t, pose.is_some(), step);
-        Ok(())
-    }
-
-    pub fn push(&mut self, frame: &LandmarkFrame, timings: &mut Timings) -> Result<(), ModelError> {
-        let step = self.classifier.step(frame, timings)?;
-        self.record(frame.t, frame.landmarks.is_some(), step);
-        Ok(())
-    }
-
-    /// Keeps a frame's step; `person`: the pose stage found someone in this very frame.
-    fn record(&mut self, t: f64, person: bool, step: Step) {
-        for c in step.changes {
-            if let Change::Ended(s) = c {
-                self.segments.push(s);
-            }
-        }
-        self.tugs.extend(step.tug);
-        self.frames.push(PushedFrame {
-            t,
-            person,
-            probabilities: step.frame.probabilities,
-        });
-    }
-
-    /// The document. Frames inside a segment carry its activity (decisions lag by the
-    /// minimum duration; segments are dated back, and frames follow them). Other frames are
-    /// `no_person` where the pose stage found nobody in that frame (the contract's meaning),
-    /// else `uncertain`: someone seen before an activity was decided for them (the first
-    /// second of a file, a clip too short to decide) is not reported as nobody.
-    pub fn finish(mut self) -> Annotation {
-        let (ended, tug) = self.classifier.finish();
-        self.segments.extend(ended);
-        self.tugs.extend(tug);
-        let classes = self.classifier.classes().to_vec();
-        let mut seg = self.segments.iter().peekable();
-        let frames = self
-            .frames
-            .into_iter()
-            .map(|f| {
-                let (t, probs) = (f.t, f.probabilities);
-                while seg.peek().is_some_and(|s| s.end < t) {
-                    seg.next();
-                }
-                let (activity, confidence) = match seg.peek() {
-                    Some(s) if s.start <= t && t <= s.end => (
-                        s.activity.clone(),
-                        probs.get(s.class).copied().unwrap_or(0.0),
-                    ),
-                    _ => {
-                        let best = probs.iter().copied().fold(0.0f32, f32::max);
-                        let name = if f.person { "uncertain" } else { "no_person" };
-                        (name.to_string(), best)
-                    }
-                };
-                AnnotatedFrame {
-                    t,
-                    activity,
-                    confidence: round3(confidence),
-                    probabilities: classes
-                        .iter()
-                        .zip(probs.iter())
-                        .map(|(c, p)| (c.clone(), serde_json::json!(round3(*p))))
-                        .collect(),
-                }
-            })
-            .collect();
-        Annotation {
-            segments: self.segments,
-            frames,
-            tug: self.tugs.last().cloned(),
-            tugs: self.tugs,
-            classes,
-        }
-    }
-}
-
-fn round3(v: f32) -> f32 {
-    (v * 1000.0).round() / 1000.0
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::landmarks::read_jsonl;
-    use crate::pose::geometry::Roi;
-    use std::sync::Arc;
-
-    /// A real body (a walking motion-capture frame), shifted sideways by `dx`.
-    fn body(dx: f32) -> [crate::landmarks::Point; 33] {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/mocap/deepmimic_walk_front.jsonl"
-        );
-        let text = std::fs::read_to_string(path).unwrap();
-        let frames = read_jsonl(text.as_bytes()).unwrap();
-        let mut lm = frames.iter().find_map(|f| f.landmarks).unwrap();
-        for p in &mut lm {
-            p.x += dx;
-        }
-        lm
-    }
+    use crate::landmarks::{read_jsonl, test_body as body};
 
     /// A 640×480 landmark frame at `t`, with the body or nobody.
     fn frame_at(t: f64, someone: bool) -> LandmarkFrame {
@@ -505,40 +272,6 @@ mod tests {
             height: 480,
             landmarks: someone.then(|| body(0.0)),
         }
-    }
-
-    /// Runs 3 s of one person at 15 fps, then one frame of `next` (a new track or not);
-    /// says whether the classifier ran on that last frame.
-    fn classifier_ran_after(new_track: bool) -> bool {
-        let model = ActivityModel::load(&crate::config::default_models_dir()).unwrap();
-        let mut stage = ClassifyStage::new(&model, DecoderConfig::default()).unwrap();
-        let roi = Roi {
-            cx: 0.0,
-            cy: 0.0,
-            w: 1.0,
-            h: 1.0,
-            rotation: 0.0,
-        };
-        let mut ran = false;
-        for i in 0..=45 {
-            let frame = Frame::from_rgb(2, 2, vec![0; 12], i as f64 / 15.0);
-            let mut analysis = Analysis::new(Arc::from("cam"), &frame);
-            let last = i == 45;
-            analysis.pose = Some(Pose {
-                landmarks: body(if last { 0.3 } else { 0.0 }),
-                score: 1.0,
-                roi,
-                detected: i == 0 || last,
-                new_track: i == 0 || (last && new_track),
-            });
-            stage.process(&frame, &mut analysis).unwrap();
-            ran = analysis
-                .timings
-                .steps
-                .iter()
-                .any(|(s, _)| *s == "classifier");
-        }
-        ran
     }
 
     /// A file whose person leaves in its very last frame: the last activity runs until they
@@ -554,11 +287,7 @@ mod tests {
         let mut frames = read_jsonl(text.as_bytes()).unwrap();
         let last_seen = frames.last().unwrap().t;
         let walk_end = |frames: &[LandmarkFrame]| {
-            let mut a = Annotator::new(&model, DecoderConfig::default()).unwrap();
-            for f in frames {
-                a.push(f, &mut Timings::default()).unwrap();
-            }
-            let doc = a.finish();
+            let doc = annotate_landmarks(&model, DecoderConfig::default(), frames).unwrap();
             doc.segments.last().map_or(0.0, |s| s.end)
         };
         // Seen to the end: the walk runs to the last frame.
@@ -584,14 +313,12 @@ mod tests {
     #[test]
     fn frames_no_activity_was_decided_for_say_whether_someone_was_there() {
         let model = ActivityModel::load(&crate::config::default_models_dir()).unwrap();
-        let mut a = Annotator::new(&model, DecoderConfig::default()).unwrap();
         let seen = |t: f64| (0.5..0.9).contains(&t);
-        for i in 0..24 {
-            let t = i as f64 / 15.0;
-            a.push(&frame_at(t, seen(t)), &mut Timings::default())
-                .unwrap();
-        }
-        let doc = a.finish();
+        let frames: Vec<_> = (0..24)
+            .map(|i| i as f64 / 15.0)
+            .map(|t| frame_at(t, seen(t)))
+            .collect();
+        let doc = annotate_landmarks(&model, DecoderConfig::default(), &frames).unwrap();
         assert!(doc.segments.is_empty(), "{:?}", doc.segments);
         for f in &doc.frames {
             let want = if seen(f.t) { "uncertain" } else { "no_person" };
@@ -641,13 +368,5 @@ mod tests {
             off > last && off <= last + off_s + 0.07,
             "gone at {off:.2} s"
         );
-    }
-
-    #[test]
-    fn a_new_track_restarts_the_motion_window() {
-        // The same person found again: the window goes on and the model runs.
-        assert!(classifier_ran_after(false));
-        // Someone else: no movement is measured from one person to the other.
-        assert!(!classifier_ran_after(true));
     }
 }

@@ -36,7 +36,7 @@ use std::time::Instant;
 use crate::frame::Frame;
 use crate::landmarks::{LandmarkFrame, NUM_LANDMARKS, Point};
 use crate::model::{Layout, ModelError, OnnxModel, Session, values};
-use crate::pipeline::{Analysis, Stage, StageError, Timings};
+use crate::timings::Timings;
 use detector::Anchor;
 use filter::{LandmarkSmoother, OneEuroParams, PixelPoint};
 use geometry::{Border, Roi, warp_into};
@@ -490,78 +490,5 @@ fn refine_from_heatmap(xy: &mut [(f32, f32)], heatmap: &[f32]) {
         if max >= 0.5 && sum > 0.0 {
             *p = (wc / HM as f32 / sum, wr / HM as f32 / sum);
         }
-    }
-}
-
-/// While nobody has been seen for this long…
-const IDLE_AFTER_S: f64 = 2.0;
-/// …the detector looks at most this often (an empty room costs ~3 detector runs a second
-/// instead of one per analysed frame).
-const IDLE_DETECT_EVERY_S: f64 = 0.3;
-
-/// The pipeline stage: pose on every analysed frame, except that while the room has been
-/// empty for `IDLE_AFTER_S` (2 s) the detector runs at most every `IDLE_DETECT_EVERY_S`
-/// (0.3 s) and the frames in between are reported as "nobody".
-pub struct PoseStage {
-    estimator: PoseEstimator,
-    /// Camera time a person was last seen.
-    last_seen: f64,
-    /// Camera time the detector last looked for someone.
-    last_search: f64,
-    /// The [`Frame::epoch`] of the last frame.
-    epoch: u32,
-}
-
-impl PoseStage {
-    pub fn new(models: &PoseModels) -> Result<PoseStage, ModelError> {
-        Ok(PoseStage {
-            estimator: PoseEstimator::new(models, Mode::Video)?,
-            last_seen: f64::NEG_INFINITY,
-            last_search: f64::NEG_INFINITY,
-            epoch: 0,
-        })
-    }
-
-    /// Whether to skip this frame: nobody tracked, nobody seen for a while, and the detector
-    /// looked only a moment ago.
-    fn idle_skip(&self, t: f64) -> bool {
-        !self.estimator.is_tracking()
-            && t - self.last_seen > IDLE_AFTER_S
-            && t - self.last_search < IDLE_DETECT_EVERY_S
-            && t >= self.last_search
-    }
-}
-
-impl Stage for PoseStage {
-    fn name(&self) -> &'static str {
-        "pose"
-    }
-
-    fn process(&mut self, frame: &Frame, analysis: &mut Analysis) -> Result<(), StageError> {
-        analysis.pose_ran = true;
-        if frame.epoch != self.epoch {
-            self.epoch = frame.epoch;
-            // Whoever was tracked need not be where they were: search the frame afresh.
-            self.estimator.reset();
-        }
-        if self.idle_skip(frame.t) {
-            // Still nobody: the frame is reported as such without running the models.
-            analysis.pose = None;
-            return Ok(());
-        }
-        if !self.estimator.is_tracking() {
-            self.last_search = frame.t;
-        }
-        analysis.pose = self
-            .estimator
-            .estimate(frame, frame.t, &mut analysis.timings)
-            .map_err(|e| StageError {
-                stage: "pose",
-                message: e.to_string(),
-            })?;
-        if analysis.pose.is_some() {
-            self.last_seen = frame.t;
-        }
-        Ok(())
     }
 }

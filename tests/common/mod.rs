@@ -274,7 +274,7 @@ impl Broker {
         self.child = Some(child);
         let port = self.port;
         assert!(
-            wait_until(Duration::from_secs(10), || std::net::TcpStream::connect((
+            wait_until(Duration::from_secs(30), || std::net::TcpStream::connect((
                 "127.0.0.1",
                 port
             ))

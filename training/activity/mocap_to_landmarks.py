@@ -83,8 +83,11 @@ class BVH:
         vals = np.array([float(x) for x in toks[i + 6:]])
         self.motion = vals.reshape(nf, -1)
 
-    def fk(self):
-        """Global positions (F,J,3) and rotations (F,J,3,3) in the file's units/axes."""
+    def fk(self, positions_replace_offsets=False):
+        """Global positions (F,J,3) and rotations (F,J,3,3) in the file's units/axes.
+        By default position channels move the root only (added to its offset); with
+        `positions_replace_offsets` (Bandai's files) a joint's position channels replace its
+        offset, for every joint that has them."""
         F, J = len(self.motion), len(self.names)
         pos = np.zeros((F, J, 3))
         rot = np.zeros((F, J, 3, 3))
@@ -92,7 +95,10 @@ class BVH:
         ax = {"X": G.rot_x, "Y": G.rot_y, "Z": G.rot_z}
         for j in range(J):
             R = np.broadcast_to(np.eye(3), (F, 3, 3)).copy()
-            tr = np.zeros((F, 3))
+            if positions_replace_offsets:
+                tr = np.repeat(self.offset[j][None], F, 0).astype(float)
+            else:
+                tr = np.zeros((F, 3))
             for c in self.channels[j]:
                 v = self.motion[:, col]
                 col += 1
@@ -102,8 +108,11 @@ class BVH:
                     R = R @ ax[c[0]](np.radians(v))
             p = self.parent[j]
             if p < 0:
-                pos[:, j] = self.offset[j] + tr
+                pos[:, j] = tr if positions_replace_offsets else self.offset[j] + tr
                 rot[:, j] = R
+            elif positions_replace_offsets:
+                pos[:, j] = pos[:, p] + np.einsum("fij,fj->fi", rot[:, p], tr)
+                rot[:, j] = rot[:, p] @ R
             else:
                 pos[:, j] = pos[:, p] + np.einsum("fij,j->fi", rot[:, p], self.offset[j])
                 rot[:, j] = rot[:, p] @ R

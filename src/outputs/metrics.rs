@@ -7,18 +7,16 @@
 
 use std::sync::Arc;
 
+use crate::classify::Label;
+use crate::events::EventKind;
+use crate::health::Health;
+use crate::pipeline::{Analyses, Analysis};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets, linear_buckets};
 use prometheus_client::registry::Registry;
-use tokio::sync::broadcast;
-
-use crate::classify::{Change, Label};
-use crate::health::Health;
-use crate::pipeline::Analysis;
-use crate::shutdown::Shutdown;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct EndpointLabels {
@@ -229,19 +227,12 @@ impl Metrics {
                 .get_or_create(&cam)
                 .observe(act.confidence as f64);
         }
-        for c in &a.changes {
-            if let (
-                Change::Started {
-                    label: Label::Class(_),
-                    ..
-                },
-                Some(act),
-            ) = (c, &a.activity)
-            {
+        for e in &a.events {
+            if let EventKind::Started { activity, .. } = &e.kind {
                 self.activities
                     .get_or_create(&ActivityLabels {
                         camera: cam.camera.clone(),
-                        activity: act.activity.clone(),
+                        activity: activity.clone(),
                     })
                     .inc();
             }
@@ -269,20 +260,9 @@ impl Metrics {
     }
 
     /// Records every analysis until shutdown.
-    pub async fn run(
-        self: Arc<Self>,
-        mut rx: broadcast::Receiver<Arc<Analysis>>,
-        shutdown: Shutdown,
-    ) {
-        loop {
-            tokio::select! {
-                a = rx.recv() => match a {
-                    Ok(a) => self.record(&a),
-                    Err(broadcast::error::RecvError::Lagged(_)) => {}
-                    Err(broadcast::error::RecvError::Closed) => return,
-                },
-                _ = shutdown.wait() => return,
-            }
+    pub async fn run(self: Arc<Self>, mut analyses: Analyses) {
+        while let Some(a) = analyses.next().await {
+            self.record(&a);
         }
     }
 }

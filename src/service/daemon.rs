@@ -8,18 +8,17 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::systemd;
 use crate::capture::{Camera, SourceSpec};
-use crate::classify::{ActivityModel, ClassifyStage, DecoderConfig};
+use crate::classify::DecoderConfig;
 use crate::config::Config;
 use crate::health::{CameraHealth, Health};
-use crate::http::AppState;
-use crate::http::predict::Predictor;
-use crate::metrics::Metrics;
-use crate::mqtt::MqttOutput;
-use crate::pipeline::{Analysis, Stage, Worker};
-use crate::pose::{PoseModels, PoseStage};
+use crate::outputs::http::AppState;
+use crate::outputs::metrics::Metrics;
+use crate::outputs::mqtt::MqttOutput;
+use crate::pipeline::{Analyser, Analyses, Analysis, Models, Stage, Worker};
 use crate::shutdown::Shutdown;
-use crate::systemd;
+use crate::threads;
 
 /// Why the daemon could not run.
 #[derive(Debug, thiserror::Error)]
@@ -31,39 +30,22 @@ pub enum DaemonError {
     Io(#[from] std::io::Error),
 }
 
-/// The models every camera shares, loaded once at start-up.
-struct Models {
-    pose: PoseModels,
-    activity: ActivityModel,
-    decoder: DecoderConfig,
-}
-
-impl Models {
-    fn load(config: &Config) -> Result<Models, DaemonError> {
-        let err = |e: crate::model::ModelError| DaemonError::Model(e.to_string());
-        let dir = &config.models.dir;
-        let pose = PoseModels::load(dir).map_err(err)?;
-        let activity = ActivityModel::load(dir).map_err(err)?;
-        let decoder = DecoderConfig {
-            confidence_threshold: config.activity.confidence_threshold,
-            min_duration_s: config.activity.min_duration_s as f64,
-            ..DecoderConfig::default()
-        };
-        Ok(Models {
-            pose,
-            activity,
-            decoder,
-        })
-    }
+/// Loads the models every camera and request shares, once at start-up.
+fn load_models(config: &Config) -> Result<Models, DaemonError> {
+    let decoder = DecoderConfig {
+        confidence_threshold: config.activity.confidence_threshold,
+        min_duration_s: config.activity.min_duration_s as f64,
+        ..DecoderConfig::default()
+    };
+    Models::load(&config.models.dir, decoder).map_err(|e| DaemonError::Model(e.to_string()))
 }
 
 /// Builds the inference stages for one camera: pose, then the stages that use it.
 fn build_stages(models: &Models, _shutdown: &Shutdown) -> Result<Vec<Box<dyn Stage>>, DaemonError> {
     let err = |e: crate::model::ModelError| DaemonError::Model(e.to_string());
-    let pose = PoseStage::new(&models.pose).map_err(err)?;
-    let classify = ClassifyStage::new(&models.activity, models.decoder.clone()).map_err(err)?;
+    let analyser = Analyser::for_camera(models).map_err(err)?;
     #[allow(unused_mut)]
-    let mut stages: Vec<Box<dyn Stage>> = vec![Box::new(pose), Box::new(classify)];
+    let mut stages: Vec<Box<dyn Stage>> = vec![Box::new(analyser)];
     #[cfg(feature = "fault-injection")]
     if let Some(stage) = crate::pipeline::fault::StallStage::from_env(_shutdown.clone()) {
         stages.push(Box::new(stage));
@@ -81,7 +63,7 @@ pub fn run(config: Config, base_dir: &Path) -> Result<(), DaemonError> {
     let started = Instant::now();
     let shutdown = Shutdown::new();
     crate::capture::gst::init().map_err(|e| std::io::Error::other(e.to_string()))?;
-    let models = Models::load(&config)?;
+    let models = load_models(&config)?;
     tracing::info!(
         dir = %config.models.dir.display(),
         load_ms = started.elapsed().as_millis() as u64,
@@ -90,9 +72,12 @@ pub fn run(config: Config, base_dir: &Path) -> Result<(), DaemonError> {
 
     let (tx, _rx) = tokio::sync::broadcast::channel::<Arc<Analysis>>(256);
     // Every consumer subscribes before the first frame is analysed.
-    let rx_metrics = tx.subscribe();
-    let rx_log = tx.subscribe();
-    let rx_mqtt = config.mqtt.enabled.then(|| tx.subscribe());
+    let rx_metrics = Analyses::subscribe(&tx, shutdown.clone());
+    let rx_log = Analyses::subscribe(&tx, shutdown.clone());
+    let rx_mqtt = config
+        .mqtt
+        .enabled
+        .then(|| Analyses::subscribe(&tx, shutdown.clone()));
     let mut cameras = Vec::new();
     let mut workers = Vec::new();
     let mut health_cams = Vec::new();
@@ -139,9 +124,19 @@ pub fn run(config: Config, base_dir: &Path) -> Result<(), DaemonError> {
         None => None,
     };
 
+    // The model cards `/model/info` serves: a broken card is a model failure (exit 3).
+    let model_info = config
+        .api
+        .enabled
+        .then(|| crate::model::model_info(&config.models.dir))
+        .transpose()
+        .map_err(|e| DaemonError::Model(e.to_string()))?;
+
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("activityd-io")
+        // The API and MQTT give way to the cameras (see `threads`).
+        .on_thread_start(|| threads::lower_priority(threads::RUNTIME_NICE))
         .enable_all()
         .build()?;
     runtime.block_on(async {
@@ -154,28 +149,22 @@ pub fn run(config: Config, base_dir: &Path) -> Result<(), DaemonError> {
             let listener = tokio::net::TcpListener::bind(&config.api.bind)
                 .await
                 .map_err(|e| std::io::Error::other(format!("cannot listen on api.bind {}: {e}", config.api.bind)))?;
-            let predictor = Predictor {
-                pose: models.pose.clone(),
-                activity: models.activity.clone(),
-                decoder: models.decoder.clone(),
-            };
-            let info = crate::model::model_info(&config.models.dir)
-                .map_err(|e| std::io::Error::other(e.to_string()))?;
+            let info = model_info.clone().unwrap_or_default();
             let state = Arc::new(AppState::new(
                 health.clone(),
                 metrics.clone(),
-                predictor,
+                models.clone(),
                 info,
                 &config.api.token,
                 config.api.max_upload_mb,
                 config.api.max_concurrent_predictions,
             ));
             tracing::info!(url = %format!("http://{}/health", config.api.bind), "HTTP API listening");
-            tokio::spawn(crate::http::serve(listener, state, shutdown.clone()));
+            tokio::spawn(crate::outputs::http::serve(listener, state, shutdown.clone()));
         }
-        let mqtt_task = mqtt.map(|(out, rx)| tokio::spawn(out.run(rx, shutdown.clone())));
-        tokio::spawn(metrics.clone().run(rx_metrics, shutdown.clone()));
-        tokio::spawn(log_activity(rx_log, shutdown.clone()));
+        let mqtt_task = mqtt.map(|(out, rx)| tokio::spawn(out.run(rx)));
+        tokio::spawn(metrics.clone().run(rx_metrics));
+        tokio::spawn(crate::outputs::log_events(rx_log));
         tokio::spawn(systemd::supervise(health.clone(), shutdown.clone()));
         tokio::spawn(log_progress(health.clone(), shutdown.clone()));
         systemd::ready();
@@ -228,44 +217,6 @@ async fn wait_for_signal((mut term, mut int): Signals, shutdown: Shutdown) {
         _ = int.recv() => tracing::info!("SIGINT received"),
     }
     shutdown.trigger();
-}
-
-/// Logs every activity that starts or ends, and each Timed Up and Go test, as they happen.
-async fn log_activity(mut rx: tokio::sync::broadcast::Receiver<Arc<Analysis>>, shutdown: Shutdown) {
-    use crate::classify::{Change, Label};
-    loop {
-        let a = tokio::select! {
-            a = rx.recv() => match a {
-                Ok(a) => a,
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(_) => return,
-            },
-            _ = shutdown.wait() => return,
-        };
-        for c in &a.changes {
-            match c {
-                Change::Started {
-                    label: Label::Class(_),
-                    at,
-                } => {
-                    if let Some(act) = &a.activity {
-                        tracing::info!(camera = %a.camera, activity = %act.activity, at = format!("{at:.2}"), confidence = format!("{:.2}", act.confidence), "activity started");
-                    }
-                }
-                Change::Ended(s) => {
-                    tracing::info!(camera = %a.camera, activity = %s.activity, start = format!("{:.2}", s.start), end = format!("{:.2}", s.end), confidence = format!("{:.2}", s.confidence), "activity ended")
-                }
-                Change::Started {
-                    label: Label::NoPerson,
-                    at,
-                } => tracing::info!(camera = %a.camera, at = format!("{at:.2}"), "nobody in view"),
-                _ => {}
-            }
-        }
-        if let Some(t) = &a.tug {
-            tracing::info!(camera = %a.camera, total_s = t.total_s, phases = t.phases.len(), "Timed Up and Go completed");
-        }
-    }
 }
 
 /// Logs each camera's frame rates every 5 s, so a person watching sees frames flowing.

@@ -3,8 +3,12 @@
 //!
 //! Two passes, decoding frame by frame as a camera delivers them (so peak memory is the
 //! pipeline's, not a whole clip's):
-//! 1. the tracked pipeline, as the daemon runs it (detector only when tracking is lost);
+//! 1. the whole analysis, through the pipeline's analyser as the daemon runs it (detector only
+//!    when tracking is lost; then features and the activity model);
 //! 2. the detector alone on every frame (its cost when nobody is tracked).
+//!
+//! `per_frame_ms` is the pose part (what MediaPipe's own pipeline does, for comparison);
+//! `stages` lists every step, `features` and `classifier` included.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -12,10 +16,15 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::capture::gst::FileFrames;
+use crate::classify::DecoderConfig;
 use crate::frame::{Frame, decode_image};
 use crate::offline::OfflineError;
-use crate::pipeline::Timings;
-use crate::pose::{Mode, PoseEstimator, PoseModels};
+use crate::pipeline::{Analyser, Models};
+use crate::pose::{Mode, PoseEstimator};
+use crate::timings::Timings;
+
+/// Steps after pose (not part of the per-frame pose time).
+const AFTER_POSE: [&str; 2] = ["features", "classifier"];
 
 /// Median and p99 of one stage.
 #[derive(Debug, Clone, Serialize)]
@@ -35,7 +44,7 @@ pub struct Percentiles {
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
     pub frames: usize,
-    /// Analysis per frame (everything but decoding), tracked pipeline.
+    /// Pose per frame (detector, landmarks and their pre/post-processing), tracked pipeline.
     pub per_frame_ms: Percentiles,
     /// Decode + analysis, per frame, as one camera would run it.
     pub stages: std::collections::BTreeMap<String, StageStats>,
@@ -127,12 +136,12 @@ fn frames(input: &Path) -> Result<TimedFrames, OfflineError> {
 /// Runs the benchmark on `input`.
 pub fn run(models_dir: &Path, input: &Path) -> Result<BenchReport, OfflineError> {
     let start = Instant::now();
-    let models = PoseModels::load(models_dir)?;
+    let models = Models::load(models_dir, DecoderConfig::default())?;
     let model_load_ms = ms(start.elapsed());
     let rss_after_load_mb = proc_status_mb("VmRSS:");
 
-    // Pass 1: the tracked pipeline, as one camera runs it.
-    let mut est = PoseEstimator::new(&models, Mode::Video)?;
+    // Pass 1: the whole analysis, as one camera runs it.
+    let mut analyser = Analyser::for_video(&models, models.decoder.clone())?;
     let mut steps: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
     let mut per_frame = Vec::new();
     let mut detector_frames = 0;
@@ -141,7 +150,7 @@ pub fn run(models_dir: &Path, input: &Path) -> Result<BenchReport, OfflineError>
         let (f, decode_ms) = item?;
         steps.entry("decode".into()).or_default().push(decode_ms);
         let mut t = Timings::default();
-        est.estimate(&f, f.t, &mut t)?;
+        analyser.analyse(&f, &mut t)?;
         // A frame can run a step twice (re-detection): sum per frame.
         let mut per_step: std::collections::BTreeMap<&str, f64> = Default::default();
         for (name, d) in &t.steps {
@@ -153,7 +162,13 @@ pub fn run(models_dir: &Path, input: &Path) -> Result<BenchReport, OfflineError>
         for (name, v) in per_step {
             steps.entry(name.to_string()).or_default().push(v);
         }
-        per_frame.push(ms(t.total()));
+        let pose_ms: f64 = t
+            .steps
+            .iter()
+            .filter(|(name, _)| !AFTER_POSE.contains(name))
+            .map(|(_, d)| ms(*d))
+            .sum();
+        per_frame.push(pose_ms);
     }
     let n = per_frame.len();
     if n == 0 {
@@ -165,7 +180,7 @@ pub fn run(models_dir: &Path, input: &Path) -> Result<BenchReport, OfflineError>
     let fps = n as f64 / pass.elapsed().as_secs_f64();
 
     // Pass 2: the detector on every frame.
-    let mut det = PoseEstimator::new(&models, Mode::Image)?;
+    let mut det = PoseEstimator::new(&models.pose, Mode::Image)?;
     let mut detector_only = Vec::new();
     for item in frames(input)? {
         let (f, _) = item?;

@@ -3,7 +3,7 @@
 about *what* is happening, only about *when* each movement starts: the true labels of a
 labelled split, with every label change moved by a random or fixed offset.
 
-usage: boundary_ceiling.py [DATA_DIR] [--model ONNX --features DIR]
+usage (from training/activity): experiments/boundary_ceiling.py [DATA_DIR] [--model ONNX --features DIR]
   DATA_DIR    the generator's .jsonl files (default data/test)
   --model     also measure how far the model's own changes are from the true ones, on the
   --features  cached `activityd features` CSVs of DATA_DIR (train.py's cache, e.g.
@@ -28,11 +28,13 @@ Model 1.3.0 (three MLPs averaged): 0.915 per window; collars 0.941 (0.1 s), 0.96
 import argparse
 import glob
 import os
+import sys
 
 import numpy as np
 from sklearn.metrics import f1_score
 
-import train
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))  # train.py
+import train  # noqa: E402
 
 
 def load(data_dir):

@@ -2,7 +2,7 @@
 (the labelled instant) besides the one at t, 327 inputs instead of 109, classify better? The
 baseline uses X(t) alone on the very same rows (rows whose two earlier vectors exist).
 
-    training/.venv-activity/bin/python training/activity/exp_stack_windows.py base|stack \
+    training/.venv-activity/bin/python training/activity/experiments/exp_stack_windows.py base|stack \
         N_TRAIN_FILES ROWS SEED FEATURE_CACHE_DIR
 
 Results (1500 train files, 200k rows, MLP (100, 50), class-balanced, max 60 epochs; test and
@@ -18,7 +18,7 @@ seed noise (±0.03-0.05). More context lets the MLP fit its rows more than it ge
 Not adopted."""
 import glob, os, sys, time
 import numpy as np
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "training", "activity"))
 from train import read_labels, read_features_csv, join_lagged, CLASSES
 from sklearn.neural_network import MLPClassifier

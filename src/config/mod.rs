@@ -12,6 +12,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+mod source;
+pub use source::SourceSpec;
+
 /// One problem found in a configuration: where it is and what is wrong.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FieldError {
@@ -440,7 +443,7 @@ impl Config {
             } else if !seen.insert(cam.id.as_str()) {
                 err(p("id"), format!("duplicate camera id {:?}", cam.id));
             }
-            match crate::capture::SourceSpec::parse(&cam.source) {
+            match SourceSpec::parse(&cam.source) {
                 Ok(spec) => {
                     if cam.loop_ && !spec.is_file() {
                         err(p("loop"), "only file sources can loop".into());

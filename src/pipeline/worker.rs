@@ -7,95 +7,13 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
+use super::analysis::{Analysis, AnalysisSender, Stage};
 use crate::capture::status::{Counter, RateMeter};
 use crate::capture::{CameraStatus, Slot, Take};
 use crate::frame::Frame;
 use crate::shutdown::Shutdown;
-
-/// Time spent in each named step of one frame, in order.
-#[derive(Debug, Clone, Default)]
-pub struct Timings {
-    pub steps: Vec<(&'static str, Duration)>,
-}
-
-impl Timings {
-    pub fn record(&mut self, step: &'static str, d: Duration) {
-        self.steps.push((step, d));
-    }
-
-    /// Runs `f`, recording how long it took under `step`.
-    pub fn time<T>(&mut self, step: &'static str, f: impl FnOnce() -> T) -> T {
-        let start = Instant::now();
-        let out = f();
-        self.record(step, start.elapsed());
-        out
-    }
-
-    pub fn total(&self) -> Duration {
-        self.steps.iter().map(|s| s.1).sum()
-    }
-}
-
-/// Everything the stages found out about one frame; what outputs receive.
-#[derive(Debug, Clone)]
-pub struct Analysis {
-    pub camera: Arc<str>,
-    pub seq: u64,
-    /// Camera timeline, seconds.
-    pub t: f64,
-    pub wall: SystemTime,
-    pub width: u32,
-    pub height: u32,
-    /// Capture → worker hand-off latency.
-    pub handoff: Duration,
-    /// The person's pose, when the pose stage found one.
-    pub pose: Option<crate::pose::Pose>,
-    /// The pose stage ran on this frame (so `pose: None` means nobody is there).
-    pub pose_ran: bool,
-    /// The activity decided for this frame, when the classify stage ran.
-    pub activity: Option<crate::classify::FrameActivity>,
-    /// Activities that started or ended at this frame.
-    pub changes: Vec<crate::classify::Change>,
-    /// A Timed Up and Go test completed at this frame.
-    pub tug: Option<crate::classify::TugResult>,
-    pub timings: Timings,
-}
-
-impl Analysis {
-    pub fn new(camera: Arc<str>, frame: &Frame) -> Analysis {
-        Analysis {
-            camera,
-            seq: frame.seq,
-            t: frame.t,
-            wall: frame.wall,
-            width: frame.width,
-            height: frame.height,
-            handoff: frame.captured_at.elapsed(),
-            pose: None,
-            pose_ran: false,
-            activity: None,
-            changes: Vec::new(),
-            tug: None,
-            timings: Timings::default(),
-        }
-    }
-}
-
-/// A stage failed on one frame; the worker logs it, counts it and goes on with the next frame.
-#[derive(Debug, thiserror::Error)]
-#[error("{stage}: {message}")]
-pub struct StageError {
-    pub stage: &'static str,
-    pub message: String,
-}
-
-/// One inference step run on every analysed frame.
-pub trait Stage: Send {
-    fn name(&self) -> &'static str;
-    fn process(&mut self, frame: &Frame, analysis: &mut Analysis) -> Result<(), StageError>;
-}
 
 /// What the rest of the daemon can see of a worker.
 #[derive(Debug)]
@@ -140,9 +58,6 @@ impl WorkerStatus {
         self.last_inference_us.load(Ordering::Relaxed) as f64 / 1000.0
     }
 }
-
-/// Where a worker sends each analysis.
-pub type AnalysisSender = tokio::sync::broadcast::Sender<Arc<Analysis>>;
 
 /// A running worker thread.
 pub struct Worker {
@@ -225,6 +140,7 @@ fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pipeline::StageError;
 
     struct Doubler;
     impl Stage for Doubler {
@@ -276,92 +192,5 @@ mod tests {
         assert!(w.status.since_heartbeat() < Duration::from_secs(2));
         shutdown.trigger();
         assert!(w.join_by(Instant::now() + Duration::from_secs(2)));
-    }
-}
-
-/// Test-only faults (cargo feature `fault-injection`, used by `make test`; never in packages).
-#[cfg(feature = "fault-injection")]
-pub mod fault {
-    use super::*;
-
-    /// Blocks the worker forever (until shutdown) after `ACTIVITYD_FAULT_STALL_AFTER` frames,
-    /// as a hung inference call would.
-    pub struct StallStage {
-        after: u64,
-        seen: u64,
-        shutdown: Shutdown,
-    }
-
-    impl StallStage {
-        pub fn from_env(shutdown: Shutdown) -> Option<StallStage> {
-            let after = std::env::var("ACTIVITYD_FAULT_STALL_AFTER")
-                .ok()?
-                .parse()
-                .ok()?;
-            Some(StallStage {
-                after,
-                seen: 0,
-                shutdown,
-            })
-        }
-    }
-
-    /// Replaces the classifier's changes with a synthetic segment end every
-    /// `ACTIVITYD_FAULT_EVENTS_EVERY` frames, numbered by its start time (0, 1, 2, …), so tests
-    /// can check the delivery of many events exactly.
-    pub struct EventStage {
-        every: u64,
-        seen: u64,
-        next: u64,
-    }
-
-    impl EventStage {
-        pub fn from_env() -> Option<EventStage> {
-            let every = std::env::var("ACTIVITYD_FAULT_EVENTS_EVERY")
-                .ok()?
-                .parse()
-                .ok()?;
-            Some(EventStage {
-                every,
-                seen: 0,
-                next: 0,
-            })
-        }
-    }
-
-    impl Stage for EventStage {
-        fn name(&self) -> &'static str {
-            "fault-events"
-        }
-        fn process(&mut self, _frame: &Frame, a: &mut Analysis) -> Result<(), StageError> {
-            self.seen += 1;
-            a.changes.clear();
-            if self.seen.is_multiple_of(self.every.max(1)) {
-                a.changes
-                    .push(crate::classify::Change::Ended(crate::classify::Segment {
-                        class: 5,
-                        activity: "still".into(),
-                        start: self.next as f64,
-                        end: self.next as f64 + 0.5,
-                        confidence: 1.0,
-                    }));
-                self.next += 1;
-            }
-            Ok(())
-        }
-    }
-
-    impl Stage for StallStage {
-        fn name(&self) -> &'static str {
-            "fault-stall"
-        }
-        fn process(&mut self, _frame: &Frame, _a: &mut Analysis) -> Result<(), StageError> {
-            self.seen += 1;
-            if self.seen > self.after {
-                tracing::warn!("fault injection: stalling this worker");
-                while !self.shutdown.sleep(Duration::from_secs(3600)) {}
-            }
-            Ok(())
-        }
     }
 }

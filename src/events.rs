@@ -1,0 +1,211 @@
+//! Events: what an analysed frame means to the outside world, worked out once and read by
+//! every output (MQTT, metrics, the log, the HTTP stream).
+//!
+//! Per frame, the classifier's [`Step`] becomes the camera's [`State`] (the activity now, and
+//! whether someone is in view) and a list of [`Event`]s: an activity started (dated back to
+//! when it began) or ended, nobody is in view any more, a Timed Up and Go test completed.
+//! Times are camera time (seconds on the source's timeline) and, for every event, the
+//! wall-clock time of the moment it names ([`Clock`] turns one into the other).
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use crate::classify::{Change, Label, Segment, Step, TugResult};
+
+/// A frame's two clocks: its camera time and the wall-clock time it was captured.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    pub t: f64,
+    pub wall: SystemTime,
+}
+
+impl Clock {
+    /// Unix time (s, to the millisecond) of camera time `t`.
+    pub fn wall_at(&self, t: f64) -> f64 {
+        let offset = Duration::from_secs_f64((self.t - t).abs());
+        let w = if t <= self.t {
+            self.wall.checked_sub(offset)
+        } else {
+            self.wall.checked_add(offset)
+        };
+        unix(w.unwrap_or(self.wall))
+    }
+
+    /// Unix time of the frame itself.
+    pub fn wall_now(&self) -> f64 {
+        unix(self.wall)
+    }
+}
+
+/// Unix seconds, rounded to the millisecond.
+pub fn unix(t: SystemTime) -> f64 {
+    let s = t
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64();
+    round3(s)
+}
+
+fn round3(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
+}
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EventKind {
+    /// An activity is reported from `start` on (dated back to when it began).
+    Started {
+        activity: String,
+        start: f64,
+        /// The activity's probability when it was decided.
+        confidence: f32,
+    },
+    /// An activity's segment ended.
+    Ended(Segment),
+    /// Nobody has been in view since `at`.
+    NobodyInView { at: f64 },
+    /// A Timed Up and Go test was completed.
+    Tug(TugResult),
+}
+
+/// One event and the wall-clock time of the moment it names (a start, an end, a test's end).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub kind: EventKind,
+    /// Unix seconds.
+    pub ts: f64,
+}
+
+/// A camera's state after a frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct State {
+    /// A class name, `uncertain` or `no_person`.
+    pub activity: String,
+    pub confidence: f32,
+    pub person_present: bool,
+    /// The instant (camera time) the activity and confidence describe.
+    pub at: f64,
+}
+
+/// The state and events of one classified frame.
+pub fn of_step(step: &Step, clock: Clock) -> (State, Vec<Event>) {
+    let f = &step.frame;
+    let mut events = Vec::new();
+    for c in &step.changes {
+        let (kind, at) = match c {
+            // A start is always the label the frame now carries.
+            Change::Started {
+                label: Label::Class(_),
+                at,
+            } => (
+                EventKind::Started {
+                    activity: f.activity.clone(),
+                    start: *at,
+                    confidence: f.confidence,
+                },
+                *at,
+            ),
+            Change::Started {
+                label: Label::NoPerson,
+                at,
+            } => (EventKind::NobodyInView { at: *at }, *at),
+            Change::Started { .. } => continue,
+            Change::Ended(seg) => (EventKind::Ended(seg.clone()), seg.end),
+        };
+        events.push(Event {
+            kind,
+            ts: clock.wall_at(at),
+        });
+    }
+    if let Some(t) = &step.tug {
+        events.push(Event {
+            kind: EventKind::Tug(t.clone()),
+            ts: clock.wall_at(t.end),
+        });
+    }
+    let state = State {
+        activity: f.activity.clone(),
+        confidence: f.confidence,
+        person_present: f.person,
+        at: f.at,
+    };
+    (state, events)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classify::FrameActivity;
+
+    fn step(changes: Vec<Change>) -> Step {
+        Step {
+            frame: FrameActivity {
+                at: 8.85,
+                label: Label::Class(1),
+                activity: "turn".into(),
+                confidence: 0.9,
+                probabilities: vec![0.1, 0.9],
+                person: true,
+            },
+            changes,
+            tug: None,
+        }
+    }
+
+    #[test]
+    fn events_carry_the_wall_time_of_the_moment_they_name() {
+        let clock = Clock {
+            t: 10.0,
+            wall: UNIX_EPOCH + Duration::from_secs(1000),
+        };
+        let seg = Segment {
+            class: 0,
+            activity: "walk_toward".into(),
+            start: 5.0,
+            end: 8.5,
+            confidence: 0.8,
+        };
+        let (state, events) = of_step(
+            &step(vec![
+                Change::Ended(seg.clone()),
+                Change::Started {
+                    label: Label::Class(1),
+                    at: 8.5,
+                },
+            ]),
+            clock,
+        );
+        assert_eq!(state.activity, "turn");
+        assert_eq!(state.at, 8.85);
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[0].kind, EventKind::Ended(seg));
+        assert_eq!(events[0].ts, 998.5);
+        assert_eq!(
+            events[1].kind,
+            EventKind::Started {
+                activity: "turn".into(),
+                start: 8.5,
+                confidence: 0.9
+            }
+        );
+        // `uncertain` starting is no event; nobody in view is.
+        let (_, events) = of_step(
+            &step(vec![
+                Change::Started {
+                    label: Label::Uncertain,
+                    at: 9.0,
+                },
+                Change::Started {
+                    label: Label::NoPerson,
+                    at: 9.5,
+                },
+            ]),
+            clock,
+        );
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].kind, EventKind::NobodyInView { at: 9.5 });
+        assert_eq!(clock.wall_at(10.5), 1000.5);
+    }
+}

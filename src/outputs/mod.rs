@@ -1,0 +1,42 @@
+//! The outputs, on the tokio runtime: what the daemon tells the world. Each reads the
+//! workers' analyses (their [`events`](crate::events) and state) through
+//! [`Analyses`](crate::pipeline::Analyses), or serves requests.
+//!
+//! * [`mqtt`]: state, events and Timed Up and Go results for home automation, with Home
+//!   Assistant discovery.
+//! * [`http`]: the technicians' API (health, model info, metrics, predict endpoints).
+//! * [`metrics`]: the Prometheus registry behind `/metrics`.
+//! * [`log_events`]: every activity start and end, and each test, in the daemon's log.
+
+pub mod http;
+pub mod metrics;
+pub mod mqtt;
+
+use crate::events::EventKind;
+use crate::pipeline::Analyses;
+
+/// Logs every activity that starts or ends, and each Timed Up and Go test, as they happen.
+pub async fn log_events(mut analyses: Analyses) {
+    while let Some(a) = analyses.next().await {
+        for e in &a.events {
+            match &e.kind {
+                EventKind::Started {
+                    activity,
+                    start,
+                    confidence,
+                } => {
+                    tracing::info!(camera = %a.camera, activity = %activity, at = format!("{start:.2}"), confidence = format!("{confidence:.2}"), "activity started")
+                }
+                EventKind::Ended(s) => {
+                    tracing::info!(camera = %a.camera, activity = %s.activity, start = format!("{:.2}", s.start), end = format!("{:.2}", s.end), confidence = format!("{:.2}", s.confidence), "activity ended")
+                }
+                EventKind::NobodyInView { at } => {
+                    tracing::info!(camera = %a.camera, at = format!("{at:.2}"), "nobody in view")
+                }
+                EventKind::Tug(t) => {
+                    tracing::info!(camera = %a.camera, total_s = t.total_s, phases = t.phases.len(), "Timed Up and Go completed")
+                }
+            }
+        }
+    }
+}

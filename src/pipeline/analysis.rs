@@ -1,0 +1,118 @@
+//! The worker's contract with the rest of the daemon: the [`Analysis`] of one frame, the
+//! [`Stage`]s that fill it in, and the broadcast every output reads analyses from.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::broadcast;
+
+use crate::classify::FrameActivity;
+use crate::events::{Clock, Event, State};
+use crate::frame::Frame;
+use crate::pose::Pose;
+use crate::shutdown::Shutdown;
+use crate::timings::Timings;
+
+/// Everything the stages found out about one frame; what outputs receive.
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    pub camera: Arc<str>,
+    pub seq: u64,
+    /// Camera timeline, seconds.
+    pub t: f64,
+    pub wall: SystemTime,
+    pub width: u32,
+    pub height: u32,
+    /// Capture → worker hand-off latency.
+    pub handoff: Duration,
+    /// The person's pose, when one was found.
+    pub pose: Option<Pose>,
+    /// The activity decided at this frame (about the instant [`FrameActivity::at`]).
+    pub activity: Option<FrameActivity>,
+    /// The camera's state after this frame, when it was classified.
+    pub state: Option<State>,
+    /// What happened at this frame (see [`crate::events`]).
+    pub events: Vec<Event>,
+    pub timings: Timings,
+}
+
+impl Analysis {
+    pub fn new(camera: Arc<str>, frame: &Frame) -> Analysis {
+        Analysis {
+            camera,
+            seq: frame.seq,
+            t: frame.t,
+            wall: frame.wall,
+            width: frame.width,
+            height: frame.height,
+            handoff: frame.captured_at.elapsed(),
+            pose: None,
+            activity: None,
+            state: None,
+            events: Vec::new(),
+            timings: Timings::default(),
+        }
+    }
+
+    /// The frame's camera and wall-clock times.
+    pub fn clock(&self) -> Clock {
+        Clock {
+            t: self.t,
+            wall: self.wall,
+        }
+    }
+}
+
+/// A stage failed on one frame; the worker logs it, counts it and goes on with the next frame.
+#[derive(Debug, thiserror::Error)]
+#[error("{stage}: {message}")]
+pub struct StageError {
+    pub stage: &'static str,
+    pub message: String,
+}
+
+/// One inference step run on every analysed frame.
+pub trait Stage: Send {
+    fn name(&self) -> &'static str;
+    fn process(&mut self, frame: &Frame, analysis: &mut Analysis) -> Result<(), StageError>;
+}
+
+/// Where workers send each analysis.
+pub type AnalysisSender = broadcast::Sender<Arc<Analysis>>;
+
+/// An output's subscription to the analyses: the one receive loop every output uses.
+pub struct Analyses {
+    rx: broadcast::Receiver<Arc<Analysis>>,
+    shutdown: Shutdown,
+    /// Analyses this output missed because it fell behind.
+    pub missed: u64,
+}
+
+impl Analyses {
+    /// Subscribes now: analyses sent from here on are received.
+    pub fn subscribe(tx: &AnalysisSender, shutdown: Shutdown) -> Analyses {
+        Analyses {
+            rx: tx.subscribe(),
+            shutdown,
+            missed: 0,
+        }
+    }
+
+    /// The next analysis, or `None` at shutdown (or when every worker is gone). An output
+    /// that fell behind skips what it missed (counted in [`Analyses::missed`]) and goes on.
+    pub async fn next(&mut self) -> Option<Arc<Analysis>> {
+        loop {
+            tokio::select! {
+                a = self.rx.recv() => match a {
+                    Ok(a) => return Some(a),
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        self.missed += n;
+                        tracing::warn!(missed = n, "an output fell behind the cameras");
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                },
+                _ = self.shutdown.wait() => return None,
+            }
+        }
+    }
+}

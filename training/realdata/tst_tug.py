@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""TST TUG (Kinect v2 skeletons of 40 real Timed Up and Go tests, per-frame phase labels) ->
+landmark JSON Lines for `activityd classify --landmarks`, with labels. For measuring only:
+the data stay in ../shared/realdata and the output in target/realdata (see README.md).
+
+  tst_tug.py --npz ../shared/realdata/tst_tug/tst_tug_dev.npz --out target/realdata/tst_tug
+
+Input (any .npz of this layout): skeleton_mm (N, 512, 25, 3) Kinect v2 camera space in mm
+(x to the sensor's left, y up, z away from it), labels (N, 512), nframes (N,), raw_index
+(N,), 30 fps. Per sequence it writes <raw_index>.jsonl (two digits) and
+<raw_index>.labels.json.
+
+Skeleton -> landmarks: kinect.py (joint mapping, face from head and neck, facing fix);
+camera at the Kinect's origin with its colour camera's field of view, 84.1° x 53.8°, and a
+1920 x 1080 image (common.py); noise G.estimate() with the mocap fixtures' mild parameters,
+seeded with (20240601, raw_index).
+
+Labels (class names of the classifier, generator.CLASSES):
+  0 sitting -> sitting; 1 sit-to-stand -> stand_up; 2 walk toward the camera -> walk_toward;
+  3 turn -> turn; 4 walk away -> walk_away;
+  5 final turn + sit-down -> turn, then sit_down, then sitting, split by the hip height h
+    (mean of the two hip joints and SpineBase above the fitted floor, smoothed with a
+    0.15 s Gaussian, v its rate): h_stand = median h over label 4, h_seat = median h over
+    the label-0 frames after label 5 (or the last 10 frames of label 5 when there are fewer
+    than 5). The sit-down is the run of frames around the first frame of label 5 with
+    h <= h_seat + 0.5 (h_stand - h_seat) in which the hip descends steadily, v < -0.08 m/s:
+    it starts where that run starts (the end of the turn) and ends where it ends; the rest of
+    label 5 is sitting.
+The `tug` record: start at the first frame of label 1, end at the last frame of label 5
+(total_s = end - start), and the phases stand_up, walk_toward, turn, walk_away, turn,
+sit_down with their first and last frame times.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+
+import numpy as np
+
+import common as C
+import kinect
+
+FPS = 30.0
+SEED = 20240601
+NAMES = {0: "sitting", 1: "stand_up", 2: "walk_toward", 3: "turn", 4: "walk_away"}
+V_DESCENT = 0.08
+
+
+def split_final(ts, hip_h, lab):
+    """Frame labels (class names) of one sequence, label 5 split as in the docstring; and the
+    indices (start of the sit-down, end of the sit-down + 1) within the sequence."""
+    out = [NAMES.get(int(v)) for v in lab]
+    i5 = np.nonzero(lab == 5)[0]
+    a5, b5 = int(i5[0]), int(i5[-1]) + 1
+    hs = C.smooth(ts, hip_h, 0.15)
+    vz = C.gradient(ts, hs)
+    h_stand = float(np.median(hs[lab == 4]))
+    after = np.nonzero((lab == 0) & (np.arange(len(lab)) >= b5))[0]
+    h_seat = float(np.median(hs[after])) if len(after) >= 5 else float(np.median(hs[b5 - 10:b5]))
+    mid = h_seat + 0.5 * (h_stand - h_seat)
+    below = np.nonzero(hs[a5:b5] <= mid)[0]
+    m = a5 + int(below[0]) if len(below) else b5 - 1
+    s = m
+    while s > a5 and vz[s - 1] < -V_DESCENT:
+        s -= 1
+    e = m
+    while e < b5 and vz[e] < -V_DESCENT:
+        e += 1
+    e = max(e, m + 1)
+    for i in range(a5, b5):
+        out[i] = "turn" if i < s else ("sit_down" if i < e else "sitting")
+    return out, (s, e), dict(h_stand=round(h_stand, 3), h_seat=round(h_seat, 3))
+
+
+def tug_record(ts, lab, s, e):
+    idx = lambda k: np.nonzero(lab == k)[0]
+    first1, last5 = int(idx(1)[0]), int(idx(5)[-1])
+    ph = lambda name, a, b: dict(activity=name, start=round(float(ts[a]), 4), end=round(float(ts[b]), 4))
+    i5 = idx(5)
+    phases = [ph("stand_up", idx(1)[0], idx(1)[-1]), ph("walk_toward", idx(2)[0], idx(2)[-1]),
+              ph("turn", idx(3)[0], idx(3)[-1]), ph("walk_away", idx(4)[0], idx(4)[-1]),
+              ph("turn", i5[0], max(s - 1, i5[0])), ph("sit_down", s, e - 1)]
+    return dict(start=round(float(ts[first1]), 4), end=round(float(ts[last5]), 4),
+                total_s=round(float(ts[last5] - ts[first1]), 4), phases=phases,
+                rule="start: first frame of label 1; end: last frame of label 5")
+
+
+def convert(npz, out_dir):
+    d = np.load(npz)
+    os.makedirs(out_dir, exist_ok=True)
+    docs = []
+    for k in range(len(d["nframes"])):
+        n, raw = int(d["nframes"][k]), int(d["raw_index"][k])
+        K = d["skeleton_mm"][k, :n].astype(float) / 1000.0
+        lab = d["labels"][k, :n].astype(int)
+        ts = np.arange(n) / FPS
+        W, R, h = kinect.world(K, 2)
+        X, swapped = kinect.landmarks(W, ts, 2)
+        cam = C.kinect_camera(R, h, C.KINECT_V2_COLOUR)
+        hip_h = (W[:, 12, 2] + W[:, 16, 2] + W[:, 0, 2]) / 3
+        labels, (s, e), hinfo = split_final(ts, hip_h, lab)
+        name = f"{raw:02d}"
+        doc = C.render(out_dir, name, X, ts, cam, labels, [SEED, raw], tug=tug_record(ts, lab, s, e),
+                       info=dict(source=dict(set="tst_tug", file=os.path.basename(npz), raw_index=raw, row=k),
+                                 camera_height_m=round(float(h), 3), facing_exchanged_frames=int(swapped.sum()),
+                                 hip=hinfo))
+        docs.append(doc)
+        print(f"{name}: {n} frames, camera {h:.2f} m high, tilt {np.degrees(cam.pitch):+.1f}°, "
+              f"{int(swapped.sum())} frames facing-fixed, TUG {doc['tug']['total_s']:.2f} s, "
+              f"final turn {ts[s] - ts[np.nonzero(lab == 5)[0][0]]:.2f} s, sit-down {ts[e - 1] - ts[s]:.2f} s")
+    return docs
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--npz", default=os.path.join(C.REALDATA, "tst_tug", "tst_tug_dev.npz"))
+    ap.add_argument("--out", default=os.path.join(C.OUT, "tst_tug"))
+    a = ap.parse_args()
+    convert(a.npz, a.out)
+
+
+if __name__ == "__main__":
+    main()
