@@ -2,8 +2,8 @@
 //!
 //! # Layout
 //!
-//! Data flows one way, and the module tree follows it; a module only uses the ones above it
-//! in this list (no import cycles):
+//! Data flows one way, and the module tree follows it: each module below uses only modules
+//! listed before it, so there are no import cycles (`tests/layout.rs` checks both).
 //!
 //! ```text
 //!  capture ──Frame──▶ pipeline: one worker thread per camera runs the Analyser ──Analysis──▶ outputs
@@ -34,27 +34,27 @@
 //!   every caller, the per-camera worker thread, and the [`Analysis`](pipeline::Analysis)
 //!   every output reads.
 //! * [`health`]: healthy / degraded / unhealthy, from every camera's and worker's status.
-//! * [`outputs`]: MQTT, the HTTP API, Prometheus metrics and the event log, on tokio.
 //! * [`offline`]: the commands that work on files (pose, annotate, features, bench) and the
 //!   analysis behind the predict endpoints.
+//! * [`outputs`]: MQTT, the HTTP API, Prometheus metrics and the event log, on tokio.
 //! * [`service`]: `activityd run` (the daemon), systemd notification, logging.
 //! * [`fuzzing`]: entry points for the fuzz targets, parsers that face the outside world.
 
 pub mod capture;
 pub mod classify;
 pub mod config;
-pub mod events;
+pub(crate) mod events;
 pub mod features;
 pub mod frame;
 pub mod fuzzing;
-pub mod health;
+pub(crate) mod health;
 pub mod landmarks;
 pub mod model;
 pub mod offline;
-pub mod outputs;
+pub(crate) mod outputs;
 pub mod pipeline;
 pub mod pose;
 pub mod service;
 pub mod shutdown;
-pub mod threads;
+pub(crate) mod threads;
 pub mod timings;

@@ -24,7 +24,8 @@ pub fn lower_priority(nice: i32) {
 }
 
 /// This thread's nice value.
-pub fn current_nice() -> i32 {
+#[cfg(test)]
+fn current_nice() -> i32 {
     // SAFETY: as above, a query of our own thread.
     unsafe {
         let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;

@@ -39,7 +39,6 @@ use crate::outputs::metrics::{EndpointLabels, Metrics, RequestLabels};
 use crate::pipeline::Models;
 use crate::shutdown::Shutdown;
 use crate::timings::Timings;
-pub use auth::constant_time_eq;
 pub use error::ApiError;
 use error::{Body, error_response, json_response};
 

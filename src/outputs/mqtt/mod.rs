@@ -24,6 +24,4 @@ pub mod messages;
 pub mod queue;
 pub mod topics;
 
-pub use client::{MqttError, MqttOutput};
-pub use queue::{Message, OutQueue};
-pub use topics::Topics;
+pub use client::MqttOutput;

@@ -56,10 +56,6 @@ impl OutQueue {
     pub fn len(&self) -> usize {
         self.items.len()
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
-    }
 }
 
 #[cfg(test)]
