@@ -90,7 +90,7 @@ impl Annotator {
     /// clip too short to decide) is not reported as nobody.
     pub fn finish(mut self, fin: Finished) -> Annotation {
         self.segments.extend(fin.ended);
-        self.tugs.extend(fin.tug);
+        self.tugs.extend(fin.tugs);
         for d in &fin.decisions {
             self.decide(d);
         }

@@ -22,6 +22,8 @@
 
 use serde::Serialize;
 
+use super::tug::TugEnd;
+
 /// What is reported for a frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Label {
@@ -102,6 +104,8 @@ pub struct DecoderConfig {
     pub posture_rule: bool,
     /// How long (s) a class that shows a posture must have been reported to set it.
     pub posture_evidence_s: f64,
+    /// Which instant stops a Timed Up and Go test's clock (`[activity] tug_end`).
+    pub tug_end: TugEnd,
 }
 
 impl Default for DecoderConfig {
@@ -114,6 +118,7 @@ impl Default for DecoderConfig {
             smoothing_s: 0.15,
             posture_rule: true,
             posture_evidence_s: 1.5,
+            tug_end: TugEnd::default(),
         }
     }
 }

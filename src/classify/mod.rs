@@ -27,7 +27,7 @@ pub use annotate::{AnnotatedFrame, Annotation, Annotator, annotate_landmarks};
 pub use decode::{Change, Decoder, DecoderConfig, Label, Segment};
 pub use presence::PRESENCE_ON_S;
 use presence::Presence;
-pub use tug::{TugDetector, TugResult};
+pub use tug::{TugDetector, TugEnd, TugResult};
 
 /// The activity model and its class names, loaded once and shared.
 #[derive(Clone)]
@@ -115,7 +115,9 @@ pub struct Step {
 pub struct Finished {
     pub decisions: Vec<FrameActivity>,
     pub ended: Vec<Segment>,
-    pub tug: Option<TugResult>,
+    /// Tests completed by the end (one waiting for its end, one whose sit-down came too late
+    /// for the classifier).
+    pub tugs: Vec<TugResult>,
 }
 
 /// Features, model, decoder and TUG detector for one camera or file.
@@ -139,8 +141,8 @@ impl Classifier {
             features: FeatureExtractor::new(),
             session: model.model.session()?,
             presence: Presence::new(cfg.no_person_duration_s),
+            tug: TugDetector::new(cfg.tug_end),
             decoder: Decoder::new(cfg, model.classes.clone()),
-            tug: TugDetector::new(),
             undecided: VecDeque::new(),
             last_probs: None,
             first_t: None,
@@ -166,6 +168,7 @@ impl Classifier {
         frame: &LandmarkFrame,
         timings: &mut Timings,
     ) -> Result<Step, ModelError> {
+        self.tug.frame(frame);
         let start = Instant::now();
         let features = self.features.push(frame);
         timings.record("features", start.elapsed());
@@ -196,14 +199,13 @@ impl Classifier {
         if probs.is_some() {
             self.last_probs = probs;
         }
-        let mut tug = None;
         for c in &d.changes {
-            if let Change::Ended(seg) = c
-                && let Some(t) = self.tug.push(seg.clone())
-            {
-                tug = Some(t);
+            match c {
+                Change::Ended(seg) => self.tug.push(seg.clone()),
+                Change::Started { label, at } => self.tug.started(self.decoder.name(*label), *at),
             }
         }
+        let tug = self.tug.poll();
         let person = self.presence.update(frame.t, frame.landmarks.is_some());
         // Someone present before an activity was decided for them is `uncertain`, not nobody.
         let label = match d.label {
@@ -232,11 +234,16 @@ impl Classifier {
         for (t, person) in std::mem::take(&mut self.undecided) {
             let probs = self.last_probs.as_deref().filter(|_| person);
             let d = self.decoder.step(t, probs, person);
-            fin.ended
-                .extend(d.changes.into_iter().filter_map(|c| match c {
-                    Change::Ended(s) => Some(s),
-                    _ => None,
-                }));
+            for c in d.changes {
+                match c {
+                    Change::Ended(s) => {
+                        self.tug.push(s.clone());
+                        fin.ended.push(s);
+                    }
+                    Change::Started { label, at } => self.tug.started(self.decoder.name(label), at),
+                }
+            }
+            fin.tugs.extend(self.tug.poll());
             fin.decisions.push(FrameActivity {
                 at: t,
                 label: d.label,
@@ -246,10 +253,12 @@ impl Classifier {
                 person,
             });
         }
-        fin.ended.extend(self.decoder.finish());
-        for s in &fin.ended {
-            fin.tug = self.tug.push(s.clone()).or(fin.tug.take());
+        if let Some(s) = self.decoder.finish() {
+            self.tug.push(s.clone());
+            fin.ended.push(s);
         }
+        fin.tugs.extend(self.tug.poll());
+        fin.tugs.extend(self.tug.finish());
         fin
     }
 

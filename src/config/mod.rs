@@ -170,6 +170,10 @@ pub struct ActivityConfig {
     pub confidence_threshold: f32,
     /// A new activity must hold this long before it is reported.
     pub min_duration_s: f32,
+    /// Which instant stops a Timed Up and Go test's clock: `"settled"` (seated again with the
+    /// shoulders at rest, back against the chair; the default) or `"seat_contact"` (the hip
+    /// reaches the seat). See `classify::tug`.
+    pub tug_end: crate::classify::TugEnd,
 }
 
 impl Default for ActivityConfig {
@@ -177,6 +181,7 @@ impl Default for ActivityConfig {
         ActivityConfig {
             confidence_threshold: 0.7,
             min_duration_s: 0.3,
+            tug_end: crate::classify::TugEnd::default(),
         }
     }
 }
@@ -540,6 +545,27 @@ process_fps = 10
         let e = errors_of(&text);
         assert_eq!(e.len(), 1);
         assert!(e[0].starts_with("mqtt.port: "), "{e:?}");
+    }
+
+    /// `activity.tug_end` takes the two documented names; anything else is refused naming
+    /// the key and both names.
+    #[test]
+    fn tug_end_is_one_of_two_names() {
+        use crate::classify::TugEnd;
+        assert_eq!(
+            Config::parse(GOOD).unwrap().activity.tug_end,
+            TugEnd::Settled
+        );
+        let with = |v: &str| format!("{GOOD}\n[activity]\ntug_end = {v}\n");
+        let c = Config::parse(&with("\"seat_contact\"")).unwrap();
+        assert_eq!(c.activity.tug_end, TugEnd::SeatContact);
+        let e = errors_of(&with("\"seated\""));
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].starts_with("activity.tug_end: "), "{e:?}");
+        assert!(
+            e[0].contains("seat_contact") && e[0].contains("settled"),
+            "{e:?}"
+        );
     }
 
     #[test]

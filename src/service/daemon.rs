@@ -35,6 +35,7 @@ fn load_models(config: &Config) -> Result<Models, DaemonError> {
     let decoder = DecoderConfig {
         confidence_threshold: config.activity.confidence_threshold,
         min_duration_s: config.activity.min_duration_s as f64,
+        tug_end: config.activity.tug_end,
         ..DecoderConfig::default()
     };
     Models::load(&config.models.dir, decoder).map_err(|e| DaemonError::Model(e.to_string()))
