@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make demo`: the daemon on a real clip of people (replayed in a loop as if it were a camera),
+# `make demo`: the daemon on a real clip of people (replayed in a loop as if it were a camera)
+# and on a recorded Timed Up and Go test (landmark frames replayed the same way, camera "tug"),
 # with its own local Mosquitto broker whose messages are printed as they arrive, and the HTTP
 # API on loopback. Ctrl-C stops everything.
 set -euo pipefail
@@ -29,8 +30,13 @@ mosquitto_sub -h 127.0.0.1 -p "$PORT" -v -t 'activityd/#' -t 'homeassistant/#' \
     done &
 pids+=($!)
 
+tug=tests/fixtures/tug/test_00167_tug.jsonl
 cat <<MSG
-activityd demo — replaying tests/fixtures/video/sports2d_640x360.mp4 as camera "cam0"
+activityd demo — two cameras (config/demo.toml), each a recording replayed in a loop:
+  cam0:  tests/fixtures/video/sports2d_640x360.mp4, people exercising and walking
+  tug:   $tug, landmark frames of a Timed Up and Go test
+         (no video: pose is skipped); its result arrives on activityd/demo/tug/tug
+         about 25 s after start, then once per pass
   MQTT:  a local broker on 127.0.0.1:$PORT; its messages appear below as [mqtt]
          (watch them yourself: mosquitto_sub -p $PORT -v -t 'activityd/#')
   HTTP:  curl http://127.0.0.1:8000/health
@@ -41,10 +47,11 @@ activityd demo — replaying tests/fixtures/video/sports2d_640x360.mp4 as camera
   Ctrl-C stops everything.
 
 MSG
-# The clip has no chair, so first a Timed Up and Go test timed from landmarks (a held-out
-# synthetic sequence: an elderly person, a camera 2.4 m high), as `activityd classify` reports it.
-tug=tests/fixtures/tug/test_00167_tug.jsonl
-echo "Timed Up and Go, from landmarks: target/release/activityd classify --landmarks $tug"
+# What to expect from camera "tug": the same file timed offline by `activityd classify` (a
+# held-out synthetic sequence: an elderly person, a camera 2.4 m high). The live result on
+# activityd/demo/tug/tug comes from the same code and should agree within a fraction of a
+# second (its times are on the camera's timeline, which starts at the file's first frame).
+echo "Camera \"tug\" timed offline, for comparison: target/release/activityd classify --landmarks $tug"
 target/release/activityd classify --landmarks "$tug" --log-level warn > "$work/tug.json"
 if command -v python3 > /dev/null; then
   python3 - "$work/tug.json" <<'PY'

@@ -1,9 +1,13 @@
-//! The unit that flows from capture to the inference stages: one RGB image with its timestamps.
+//! The unit that flows from capture to the inference stages: one RGB image with its
+//! timestamps, or, from a `landmarks:` camera, the landmarks recorded for one frame in its
+//! place (see [`Content`]).
 //!
 //! Frames live in memory only. A GStreamer frame keeps GStreamer's buffer mapped (no copy);
 //! other sources own their bytes.
 
 use std::time::{Instant, SystemTime};
+
+use crate::landmarks::{NUM_LANDMARKS, Point};
 
 /// The bytes of an RGB24 image, rows `stride` bytes apart.
 pub enum Pixels {
@@ -20,7 +24,18 @@ impl AsRef<[u8]> for Pixels {
     }
 }
 
-/// One captured RGB frame.
+/// What a frame carries.
+pub enum Content {
+    /// An RGB24 image for the pose models, rows [`Frame::stride`] bytes apart.
+    Image(Pixels),
+    /// The landmarks recorded for a frame (a `landmarks:` camera replays a landmark file):
+    /// pose estimation was done when they were recorded, so the pose models are skipped and
+    /// these go straight to the classifier. `None`: nobody was found in that frame. (Boxed:
+    /// frames move through the hand-off by value.)
+    Landmarks(Option<Box<[Point; NUM_LANDMARKS]>>),
+}
+
+/// One captured frame: an RGB image, or recorded landmarks standing in for one.
 pub struct Frame {
     /// Position on the camera's timeline in seconds: monotonic, starts near 0, survives loops
     /// and reconnects.
@@ -31,11 +46,12 @@ pub struct Frame {
     pub captured_at: Instant,
     /// Wall-clock capture time, for events.
     pub wall: SystemTime,
+    /// The frame's size in pixels (for recorded landmarks, the size they were found in).
     pub width: u32,
     pub height: u32,
-    /// Bytes between row starts (≥ 3 × width).
+    /// Bytes between row starts (≥ 3 × width); 0 for recorded landmarks.
     pub stride: usize,
-    pub pixels: Pixels,
+    pub content: Content,
     /// Counts the source's restarts (a looping file's seam, a reconnect) before this frame.
     /// Motion does not continue across a change of epoch: trackers and motion windows start
     /// afresh. A counter rather than a flag, so a restart is not lost with a dropped frame.
@@ -54,25 +70,55 @@ impl Frame {
             width,
             height,
             stride: width as usize * 3,
-            pixels: Pixels::Owned(data),
+            content: Content::Image(Pixels::Owned(data)),
+            epoch: 0,
+        }
+    }
+
+    /// A frame carrying recorded landmarks (`None`: nobody) in place of a `width`×`height`
+    /// image.
+    pub fn from_landmarks(
+        width: u32,
+        height: u32,
+        landmarks: Option<[Point; NUM_LANDMARKS]>,
+        t: f64,
+    ) -> Frame {
+        Frame {
+            t,
+            seq: 0,
+            captured_at: Instant::now(),
+            wall: SystemTime::now(),
+            width,
+            height,
+            stride: 0,
+            content: Content::Landmarks(landmarks.map(Box::new)),
             epoch: 0,
         }
     }
 
     /// The RGB bytes of row `y` (exactly `3 × width` long).
+    ///
+    /// # Panics
+    /// On a frame of recorded landmarks, which has no rows.
     #[inline]
     pub fn row(&self, y: u32) -> &[u8] {
         let start = y as usize * self.stride;
-        &self.pixels.as_ref()[start..start + self.width as usize * 3]
+        &self.data()[start..start + self.width as usize * 3]
     }
 
-    /// The raw buffer (rows `stride` apart).
+    /// The raw buffer (rows `stride` apart); empty for recorded landmarks.
     #[inline]
     pub fn data(&self) -> &[u8] {
-        self.pixels.as_ref()
+        match &self.content {
+            Content::Image(p) => p.as_ref(),
+            Content::Landmarks(_) => &[],
+        }
     }
 
     /// A tightly packed copy as an `image` buffer (for overlays and tests).
+    ///
+    /// # Panics
+    /// On a frame of recorded landmarks.
     pub fn to_rgb_image(&self) -> image::RgbImage {
         let mut out = Vec::with_capacity(self.width as usize * self.height as usize * 3);
         for y in 0..self.height {

@@ -8,22 +8,25 @@
 //! ```text
 //!  capture ──Frame──▶ pipeline: one worker thread per camera runs the Analyser ──Analysis──▶ outputs
 //!  (GStreamer,        (pose → landmarks → features → classify), then events       (MQTT, HTTP,
-//!   V4L2)                                                                          metrics, log)
+//!   V4L2, recorded                                                                 metrics, log)
+//!   landmarks)
 //! ```
 //!
 //! Foundations, used throughout:
 //! * [`config`]: the TOML file, validated, with environment overrides for secrets; camera
 //!   source strings ([`config::SourceSpec`]).
-//! * [`frame`]: one RGB image with its timestamps, the unit capture produces.
 //! * [`landmarks`]: the landmark frame, the contract between pose and everything after it.
+//! * [`frame`]: one RGB image with its timestamps, the unit capture produces (or, replayed
+//!   from a landmark file, the landmarks recorded for one frame in its place).
 //! * [`model`]: loading ONNX models into tract (the only inference engine) and their cards.
 //! * [`timings`]: per-step timings of a frame or a request.
 //! * [`shutdown`]: the one shutdown signal handed to every thread and task.
 //! * [`threads`]: thread priorities (the cameras first).
 //!
 //! The flow:
-//! * [`capture`]: one thread per camera; sources, the `process_fps` gate, reconnection with
-//!   backoff, the newest-wins hand-off to the worker, each camera's status.
+//! * [`capture`]: one thread per camera; sources (video, or recorded landmarks replayed in
+//!   real time), the `process_fps` gate, reconnection with backoff, the newest-wins hand-off
+//!   to the worker, each camera's status.
 //! * [`pose`]: BlazePose — person detector, landmark model on a rotated crop, tracking.
 //! * [`features`]: 109 numbers per frame describing the last two seconds of movement.
 //! * [`classify`]: the activity model, temporal decoding into segments, Timed Up and Go
@@ -31,8 +34,8 @@
 //! * [`events`]: what a classified frame means to the outside world (state; activity
 //!   started/ended, nobody in view, test completed; wall-clock times), worked out once.
 //! * [`pipeline`]: the [`Analyser`](pipeline::Analyser) that drives pose → classify for
-//!   every caller, the per-camera worker thread, and the [`Analysis`](pipeline::Analysis)
-//!   every output reads.
+//!   every caller (recorded landmarks skip pose), the per-camera worker thread, and the
+//!   [`Analysis`](pipeline::Analysis) every output reads.
 //! * [`health`]: healthy / degraded / unhealthy, from every camera's and worker's status.
 //! * [`offline`]: the commands that work on files (pose, annotate, features, bench) and the
 //!   analysis behind the predict endpoints.

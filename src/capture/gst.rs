@@ -17,7 +17,7 @@ use gstreamer_app as gst_app;
 use gstreamer_video as gst_video;
 
 use super::{CaptureError, FrameGate, FrameSource, SourceOptions, SourceSpec};
-use crate::frame::{Frame, Pixels};
+use crate::frame::{Content, Frame, Pixels};
 
 const SINK_NAME: &str = "activityd_sink";
 /// The `videoconvert` whose sink pad carries the gate's probe.
@@ -87,8 +87,9 @@ fn quote(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
-/// The pipeline description for `opts` (everything up to and including the appsink).
-pub fn pipeline_description(opts: &SourceOptions) -> String {
+/// The pipeline description for `opts` (everything up to and including the appsink); an
+/// error for a source that is not video.
+pub fn pipeline_description(opts: &SourceOptions) -> Result<String, CaptureError> {
     let source = match &opts.spec {
         SourceSpec::File(p) => format!(
             "filesrc location={} ! decodebin",
@@ -111,6 +112,12 @@ pub fn pipeline_description(opts: &SourceOptions) -> String {
             "v4l2src device={} ! decodebin",
             quote(&dev.to_string_lossy())
         ),
+        SourceSpec::Landmarks(p) => {
+            return Err(CaptureError::Permanent(format!(
+                "{} holds landmark frames, not video: GStreamer cannot play it",
+                p.display()
+            )));
+        }
     };
     // A width range with square pixels lets videoscale shrink large frames and keep the
     // aspect ratio; smaller frames pass unscaled.
@@ -131,9 +138,9 @@ pub fn pipeline_description(opts: &SourceOptions) -> String {
             "appsink name={SINK_NAME} sync=false max-buffers=4 drop=false enable-last-sample=false"
         )
     };
-    format!(
+    Ok(format!(
         "{source} ! videoconvert name={CONVERT_NAME} ! videoscale ! video/x-raw,format=RGB{size} ! {sink}"
-    )
+    ))
 }
 
 /// Drops the frames `gate` refuses on their way into `videoconvert`.
@@ -211,7 +218,8 @@ impl GstSource {
             (SourceSpec::File(_), false) => AtEnd::Finish,
             _ => AtEnd::Reconnect,
         };
-        Self::launch(&pipeline_description(opts), at_end, |pipeline| match gate {
+        let desc = pipeline_description(opts)?;
+        Self::launch(&desc, at_end, |pipeline| match gate {
             Some(gate) => install_gate(pipeline, gate),
             None => Ok(()),
         })
@@ -385,7 +393,7 @@ impl GstSource {
             width,
             height,
             stride,
-            pixels: Pixels::Gst(mapped),
+            content: Content::Image(Pixels::Gst(mapped)),
             epoch: 0,
         })
     }

@@ -1,5 +1,6 @@
 //! Capture: one thread per camera turns a source (GStreamer pipeline or V4L2 device) into RGB
-//! frames with timestamps, and hands the newest one to the camera's worker.
+//! frames with timestamps, and hands the newest one to the camera's worker. A `landmarks:`
+//! source replays recorded landmark frames instead, in real time ([`landmarks`]).
 //!
 //! The thread owns reconnection: a source that cannot open, errors or stalls is retried with
 //! exponential backoff (0.5 s doubling to 5 s) until shutdown, never a panic. Its state and
@@ -8,6 +9,7 @@
 pub mod gate;
 pub mod gst;
 pub mod handoff;
+pub mod landmarks;
 pub mod status;
 pub mod v4l2;
 
@@ -42,12 +44,19 @@ pub enum CaptureError {
 /// `timeout` (so the caller can check for shutdown) or the gate passed over the one that did.
 pub trait FrameSource {
     fn next_frame(&mut self, timeout: Duration) -> Result<Option<Frame>, CaptureError>;
+
+    /// Whether a long wait for frames means the source is stuck (and is reopened after
+    /// `STALL_TIMEOUT`). Not so for a recording, whose own pauses are waited out.
+    fn can_stall(&self) -> bool {
+        true
+    }
 }
 
 /// The settings a source is opened with.
 #[derive(Debug, Clone)]
 pub struct SourceOptions {
     pub spec: SourceSpec,
+    /// A file (video or landmarks) starts again at its end.
     pub looping: bool,
     /// Pace file playback to real time (like a camera) rather than decoding flat out.
     pub realtime: bool,
@@ -94,6 +103,11 @@ pub fn open(
 ) -> Result<Box<dyn FrameSource + Send>, CaptureError> {
     match &opts.spec {
         SourceSpec::V4l2(dev) => Ok(Box::new(v4l2::V4l2Source::open(dev, opts, gate.clone())?)),
+        SourceSpec::Landmarks(path) => Ok(Box::new(landmarks::LandmarkSource::open(
+            path,
+            opts.looping,
+            gate.clone(),
+        )?)),
         _ => Ok(Box::new(gst::GstSource::open(opts, Some(gate.clone()))?)),
     }
 }
@@ -275,7 +289,7 @@ pub fn capture_loop<F>(
                                 status.dropped.inc();
                             }
                         }
-                        Ok(None) if last_frame.elapsed() > STALL_TIMEOUT => {
+                        Ok(None) if last_frame.elapsed() > STALL_TIMEOUT && source.can_stall() => {
                             break CaptureError::Transient(format!(
                                 "no frame for {} s",
                                 STALL_TIMEOUT.as_secs()

@@ -17,7 +17,7 @@ use v4l::{Device, FourCC};
 
 use super::{CaptureError, FrameGate, FrameSource, SourceOptions};
 use crate::config::PixelFormat;
-use crate::frame::{Frame, Pixels};
+use crate::frame::{Content, Frame, Pixels};
 
 /// Pixel formats we can turn into RGB.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -401,7 +401,7 @@ impl FrameSource for V4l2Source {
             width,
             height,
             stride: width as usize * 3,
-            pixels: Pixels::Owned(rgb),
+            content: Content::Image(Pixels::Owned(rgb)),
             epoch: 0,
         }))
     }

@@ -216,11 +216,12 @@ pub enum PixelFormat {
 #[serde(deny_unknown_fields)]
 pub struct CameraConfig {
     pub id: String,
-    /// `file:///clip.mp4`, `rtsp://…`, `v4l2:///dev/video0`, `gst:<pipeline>` or `test:[pattern]`.
+    /// `file:///clip.mp4`, `rtsp://…`, `v4l2:///dev/video0`, `gst:<pipeline>`,
+    /// `test:[pattern]` or `landmarks:recording.jsonl`.
     pub source: String,
     #[serde(default)]
     pub enabled: Option<bool>,
-    /// Replay a file source from the start when it ends.
+    /// Replay a file source (video or landmarks) from the start when it ends.
     #[serde(default, rename = "loop")]
     pub loop_: bool,
     /// Frames per second asked of the device (V4L2, test sources).
@@ -450,8 +451,11 @@ impl Config {
             }
             match SourceSpec::parse(&cam.source) {
                 Ok(spec) => {
-                    if cam.loop_ && !spec.is_file() {
-                        err(p("loop"), "only file sources can loop".into());
+                    if cam.loop_ && !spec.can_loop() {
+                        err(
+                            p("loop"),
+                            "only file sources can loop (file: and landmarks:)".into(),
+                        );
                     }
                 }
                 Err(reason) => err(p("source"), reason),
@@ -602,6 +606,63 @@ loop = true
         ] {
             assert!(joined.contains(needle), "missing {needle:?} in\n{joined}");
         }
+    }
+
+    #[test]
+    fn landmark_sources_are_checked_and_may_loop() {
+        let cam = |source: &str, extra: &str| {
+            format!(
+                "device_id = \"d\"\n[[cameras]]\nid = \"tug\"\nsource = \"{source}\"\n{extra}\n"
+            )
+        };
+        for good in [
+            "landmarks:tug.jsonl",
+            "landmarks:../fixtures/tug.jsonl",
+            "landmarks:/abs/tug.jsonl",
+            "landmarks:///abs/tug.jsonl",
+        ] {
+            let e = errors_of(&cam(good, "loop = true\nprocess_fps = 5"));
+            assert!(e.is_empty(), "{good}: {e:?}");
+        }
+        for (bad, says) in [
+            (
+                "landmarks:",
+                "cameras[0].source: landmarks: needs the path of a .jsonl file",
+            ),
+            (
+                "landmarks:  ",
+                "cameras[0].source: landmarks: needs the path",
+            ),
+            ("landmarks:tug.json", "must end in .jsonl, got \"tug.json\""),
+            ("landmarks:clip.mp4", "must end in .jsonl"),
+            (
+                "landmarks://rel.jsonl",
+                "landmarks URLs need an absolute path",
+            ),
+        ] {
+            let e = errors_of(&cam(bad, "")).join("\n");
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+        let e = errors_of(&cam("test:", "loop = true")).join("\n");
+        assert!(
+            e.contains("cameras[0].loop: only file sources can loop (file: and landmarks:)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn relative_landmark_paths_follow_the_config_file() {
+        let base = Path::new("/etc/activityd");
+        let rel = SourceSpec::parse("landmarks:rec/tug.jsonl").unwrap();
+        assert_eq!(
+            rel.resolve_relative(base),
+            SourceSpec::Landmarks("/etc/activityd/rec/tug.jsonl".into())
+        );
+        let abs = SourceSpec::parse("landmarks:///data/tug.jsonl").unwrap();
+        assert_eq!(
+            abs.resolve_relative(base),
+            SourceSpec::Landmarks("/data/tug.jsonl".into())
+        );
     }
 
     #[test]

@@ -2,12 +2,15 @@
 //! The daemon's workers, `activityd pose`/`annotate`/`bench`, `/predict/frame`,
 //! `/predict/video` and the WebSocket stream all run frames through an [`Analyser`], so they
 //! cannot disagree about what a frame shows.
+//!
+//! A frame of recorded landmarks (a `landmarks:` camera, [`Content::Landmarks`]) skips the pose
+//! models: its landmarks are the pose, and everything after pose is the same as for an image.
 
 use std::path::Path;
 
 use crate::classify::{ActivityModel, Classifier, DecoderConfig, Finished, Step};
 use crate::events;
-use crate::frame::Frame;
+use crate::frame::{Content, Frame};
 use crate::landmarks::LandmarkFrame;
 use crate::model::ModelError;
 use crate::pose::{Mode, Pose, PoseEstimator, PoseModels, landmark_frame};
@@ -116,7 +119,8 @@ impl Analyser {
     /// One frame: pose, then the classifier. A new epoch (the source restarted: a looping
     /// file, a reconnect) forgets the tracked person and restarts the motion window; so does a
     /// pose that starts a new track (someone else is followed), since a jump from one person
-    /// or take to the next is not movement.
+    /// or take to the next is not movement. Recorded landmarks are the frame's pose: the pose
+    /// models do not run.
     pub fn analyse(
         &mut self,
         frame: &Frame,
@@ -127,7 +131,12 @@ impl Analyser {
             self.estimator.reset();
             self.classifier.restart_window();
         }
-        let pose = self.pose(frame, timings)?;
+        let pose = match &frame.content {
+            Content::Image(_) => self.pose(frame, timings)?,
+            Content::Landmarks(recorded) => recorded
+                .as_deref()
+                .map(|lm| Pose::recorded(*lm, frame.width, frame.height)),
+        };
         let step = self.after_pose(frame.t, (frame.width, frame.height), pose.as_ref(), timings)?;
         Ok(Analysed { pose, step })
     }
@@ -240,6 +249,44 @@ mod tests {
             ran = t.steps.iter().any(|(s, _)| *s == "classifier");
         }
         ran
+    }
+
+    /// A `landmarks:` camera's frames go through the analyser without the pose models, and
+    /// what comes out is what `activityd classify` makes of the same file.
+    #[test]
+    fn recorded_landmarks_skip_pose_and_classify_as_the_file_does() {
+        use crate::classify::annotate_landmarks;
+        let dir = crate::config::default_models_dir();
+        let models = Models::load(&dir, DecoderConfig::default()).unwrap();
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/tug/test_00150_tug.jsonl"
+        );
+        let text = std::fs::read_to_string(path).unwrap();
+        let recorded = crate::landmarks::read_jsonl(text.as_bytes()).unwrap();
+        let want = annotate_landmarks(&models.activity, DecoderConfig::default(), &recorded)
+            .unwrap()
+            .tug
+            .expect("the file holds a TUG");
+
+        let mut a = Analyser::for_camera(&models).unwrap();
+        let mut tugs = Vec::new();
+        for lf in &recorded {
+            let frame = Frame::from_landmarks(lf.width, lf.height, lf.landmarks, lf.t);
+            let mut t = Timings::default();
+            let out = a.analyse(&frame, &mut t).unwrap();
+            let stages: Vec<&str> = t.steps.iter().map(|(s, _)| *s).collect();
+            assert!(
+                stages
+                    .iter()
+                    .all(|s| ["features", "classifier"].contains(s)),
+                "{stages:?}"
+            );
+            assert_eq!(out.pose.as_ref().map(|p| p.landmarks), lf.landmarks);
+            tugs.extend(out.step.tug);
+        }
+        tugs.extend(a.finish().tug);
+        assert_eq!(tugs, vec![want]);
     }
 
     #[test]

@@ -93,6 +93,34 @@ pub struct Pose {
     pub new_track: bool,
 }
 
+impl Pose {
+    /// A pose recorded earlier (a replayed landmark frame) in a `width`×`height` frame: not
+    /// estimated here, so its crop is the landmarks' bounding box (upright), its score 1, and
+    /// it neither came from the detector nor starts a track (as `activityd classify` reads a
+    /// landmark file: one motion window throughout).
+    pub fn recorded(landmarks: [Point; NUM_LANDMARKS], width: u32, height: u32) -> Pose {
+        let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+        for p in &landmarks {
+            (x0, x1) = (x0.min(p.x), x1.max(p.x));
+            (y0, y1) = (y0.min(p.y), y1.max(p.y));
+        }
+        let (w, h) = (width as f32, height as f32);
+        Pose {
+            landmarks,
+            score: 1.0,
+            roi: Roi {
+                cx: (x0 + x1) / 2.0 * w,
+                cy: (y0 + y1) / 2.0 * h,
+                w: (x1 - x0) * w,
+                h: (y1 - y0) * h,
+                rotation: 0.0,
+            },
+            detected: false,
+            new_track: false,
+        }
+    }
+}
+
 /// The landmark frame (the contract's record) for a pose, or nobody, in a `width`×`height`
 /// frame at `t`.
 pub fn landmark_frame(t: f64, width: u32, height: u32, pose: Option<&Pose>) -> LandmarkFrame {
