@@ -51,7 +51,7 @@
 
 use std::collections::VecDeque;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::decode::Segment;
 use crate::landmarks::LandmarkFrame;
@@ -101,25 +101,7 @@ const SAME_SEAT_TORSO: f64 = 1.5;
 /// Body positions kept: what a test can span, and the seated time before it.
 const KEEP_S: f64 = MAX_TOTAL_S + MAX_PAUSE_S + 10.0;
 
-/// Which instant stops the clock (`[activity] tug_end`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TugEnd {
-    /// The hip reaches the seat.
-    SeatContact,
-    /// Seated again with the shoulders still (back against the chair), as at the start.
-    #[default]
-    Settled,
-}
-
-impl TugEnd {
-    pub fn name(self) -> &'static str {
-        match self {
-            TugEnd::SeatContact => "seat_contact",
-            TugEnd::Settled => "settled",
-        }
-    }
-}
+pub use crate::config::TugEnd;
 
 /// One timed phase of a test.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -15,6 +15,27 @@ use serde::Deserialize;
 mod source;
 pub use source::SourceSpec;
 
+/// Which instant stops a Timed Up and Go test's clock (`[activity] tug_end`; the rule is
+/// `classify::tug`'s).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TugEnd {
+    /// The hip reaches the seat.
+    SeatContact,
+    /// Seated again with the shoulders still (back against the chair), as at the start.
+    #[default]
+    Settled,
+}
+
+impl TugEnd {
+    pub fn name(self) -> &'static str {
+        match self {
+            TugEnd::SeatContact => "seat_contact",
+            TugEnd::Settled => "settled",
+        }
+    }
+}
+
 /// One problem found in a configuration: where it is and what is wrong.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FieldError {
@@ -173,7 +194,7 @@ pub struct ActivityConfig {
     /// Which instant stops a Timed Up and Go test's clock: `"settled"` (seated again with the
     /// shoulders at rest, back against the chair; the default) or `"seat_contact"` (the hip
     /// reaches the seat). See `classify::tug`.
-    pub tug_end: crate::classify::TugEnd,
+    pub tug_end: TugEnd,
 }
 
 impl Default for ActivityConfig {
@@ -181,7 +202,7 @@ impl Default for ActivityConfig {
         ActivityConfig {
             confidence_threshold: 0.7,
             min_duration_s: 0.3,
-            tug_end: crate::classify::TugEnd::default(),
+            tug_end: TugEnd::default(),
         }
     }
 }
@@ -555,7 +576,6 @@ process_fps = 10
     /// the key and both names.
     #[test]
     fn tug_end_is_one_of_two_names() {
-        use crate::classify::TugEnd;
         assert_eq!(
             Config::parse(GOOD).unwrap().activity.tug_end,
             TugEnd::Settled

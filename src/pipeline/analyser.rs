@@ -285,7 +285,7 @@ mod tests {
             assert_eq!(out.pose.as_ref().map(|p| p.landmarks), lf.landmarks);
             tugs.extend(out.step.tug);
         }
-        tugs.extend(a.finish().tug);
+        tugs.extend(a.finish().tugs);
         assert_eq!(tugs, vec![want]);
     }
 
