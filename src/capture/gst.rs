@@ -56,6 +56,7 @@ pub fn init() -> Result<(), CaptureError> {
     INIT.get_or_init(|| {
         gst::init().map_err(|e| e.to_string())?;
         prefer_openh264();
+        demote_alpha_decoders();
         Ok(())
     })
     .clone()
@@ -79,6 +80,58 @@ fn prefer_openh264() {
         gst::Registry::get().find_feature("openh264dec", gst::ElementFactory::static_type())
     {
         feature.set_rank(gst::Rank::PRIMARY + 1);
+    }
+}
+
+/// Whether `GST_PLUGIN_FEATURE_RANK` (`name:rank,…`) sets the rank of the feature `name`.
+fn ranked_by_user(name: &str) -> bool {
+    std::env::var("GST_PLUGIN_FEATURE_RANK").is_ok_and(|v| {
+        v.split(',')
+            .any(|entry| entry.split(':').next().map(str::trim) == Some(name))
+    })
+}
+
+/// Whether every caps a decoder factory takes are marked `codec-alpha=true`: a decoder only
+/// for VP8/VP9 with an alpha channel.
+fn takes_only_alpha_streams(factory: &gst::ElementFactory) -> bool {
+    let sinks: Vec<gst::Caps> = factory
+        .static_pad_templates()
+        .iter()
+        .filter(|t| t.direction() == gst::PadDirection::Sink)
+        .map(|t| t.caps())
+        .collect();
+    !sinks.is_empty()
+        && sinks.iter().all(|caps| {
+            !caps.is_any()
+                && !caps.is_empty()
+                && caps
+                    .iter()
+                    .all(|s| s.get::<bool>("codec-alpha") == Ok(true))
+        })
+}
+
+/// Takes the alpha decoders out of autoplugging (rank NONE): `vp8alphadecodebin`,
+/// `vp9alphadecodebin` and the hardware `v4l2sl…alphadecodebin`, every decoder whose input
+/// must be marked `codec-alpha=true`. A feature named in `GST_PLUGIN_FEATURE_RANK` keeps the
+/// user's rank; a pipeline that names one still gets it.
+///
+/// `matroskademux` marks a VP8/VP9 track `codec-alpha=true` from the track header's
+/// `AlphaMode` flag alone, and browsers set it on recordings that carry no alpha data.
+/// decodebin then picks the alpha decode bin (rank primary + 10): its `codecalphademux` sends
+/// a gap down the alpha branch for every frame without alpha data (no `BlockAdditional`), and
+/// `alphacombine` fails on a gap before any alpha frame ("Cannot handle streams without an
+/// initial alpha buffer"); 4:4:4 GBR (VP9 profile 1) does not even negotiate with it.
+/// activityd converts to RGB and never needs alpha: `vp8dec`/`vp9dec` decode the colour
+/// planes of every such stream, with or without alpha data.
+fn demote_alpha_decoders() {
+    for factory in gst::ElementFactory::factories_with_type(
+        gst::ElementFactoryType::DECODER,
+        gst::Rank::MARGINAL,
+    ) {
+        if takes_only_alpha_streams(&factory) && !ranked_by_user(&factory.name()) {
+            tracing::debug!(factory = %factory.name(), "alpha decoder taken out of autoplugging");
+            factory.set_rank(gst::Rank::NONE);
+        }
     }
 }
 
