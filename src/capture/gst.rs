@@ -135,6 +135,19 @@ fn demote_alpha_decoders() {
     }
 }
 
+/// Seconds into the stream of a buffer stamped `pts` in `segment`: its stream time, the
+/// position a player shows. An MP4's edit list (B-frames) starts its PTS at e.g. 0.133 s
+/// with stream time 0; a transport stream keeps its own clock. The PTS itself when the
+/// segment cannot place it.
+fn stream_seconds(segment: Option<&gst::Segment>, pts: gst::ClockTime) -> f64 {
+    segment
+        .and_then(|s| s.downcast_ref::<gst::ClockTime>())
+        .and_then(|s| s.to_stream_time(pts))
+        .unwrap_or(pts)
+        .nseconds() as f64
+        / 1e9
+}
+
 /// Quotes a value for a gst-launch pipeline description.
 fn quote(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
@@ -196,14 +209,18 @@ fn install_gate(pipeline: &gst::Pipeline, gate: Arc<FrameGate>) -> Result<(), Ca
         .and_then(|e| e.static_pad("sink"))
         .ok_or_else(|| CaptureError::Permanent("videoconvert missing from pipeline".into()))?;
     let started = Instant::now();
-    pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+    pad.add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
         let Some(buffer) = info.buffer() else {
             return gst::PadProbeReturn::Ok;
         };
-        let t = buffer
-            .pts()
-            .map(|p| p.nseconds() as f64 / 1e9)
-            .unwrap_or_else(|| started.elapsed().as_secs_f64());
+        // The same clock as the frames' `t` (see `sample_to_frame`).
+        let t = match buffer.pts() {
+            Some(pts) => {
+                let segment = pad.sticky_event::<gst::event::Segment>(0);
+                stream_seconds(segment.as_ref().map(|e| e.segment()), pts)
+            }
+            None => started.elapsed().as_secs_f64(),
+        };
         if gate.admit(t) {
             gst::PadProbeReturn::Ok
         } else {
@@ -418,10 +435,11 @@ impl GstSource {
         let buffer = sample
             .buffer_owned()
             .ok_or_else(|| CaptureError::Transient("sample without buffer".into()))?;
-        let t = buffer
-            .pts()
-            .map(|p| p.nseconds() as f64 / 1e9)
-            .unwrap_or_else(|| self.started.elapsed().as_secs_f64());
+        // The stream's own timestamps (variable frame rates included), never an assumed rate.
+        let t = match buffer.pts() {
+            Some(pts) => stream_seconds(sample.segment(), pts),
+            None => self.started.elapsed().as_secs_f64(),
+        };
         let mapped = buffer
             .into_mapped_buffer_readable()
             .map_err(|_| CaptureError::Transient("cannot map buffer".into()))?;
