@@ -10,7 +10,7 @@ use activityd::capture::gst::FileFrames;
 use activityd::capture::{Camera, CameraState, SourceSpec, Take};
 use activityd::config::Config;
 use activityd::shutdown::Shutdown;
-use common::{fixture, gst_run_to_end, make_alpha_webm, wait_until};
+use common::{bin, fixture, gst_run_to_end, make_alpha_webm, wait_until};
 
 fn camera_config(source: &str, extra: &str) -> activityd::config::CameraConfig {
     let text =
@@ -623,4 +623,39 @@ fn variable_frame_rate_clips_keep_their_timestamps() {
             }
         }
     }
+}
+
+/// A codec with no decoder installed is an error that names it, for the person who sent the
+/// file. (H.265, with every H.265 decoder ranked out of the child process's autoplugging.)
+#[test]
+fn a_missing_decoder_is_named_in_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("h265.mkv");
+    gst_run_to_end(&format!(
+        "videotestsrc num-buffers=5 ! video/x-raw,width=320,height=240,framerate=15/1 ! \
+         x265enc ! h265parse ! matroskamux ! filesink location={}",
+        clip.display()
+    ));
+    let caps: gstreamer::Caps = "video/x-h265".parse().unwrap();
+    let ranks: Vec<String> = gstreamer::ElementFactory::factories_with_type(
+        gstreamer::ElementFactoryType::DECODER,
+        gstreamer::Rank::NONE,
+    )
+    .iter()
+    .filter(|f| f.can_sink_any_caps(&caps))
+    .map(|f| format!("{}:NONE", gstreamer::prelude::GstObjectExt::name(f)))
+    .collect();
+    assert!(!ranks.is_empty());
+    let out = std::process::Command::new(bin())
+        .arg("annotate")
+        .arg(&clip)
+        .env("GST_PLUGIN_FEATURE_RANK", ranks.join(","))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("no decoder installed for") && err.contains("video/x-h265"),
+        "{err}"
+    );
 }

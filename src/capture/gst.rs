@@ -233,6 +233,26 @@ fn install_gate(pipeline: &gst::Pipeline, gate: Arc<FrameGate>) -> Result<(), Ca
     Ok(())
 }
 
+/// What a GStreamer error's debug text says that its message does not, in words for the
+/// person who sent the file: which decoder is missing, or that no stream became video.
+fn error_hint(debug: &str) -> Option<String> {
+    if let Some(rest) = debug.split("Missing decoder: ").nth(1) {
+        // "AV1 (video/x-av1, stream-format=…)" → "AV1 (video/x-av1)"
+        let what = rest.split([',', ')', '\n']).next().unwrap_or(rest).trim();
+        let what = if what.contains('(') {
+            format!("{what})")
+        } else {
+            what.to_string()
+        };
+        return Some(format!("no decoder installed for {what}"));
+    }
+    // decodebin's video output is the only one linked: a stream that stops as not-linked
+    // decoded to something else (audio).
+    debug
+        .contains("reason not-linked")
+        .then(|| "no video stream in it (audio only?)".to_string())
+}
+
 /// What the bus had to say.
 enum BusNews {
     Error(CaptureError),
@@ -385,7 +405,10 @@ impl GstSource {
                 gst::MessageView::Error(err) => {
                     let src = msg.src().map(|s| s.name().to_string()).unwrap_or_default();
                     tracing::debug!(element = %src, debug = ?err.debug(), "GStreamer error");
-                    let text = format!("{} (GStreamer element {src})", err.error());
+                    let mut text = format!("{} (GStreamer element {src})", err.error());
+                    if let Some(hint) = err.debug().as_deref().and_then(error_hint) {
+                        text = format!("{text}: {hint}");
+                    }
                     return Some(BusNews::Error(CaptureError::Transient(text)));
                 }
                 gst::MessageView::Eos(_) => return Some(self.on_eos()),
@@ -536,5 +559,29 @@ impl Iterator for FileFrames {
             Err(CaptureError::Ended) => None,
             Err(e) => Some(Err(e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_hints_name_the_missing_decoder_or_the_missing_video() {
+        let missing = "../gst/playback/gstdecodebin2.c(4704): gst_decode_bin_expose (): \
+            /GstPipeline:pipeline0/GstDecodeBin:decodebin0:\nno suitable plugins found:\n\
+            Missing decoder: AV1 (video/x-av1, stream-format=(string)obu-stream, width=(int)320)";
+        assert_eq!(
+            error_hint(missing).as_deref(),
+            Some("no decoder installed for AV1 (video/x-av1)")
+        );
+        let audio = "../ext/ogg/gstoggdemux.c(5016): gst_ogg_demux_loop (): \
+            /GstPipeline:pipeline0/GstDecodeBin:decodebin0/GstOggDemux:oggdemux0:\n\
+            streaming stopped, reason not-linked (-1)";
+        assert_eq!(
+            error_hint(audio).as_deref(),
+            Some("no video stream in it (audio only?)")
+        );
+        assert_eq!(error_hint("streaming stopped, reason error (-5)"), None);
     }
 }
