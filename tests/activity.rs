@@ -9,7 +9,7 @@ use std::process::Command;
 
 use activityd::classify::{ActivityModel, Annotation, DecoderConfig, annotate_landmarks};
 use activityd::landmarks::{read_jsonl, read_labels};
-use common::{Daemon, bin, fixture};
+use common::{Daemon, bin, fixture, make_alpha_webm};
 
 fn model() -> ActivityModel {
     ActivityModel::load(&activityd::config::default_models_dir()).expect("activity model")
@@ -246,6 +246,32 @@ fn the_sports2d_clip_is_annotated_end_to_end() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--process-fps"));
+}
+
+/// Browser recordings (MediaRecorder WebM, track flagged as carrying alpha) and the 4:4:4 VP9
+/// libvpx makes of RGB input, flagged the same way: `annotate` reads every frame, at the
+/// stream's timestamps.
+#[test]
+fn alpha_flagged_webm_is_annotated() {
+    let dir = tempfile::tempdir().unwrap();
+    for kind in ["flagged", "gbr"] {
+        let clip = make_alpha_webm(dir.path(), "vp9", kind);
+        let doc = json_of(&["annotate".as_ref(), clip.as_ref()]);
+        let frames = doc["frames"].as_array().unwrap();
+        assert_eq!(frames.len(), 30, "{kind}");
+        // The stream's times: the browser-style clip's video starts 7 ms in (after its Opus
+        // track's pre-skip).
+        let t0 = frames[0]["t"].as_f64().unwrap();
+        assert!((0.0..0.02).contains(&t0), "{kind}: first frame at {t0}");
+        for (i, f) in frames.iter().enumerate() {
+            let t = f["t"].as_f64().unwrap();
+            assert!(
+                (t - t0 - i as f64 / 15.0).abs() < 0.002,
+                "{kind}: frame {i} at {t}"
+            );
+            assert!(f["activity"].is_string(), "{kind}: {f}");
+        }
+    }
 }
 
 /// Two Timed Up and Go tests from the held-out synthetic split (`tests/fixtures/tug`), from

@@ -8,7 +8,7 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use common::http::{self, get, post_form, request};
-use common::{Daemon, fixture, free_port, wait_until};
+use common::{Daemon, fixture, free_port, gst_run_to_end, make_alpha_webm, wait_until};
 
 struct Api {
     port: u16,
@@ -221,16 +221,18 @@ fn predict_video_returns_segments_for_a_real_clip() {
         None,
     );
     assert_error(&r, 422, "bad_video");
+    // Judged by content, not by name: an MP4 called .gif is decoded.
     let r = post_form(
         api.port,
         "/predict/video",
         "video_file",
         "clip.gif",
         &read("video/pose2sim_cam01.mp4"),
-        &[],
+        &[("options", "{\"frame_skip\": 10}")],
         None,
     );
-    assert_error(&r, 415, "unsupported_media_type");
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["metadata"]["frames_processed"], 10);
     let r = post_form(
         api.port,
         "/predict/video",
@@ -241,6 +243,77 @@ fn predict_video_returns_segments_for_a_real_clip() {
         None,
     );
     assert_error(&r, 422, "bad_options");
+}
+
+/// Browser recordings: WebM whose track is flagged as carrying alpha (with none in it), which
+/// the browser's FormData names `blob`. Any name is accepted: content decides, and what
+/// GStreamer cannot decode as video is 422 `bad_video`.
+#[test]
+fn predict_video_takes_browser_recordings_and_judges_by_content() {
+    let api = start("", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    for (codec, name) in [("vp9", "recording.webm"), ("vp8", "blob")] {
+        let clip = make_alpha_webm(dir.path(), codec, "flagged");
+        let r = post_form(
+            api.port,
+            "/predict/video",
+            "video_file",
+            name,
+            &std::fs::read(&clip).unwrap(),
+            &[],
+            None,
+        );
+        assert_eq!(
+            r.status,
+            200,
+            "{codec} {name}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+        let v = r.json();
+        assert_eq!(v["metadata"]["frames_processed"], 30, "{codec}: {v}");
+        // 15 fps, from the stream's timestamps (WebM's are whole milliseconds; the video
+        // starts 7 ms in, after the Opus track's pre-skip).
+        let frames = v["prediction"]["frame_predictions"].as_array().unwrap();
+        let t0 = frames[0]["t"].as_f64().unwrap();
+        assert!((0.0..0.02).contains(&t0), "{codec}: first frame at {t0}");
+        for (i, f) in frames.iter().enumerate() {
+            let t = f["t"].as_f64().unwrap();
+            assert!(
+                (t - t0 - i as f64 / 15.0).abs() < 0.002,
+                "{codec}: frame {i} at {t}"
+            );
+        }
+    }
+    // Audio only: no video in it.
+    let ogg = dir.path().join("tone.ogg");
+    gst_run_to_end(&format!(
+        "audiotestsrc num-buffers=20 ! audioconvert ! vorbisenc ! oggmux ! filesink location={}",
+        ogg.display()
+    ));
+    let r = post_form(
+        api.port,
+        "/predict/video",
+        "video_file",
+        "clip.webm",
+        &std::fs::read(&ogg).unwrap(),
+        &[],
+        None,
+    );
+    assert_error(&r, 422, "bad_video");
+    let message = r.json()["error"]["message"].to_string();
+    assert!(message.contains("no video stream"), "{message}");
+    // Text, with a name that is not a video's.
+    let r = post_form(
+        api.port,
+        "/predict/video",
+        "video_file",
+        "notes.txt",
+        b"this is not a video either",
+        &[],
+        None,
+    );
+    assert_error(&r, 422, "bad_video");
+    assert_eq!(get(api.port, "/health").status, 200);
 }
 
 #[test]

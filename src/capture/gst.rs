@@ -56,6 +56,7 @@ pub fn init() -> Result<(), CaptureError> {
     INIT.get_or_init(|| {
         gst::init().map_err(|e| e.to_string())?;
         prefer_openh264();
+        demote_alpha_decoders();
         Ok(())
     })
     .clone()
@@ -80,6 +81,71 @@ fn prefer_openh264() {
     {
         feature.set_rank(gst::Rank::PRIMARY + 1);
     }
+}
+
+/// Whether `GST_PLUGIN_FEATURE_RANK` (`name:rank,…`) sets the rank of the feature `name`.
+fn ranked_by_user(name: &str) -> bool {
+    std::env::var("GST_PLUGIN_FEATURE_RANK").is_ok_and(|v| {
+        v.split(',')
+            .any(|entry| entry.split(':').next().map(str::trim) == Some(name))
+    })
+}
+
+/// Whether every caps a decoder factory takes are marked `codec-alpha=true`: a decoder only
+/// for VP8/VP9 with an alpha channel.
+fn takes_only_alpha_streams(factory: &gst::ElementFactory) -> bool {
+    let sinks: Vec<gst::Caps> = factory
+        .static_pad_templates()
+        .iter()
+        .filter(|t| t.direction() == gst::PadDirection::Sink)
+        .map(|t| t.caps())
+        .collect();
+    !sinks.is_empty()
+        && sinks.iter().all(|caps| {
+            !caps.is_any()
+                && !caps.is_empty()
+                && caps
+                    .iter()
+                    .all(|s| s.get::<bool>("codec-alpha") == Ok(true))
+        })
+}
+
+/// Takes the alpha decoders out of autoplugging (rank NONE): `vp8alphadecodebin`,
+/// `vp9alphadecodebin` and the hardware `v4l2sl…alphadecodebin`, every decoder whose input
+/// must be marked `codec-alpha=true`. A feature named in `GST_PLUGIN_FEATURE_RANK` keeps the
+/// user's rank; a pipeline that names one still gets it.
+///
+/// `matroskademux` marks a VP8/VP9 track `codec-alpha=true` from the track header's
+/// `AlphaMode` flag alone, and browsers set it on recordings that carry no alpha data.
+/// decodebin then picks the alpha decode bin (rank primary + 10): its `codecalphademux` sends
+/// a gap down the alpha branch for every frame without alpha data (no `BlockAdditional`), and
+/// `alphacombine` fails on a gap before any alpha frame ("Cannot handle streams without an
+/// initial alpha buffer"); 4:4:4 GBR (VP9 profile 1) does not even negotiate with it.
+/// activityd converts to RGB and never needs alpha: `vp8dec`/`vp9dec` decode the colour
+/// planes of every such stream, with or without alpha data.
+fn demote_alpha_decoders() {
+    for factory in gst::ElementFactory::factories_with_type(
+        gst::ElementFactoryType::DECODER,
+        gst::Rank::MARGINAL,
+    ) {
+        if takes_only_alpha_streams(&factory) && !ranked_by_user(&factory.name()) {
+            tracing::debug!(factory = %factory.name(), "alpha decoder taken out of autoplugging");
+            factory.set_rank(gst::Rank::NONE);
+        }
+    }
+}
+
+/// Seconds into the stream of a buffer stamped `pts` in `segment`: its stream time, the
+/// position a player shows. An MP4's edit list (B-frames) starts its PTS at e.g. 0.133 s
+/// with stream time 0; a transport stream keeps its own clock. The PTS itself when the
+/// segment cannot place it.
+fn stream_seconds(segment: Option<&gst::Segment>, pts: gst::ClockTime) -> f64 {
+    segment
+        .and_then(|s| s.downcast_ref::<gst::ClockTime>())
+        .and_then(|s| s.to_stream_time(pts))
+        .unwrap_or(pts)
+        .nseconds() as f64
+        / 1e9
 }
 
 /// Quotes a value for a gst-launch pipeline description.
@@ -150,14 +216,18 @@ fn install_gate(pipeline: &gst::Pipeline, gate: Arc<FrameGate>) -> Result<(), Ca
         .and_then(|e| e.static_pad("sink"))
         .ok_or_else(|| CaptureError::Permanent("videoconvert missing from pipeline".into()))?;
     let started = Instant::now();
-    pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+    pad.add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
         let Some(buffer) = info.buffer() else {
             return gst::PadProbeReturn::Ok;
         };
-        let t = buffer
-            .pts()
-            .map(|p| p.nseconds() as f64 / 1e9)
-            .unwrap_or_else(|| started.elapsed().as_secs_f64());
+        // The same clock as the frames' `t` (see `sample_to_frame`).
+        let t = match buffer.pts() {
+            Some(pts) => {
+                let segment = pad.sticky_event::<gst::event::Segment>(0);
+                stream_seconds(segment.as_ref().map(|e| e.segment()), pts)
+            }
+            None => started.elapsed().as_secs_f64(),
+        };
         if gate.admit(t) {
             gst::PadProbeReturn::Ok
         } else {
@@ -168,6 +238,26 @@ fn install_gate(pipeline: &gst::Pipeline, gate: Arc<FrameGate>) -> Result<(), Ca
     })
     .ok_or_else(|| CaptureError::Permanent("cannot watch videoconvert's input".into()))?;
     Ok(())
+}
+
+/// What a GStreamer error's debug text says that its message does not, in words for the
+/// person who sent the file: which decoder is missing, or that no stream became video.
+fn error_hint(debug: &str) -> Option<String> {
+    if let Some(rest) = debug.split("Missing decoder: ").nth(1) {
+        // "AV1 (video/x-av1, stream-format=…)" → "AV1 (video/x-av1)"
+        let what = rest.split([',', ')', '\n']).next().unwrap_or(rest).trim();
+        let what = if what.contains('(') {
+            format!("{what})")
+        } else {
+            what.to_string()
+        };
+        return Some(format!("no decoder installed for {what}"));
+    }
+    // decodebin's video output is the only one linked: a stream that stops as not-linked
+    // decoded to something else (audio).
+    debug
+        .contains("reason not-linked")
+        .then(|| "no video stream in it (audio only?)".to_string())
 }
 
 /// What the bus had to say.
@@ -323,7 +413,10 @@ impl GstSource {
                 gst::MessageView::Error(err) => {
                     let src = msg.src().map(|s| s.name().to_string()).unwrap_or_default();
                     tracing::debug!(element = %src, debug = ?err.debug(), "GStreamer error");
-                    let text = format!("{} (GStreamer element {src})", err.error());
+                    let mut text = format!("{} (GStreamer element {src})", err.error());
+                    if let Some(hint) = err.debug().as_deref().and_then(error_hint) {
+                        text = format!("{text}: {hint}");
+                    }
                     return Some(BusNews::Error(CaptureError::Transient(text)));
                 }
                 gst::MessageView::Eos(_) => return Some(self.on_eos()),
@@ -373,10 +466,11 @@ impl GstSource {
         let buffer = sample
             .buffer_owned()
             .ok_or_else(|| CaptureError::Transient("sample without buffer".into()))?;
-        let t = buffer
-            .pts()
-            .map(|p| p.nseconds() as f64 / 1e9)
-            .unwrap_or_else(|| self.started.elapsed().as_secs_f64());
+        // The stream's own timestamps (variable frame rates included), never an assumed rate.
+        let t = match buffer.pts() {
+            Some(pts) => stream_seconds(sample.segment(), pts),
+            None => self.started.elapsed().as_secs_f64(),
+        };
         let mapped = buffer
             .into_mapped_buffer_readable()
             .map_err(|_| CaptureError::Transient("cannot map buffer".into()))?;
@@ -473,5 +567,29 @@ impl Iterator for FileFrames {
             Err(CaptureError::Ended) => None,
             Err(e) => Some(Err(e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_hints_name_the_missing_decoder_or_the_missing_video() {
+        let missing = "../gst/playback/gstdecodebin2.c(4704): gst_decode_bin_expose (): \
+            /GstPipeline:pipeline0/GstDecodeBin:decodebin0:\nno suitable plugins found:\n\
+            Missing decoder: AV1 (video/x-av1, stream-format=(string)obu-stream, width=(int)320)";
+        assert_eq!(
+            error_hint(missing).as_deref(),
+            Some("no decoder installed for AV1 (video/x-av1)")
+        );
+        let audio = "../ext/ogg/gstoggdemux.c(5016): gst_ogg_demux_loop (): \
+            /GstPipeline:pipeline0/GstDecodeBin:decodebin0/GstOggDemux:oggdemux0:\n\
+            streaming stopped, reason not-linked (-1)";
+        assert_eq!(
+            error_hint(audio).as_deref(),
+            Some("no video stream in it (audio only?)")
+        );
+        assert_eq!(error_hint("streaming stopped, reason error (-5)"), None);
     }
 }

@@ -33,6 +33,46 @@ pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
     }
 }
 
+/// Runs a gst-launch description (e.g. one that encodes a test clip) to its end; panics on an
+/// error or after a minute (a hang, not a slow machine).
+pub fn gst_run_to_end(desc: &str) {
+    use gstreamer::prelude::*;
+    activityd::capture::gst::init().unwrap();
+    let p = gstreamer::parse::launch(desc).unwrap_or_else(|e| panic!("{desc}: {e}"));
+    p.set_state(gstreamer::State::Playing).unwrap();
+    let msg = p
+        .bus()
+        .unwrap()
+        .timed_pop_filtered(
+            gstreamer::ClockTime::from_seconds(60),
+            &[gstreamer::MessageType::Eos, gstreamer::MessageType::Error],
+        )
+        .expect("pipeline finished");
+    p.set_state(gstreamer::State::Null).unwrap();
+    assert_eq!(msg.type_(), gstreamer::MessageType::Eos, "{desc}: {msg:?}");
+}
+
+/// Makes a 2 s, 320x240, 15 fps (30 frames) WebM whose track is flagged as carrying alpha, as
+/// browsers record, with `tests/fixtures/video/make_alpha_webm.sh` (ffmpeg): `codec` vp8 or
+/// vp9, `kind` flagged (no alpha data), gbr (VP9 4:4:4) or alpha (real alpha data).
+pub fn make_alpha_webm(dir: &Path, codec: &str, kind: &str) -> PathBuf {
+    let out = dir.join(format!("{codec}_{kind}.webm"));
+    let script = fixture("video/make_alpha_webm.sh");
+    let run = Command::new(&script)
+        .arg(&out)
+        .args([codec, kind])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", script.display()));
+    assert!(
+        run.status.success() && out.is_file(),
+        "{} {codec} {kind} failed (ffmpeg missing? scripts/install-deps.sh installs it): {}",
+        script.display(),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    out
+}
+
 /// A datagram socket standing in for systemd's notify socket.
 pub struct NotifySocket {
     pub path: PathBuf,

@@ -216,8 +216,11 @@ pub(super) async fn predict_frame(
     infer(&state, timings, move |models, t| frame(models, &data, t)).await
 }
 
-const VIDEO_EXTENSIONS: [&str; 4] = ["mp4", "avi", "mov", "mkv"];
-
+/// A whole clip. Judged by its content, never its name: anything GStreamer can decode (any
+/// container and codec its plugins know; browsers upload `MediaRecorder` clips as `blob`,
+/// with no extension at all); what it cannot decode, or that holds no video, is 422
+/// `bad_video`. (The name never protected the decoders: the bytes went to decodebin whatever
+/// the file was called.)
 pub(super) async fn predict_video(
     state: Arc<AppState>,
     req: Request<Incoming>,
@@ -225,22 +228,6 @@ pub(super) async fn predict_video(
 ) -> Result<Value, ApiError> {
     let (parts, body) = upload(&state, req).await?;
     let (file, rest) = form_file(&parts, &body, "video_file")?;
-    let ext = file
-        .filename
-        .as_deref()
-        .and_then(|f| f.rsplit_once('.'))
-        .map(|(_, e)| e.to_ascii_lowercase())
-        .unwrap_or_default();
-    if !VIDEO_EXTENSIONS.contains(&ext.as_str()) {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            format!(
-                "video_file must be one of .{}",
-                VIDEO_EXTENSIONS.join(", .")
-            ),
-        ));
-    }
     let mut frame_skip = 1usize;
     let mut threshold = state.models.decoder.confidence_threshold;
     if let Some(opts) = rest.iter().find(|p| p.name == "options") {
