@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use crate::classify::{Change, Label, Segment, Step, TugResult};
+use crate::classify::{Change, Finished, Label, Segment, Step, TugResult};
 
 /// A frame's two clocks: its camera time and the wall-clock time it was captured.
 #[derive(Debug, Clone, Copy)]
@@ -131,6 +131,30 @@ pub fn of_step(step: &Step, clock: Clock) -> (State, Vec<Event>) {
         person_present: f.person,
         at: f.at,
     };
+    (state, events)
+}
+
+/// The state and events of a source's end (see `Classifier::finish`): the segments it ended,
+/// the tests they completed, and the state of the last decision.
+pub fn of_finished(fin: &Finished, clock: Clock) -> (Option<State>, Vec<Event>) {
+    let mut events: Vec<Event> = fin
+        .ended
+        .iter()
+        .map(|seg| Event {
+            kind: EventKind::Ended(seg.clone()),
+            ts: clock.wall_at(seg.end),
+        })
+        .collect();
+    events.extend(fin.tugs.iter().map(|t| Event {
+        kind: EventKind::Tug(t.clone()),
+        ts: clock.wall_at(t.end),
+    }));
+    let state = fin.decisions.last().map(|f| State {
+        activity: f.activity.clone(),
+        confidence: f.confidence,
+        person_present: f.person,
+        at: f.at,
+    });
     (state, events)
 }
 

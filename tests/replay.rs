@@ -140,6 +140,46 @@ fn a_replayed_tug_is_timed_and_published_as_classify_times_it() {
     assert!(status.success(), "{}", d.stderr());
 }
 
+/// A recording played once (no `loop`): when it ends, its last moments are decided as
+/// `classify` decides a file's, so the test that ends it is published, with the same time.
+#[test]
+fn a_recording_played_once_publishes_the_test_that_ends_it() {
+    let file = fixture("tug/test_00167_tug.jsonl");
+    let want = classify(&file)["tug"].clone();
+    assert!(want.is_object());
+    let broker = Broker::start();
+    let sub = Sub::start(broker.port, &format!("{BASE}/#"), None);
+    let api = free_port();
+    let camera = format!("source = \"landmarks:{}\"", file.display());
+    let mut d = Daemon::start(&config(api, Some(broker.port), &camera), &[]);
+    let tug = sub
+        .wait_for(
+            &format!("{BASE}/chair/tug"),
+            Duration::from_secs(120),
+            |_| true,
+        )
+        .unwrap_or_else(|| panic!("no TUG result\n{}", d.stderr()));
+    let tug: serde_json::Value = serde_json::from_str(&tug).unwrap();
+    let (got, expected) = (f(&tug["total_s"]), f(&want["total_s"]));
+    assert!(
+        (got - expected).abs() <= 0.05,
+        "the daemon timed {got} s, classify {expected} s\n{tug}\n{want}"
+    );
+    // The sit-down that ended it was published as ended too, and the camera has ended.
+    assert!(
+        sub.payloads(&format!("{BASE}/chair/event"))
+            .iter()
+            .any(|p| p.contains("\"sit_down\"") && p.contains("\"phase\":\"end\"")),
+        "{:?}",
+        sub.payloads(&format!("{BASE}/chair/event"))
+    );
+    assert!(wait_until(Duration::from_secs(30), || camera_health(api)
+        .is_some_and(|c| c["state"] == "ended")));
+    d.signal("TERM");
+    let (status, _) = d.wait_exit(Duration::from_secs(30)).expect("exit");
+    assert!(status.success(), "{}", d.stderr());
+}
+
 #[test]
 fn a_bad_landmark_file_fails_its_camera_with_the_line_number() {
     let dir = tempfile::tempdir().unwrap();

@@ -206,6 +206,10 @@ impl Metrics {
         let cam = CameraLabels {
             camera: a.camera.to_string(),
         };
+        if a.end_of_source {
+            self.count_started(&cam, a);
+            return;
+        }
         self.frames_analysed.get_or_create(&cam).inc();
         // Created at 0 too, so the detection rate is defined from the first frame.
         let with_person = self.frames_with_person.get_or_create(&cam);
@@ -227,6 +231,11 @@ impl Metrics {
                 .get_or_create(&cam)
                 .observe(act.confidence as f64);
         }
+        self.count_started(&cam, a);
+    }
+
+    /// Counts the activities that started.
+    fn count_started(&self, cam: &CameraLabels, a: &Analysis) {
         for e in &a.events {
             if let EventKind::Started { activity, .. } = &e.kind {
                 self.activities

@@ -212,6 +212,14 @@ impl Stage for Analyser {
         analysis.events = events;
         Ok(())
     }
+
+    fn finish(&mut self, analysis: &mut Analysis) {
+        let fin = Analyser::finish(self);
+        let (state, events) = events::of_finished(&fin, analysis.clock());
+        analysis.activity = fin.decisions.last().cloned();
+        analysis.state = state;
+        analysis.events = events;
+    }
 }
 
 #[cfg(test)]

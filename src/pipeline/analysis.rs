@@ -34,6 +34,9 @@ pub struct Analysis {
     /// What happened at this frame (see [`crate::events`]).
     pub events: Vec<Event>,
     pub timings: Timings,
+    /// Not a frame: the source ended after the frame at `t`, and this holds what was still
+    /// pending (see [`Analysis::closing`]).
+    pub end_of_source: bool,
 }
 
 impl Analysis {
@@ -51,6 +54,27 @@ impl Analysis {
             state: None,
             events: Vec::new(),
             timings: Timings::default(),
+            end_of_source: false,
+        }
+    }
+
+    /// A record for the moment after `a`'s frame, with no results yet: where a source that
+    /// ended has its last moments decided ([`Stage::finish`]).
+    pub fn closing(a: &Analysis) -> Analysis {
+        Analysis {
+            camera: a.camera.clone(),
+            seq: a.seq,
+            t: a.t,
+            wall: a.wall,
+            width: a.width,
+            height: a.height,
+            handoff: Duration::ZERO,
+            pose: None,
+            activity: None,
+            state: None,
+            events: Vec::new(),
+            timings: Timings::default(),
+            end_of_source: true,
         }
     }
 
@@ -75,6 +99,10 @@ pub struct StageError {
 pub trait Stage: Send {
     fn name(&self) -> &'static str;
     fn process(&mut self, frame: &Frame, analysis: &mut Analysis) -> Result<(), StageError>;
+
+    /// The source ended (a file without `loop`): finish what is pending into `analysis`, a
+    /// record dated by the last frame. Nothing by default.
+    fn finish(&mut self, _analysis: &mut Analysis) {}
 }
 
 /// Where workers send each analysis.

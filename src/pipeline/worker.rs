@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::analysis::{Analysis, AnalysisSender, Stage};
 use crate::capture::status::{Counter, RateMeter};
-use crate::capture::{CameraStatus, Slot, Take};
+use crate::capture::{CameraState, CameraStatus, Slot, Take};
 use crate::frame::Frame;
 use crate::shutdown::Shutdown;
 
@@ -103,12 +103,26 @@ fn run(
     shutdown: &Shutdown,
 ) {
     let name: Arc<str> = Arc::from(camera.id.as_str());
+    // The last analysed frame's record, without its results: what the source's end is dated by.
+    let mut last: Option<Analysis> = None;
     while !shutdown.is_triggered() {
         status.beat();
         let frame = match slot.take(Duration::from_millis(200)) {
             Take::Item(f) => f,
             Take::Empty => continue,
-            Take::Closed => break,
+            Take::Closed => {
+                // A file played to its end: what it showed last is decided now, as the offline
+                // commands decide a file's last moments, instead of never.
+                if camera.state() == CameraState::Ended
+                    && let Some(mut end) = last.take()
+                {
+                    for stage in stages.iter_mut() {
+                        stage.finish(&mut end);
+                    }
+                    let _ = out.send(Arc::new(end));
+                }
+                break;
+            }
         };
         let mut analysis = Analysis::new(name.clone(), &frame);
         let mut failed = false;
@@ -131,6 +145,7 @@ fn run(
             Ordering::Relaxed,
         );
         tracing::trace!(camera = %camera.id, t = analysis.t, timings = ?analysis.timings.steps, "frame analysed");
+        last = Some(Analysis::closing(&analysis));
         // No receiver (e.g. during shutdown) is fine.
         let _ = out.send(Arc::new(analysis));
     }

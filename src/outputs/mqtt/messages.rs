@@ -36,35 +36,37 @@ impl Translator {
         }
     }
 
-    /// The retained state message when it changed, and the queued messages (events, tests).
-    pub fn translate(&mut self, a: &Analysis) -> (Option<Message>, Vec<Message>) {
+    /// The retained state message, when the activity or presence changed.
+    fn state_message(&mut self, a: &Analysis, st: &crate::events::State) -> Option<Message> {
         let cam = &*a.camera;
-        let Some(st) = &a.state else {
-            return (None, vec![]);
-        };
         let key = StateKey {
             activity: st.activity.clone(),
             person: st.person_present,
         };
-        let state = if self.last_state.get(cam) != Some(&key) {
-            self.last_state.insert(cam.to_string(), key);
-            Some(Message {
-                topic: self.topics.state(cam),
-                payload: json!({
-                    "activity": st.activity,
-                    "confidence": round3(st.confidence as f64),
-                    "person_present": st.person_present,
-                    "t": round3(a.t),
-                    "at": round3(st.at),
-                    "ts": unix(a.wall),
-                })
-                .to_string(),
-                qos: QoS::AtLeastOnce,
-                retain: true,
+        if self.last_state.get(cam) == Some(&key) {
+            return None;
+        }
+        self.last_state.insert(cam.to_string(), key);
+        Some(Message {
+            topic: self.topics.state(cam),
+            payload: json!({
+                "activity": st.activity,
+                "confidence": round3(st.confidence as f64),
+                "person_present": st.person_present,
+                "t": round3(a.t),
+                "at": round3(st.at),
+                "ts": unix(a.wall),
             })
-        } else {
-            None
-        };
+            .to_string(),
+            qos: QoS::AtLeastOnce,
+            retain: true,
+        })
+    }
+
+    /// The retained state message when it changed, and the queued messages (events, tests).
+    pub fn translate(&mut self, a: &Analysis) -> (Option<Message>, Vec<Message>) {
+        let cam = &*a.camera;
+        let state = a.state.as_ref().and_then(|st| self.state_message(a, st));
         let mut queued = Vec::new();
         for e in &a.events {
             let (topic, payload) = match &e.kind {
