@@ -9,10 +9,9 @@
 
 use std::collections::BTreeMap;
 
-use activityd::classify::{ActivityModel, Annotator, Classifier, DecoderConfig, Segment};
+use activityd::classify::{ActivityModel, Annotator, Classifier, DecoderConfig};
 use activityd::landmarks::{read_jsonl, read_labels};
 use activityd::timings::Timings;
-use reference::{TugDetector, TugResult};
 
 /// Seconds around a true change of label left out of the collar score.
 const COLLAR_S: f64 = 0.25;
@@ -146,7 +145,7 @@ fn main() {
                 }
             }
         }
-        let truth = reference_tugs(&frames, &labels, &model.classes);
+        let truth = reference_tugs(&frames, &labels);
         tug_ref += truth.len();
         for found in &doc.tugs {
             match truth
@@ -339,225 +338,58 @@ fn quantile(mut v: Vec<f64>, p: f64) -> f64 {
         .unwrap_or(f64::NAN)
 }
 
-/// The tests the reference rule finds in the true labels, taken as segments.
+/// A test in the true labels: its start and end (s).
+struct Reference {
+    start: f64,
+    end: f64,
+}
+
+/// The tests in the true labels: runs of `stand_up`, walking (any direction), `turn`, walking,
+/// an optional `turn`, `sit_down`, with pauses of `still`/`sitting` up to 3 s between them.
+/// Clean labels need none of the finder's tolerances for misreadings, so the reference does
+/// not move with the thing measured.
 fn reference_tugs(
     frames: &[activityd::landmarks::LandmarkFrame],
     labels: &[Option<String>],
-    classes: &[String],
-) -> Vec<TugResult> {
-    let mut det = TugDetector::default();
-    let mut out = Vec::new();
-    let mut run: Option<(String, f64, f64)> = None;
-    let close = |run: Option<(String, f64, f64)>, det: &mut TugDetector| {
-        let (name, start, end) = run?;
-        let class = classes.iter().position(|c| *c == name)?;
-        det.push(Segment {
-            class,
-            activity: name,
-            start,
-            end,
-            confidence: 1.0,
-        })
-    };
+) -> Vec<Reference> {
+    // Runs of one label: (phase letter, start, end); walks of any direction are one phase.
+    let mut runs: Vec<(char, f64, f64)> = Vec::new();
     for (f, l) in frames.iter().zip(labels) {
-        match (&mut run, l) {
-            (Some((name, _, end)), Some(l)) if name == l => *end = f.t,
-            _ => {
-                out.extend(close(run.take(), &mut det));
-                run = l.clone().map(|l| (l, f.t, f.t));
+        let c = match l.as_deref() {
+            Some("stand_up") => 'S',
+            Some("walk_toward" | "walk_away" | "walk_across") => 'W',
+            Some("turn") => 'T',
+            Some("sit_down") => 'D',
+            Some("still" | "sitting") => '.',
+            _ => '?',
+        };
+        match runs.last_mut() {
+            Some((last, _, end)) if *last == c => *end = f.t,
+            _ => runs.push((c, f.t, f.t)),
+        }
+    }
+    // Short pauses drop out (then neighbouring runs of one phase merge).
+    let mut phases: Vec<(char, f64, f64)> = Vec::new();
+    for (c, start, end) in runs {
+        if c == '.' && end - start <= 3.0 && phases.last().is_some_and(|p| p.0 != 'D') {
+            continue;
+        }
+        match phases.last_mut() {
+            Some((last, _, e)) if *last == c => *e = end,
+            _ => phases.push((c, start, end)),
+        }
+    }
+    let letters: String = phases.iter().map(|p| p.0).collect();
+    let mut out = Vec::new();
+    for pattern in ["SWTWTD", "SWTWD"] {
+        for (i, _) in letters.match_indices(pattern) {
+            let (start, end) = (phases[i].1, phases[i + pattern.len() - 1].2);
+            if (3.0..=120.0).contains(&(end - start))
+                && !out.iter().any(|r: &Reference| r.start == start)
+            {
+                out.push(Reference { start, end });
             }
         }
     }
-    out.extend(close(run, &mut det));
     out
-}
-
-/// The Timed Up and Go rule of model 1.3.0's release (before the finder of 2026-12), frozen
-/// here as the reference: the tests it finds in the *true* labels are the ones to find. The
-/// finder itself has tolerances for misreadings that clean labels do not need, so using it on
-/// the labels would make the reference move with the thing measured.
-mod reference {
-    use activityd::classify::Segment;
-
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Phase {
-        pub activity: String,
-        pub start: f64,
-        pub end: f64,
-        pub implied: bool,
-    }
-
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct TugResult {
-        pub total_s: f64,
-        pub start: f64,
-        pub end: f64,
-        pub phases: Vec<Phase>,
-    }
-
-    #[derive(Default)]
-    pub struct TugDetector {
-        history: Vec<Segment>,
-    }
-
-    impl TugDetector {
-        pub fn push(&mut self, seg: Segment) -> Option<TugResult> {
-            let end = seg.end;
-            self.history.push(seg);
-            self.history
-                .retain(|s| s.end >= end - MAX_TOTAL_S - MAX_PAUSE_S);
-            let result = match_tug(&self.history)?;
-            self.history.clear();
-            Some(result)
-        }
-    }
-
-    /// Longest pause or gap allowed inside a test, seconds.
-    const MAX_PAUSE_S: f64 = 3.0;
-    /// Longest `other` taken for a moment's misreading inside a test (chosen on the validation
-    /// split: 1 s found 101 of 103 tests, none false; 1.5 s found one false test).
-    const MAX_OTHER_S: f64 = 1.0;
-    const MIN_TOTAL_S: f64 = 3.0;
-    const MAX_TOTAL_S: f64 = 120.0;
-
-    #[derive(Debug, Clone, Copy, PartialEq)]
-    enum Kind {
-        Stand,
-        Walk,
-        Turn,
-        Sit,
-        Still,
-        Other,
-    }
-
-    fn kind(activity: &str) -> Kind {
-        match activity {
-            "stand_up" => Kind::Stand,
-            "walk_toward" | "walk_away" | "walk_across" => Kind::Walk,
-            "turn" => Kind::Turn,
-            "sit_down" => Kind::Sit,
-            "still" | "sitting" => Kind::Still,
-            _ => Kind::Other,
-        }
-    }
-
-    /// Matches a test ending with the last segment of `segs`: as seen, or else with the turns that
-    /// walking away and then toward the camera (or back) implies.
-    fn match_tug(segs: &[Segment]) -> Option<TugResult> {
-        match_phases(segs, false).or_else(|| match_phases(segs, true))
-    }
-
-    /// A phase gathered from segments, or a turn implied between two walks.
-    struct Gathered<'a> {
-        kind: Kind,
-        segs: Vec<&'a Segment>,
-        /// For an implied turn: from the end of one walk to the start of the next.
-        implied: Option<(f64, f64)>,
-    }
-
-    impl<'a> Gathered<'a> {
-        fn of(kind: Kind, seg: &'a Segment) -> Gathered<'a> {
-            Gathered {
-                kind,
-                segs: vec![seg],
-                implied: None,
-            }
-        }
-    }
-
-    /// Whether two walk segments go opposite ways (toward and away from the camera).
-    fn opposite(a: &str, b: &str) -> bool {
-        matches!(
-            (a, b),
-            ("walk_toward", "walk_away") | ("walk_away", "walk_toward")
-        )
-    }
-
-    fn match_phases(segs: &[Segment], imply_turns: bool) -> Option<TugResult> {
-        let last = segs.last()?;
-        if kind(&last.activity) != Kind::Sit {
-            return None;
-        }
-        // Back from the sit-down, gather phases: consecutive segments of one kind merge, short
-        // pauses drop out; stop at standing up, or fail at anything else.
-        let mut phases = vec![Gathered::of(Kind::Sit, last)];
-        let mut earliest = last.start;
-        for s in segs[..segs.len() - 1].iter().rev() {
-            if earliest - s.end > MAX_PAUSE_S {
-                return None;
-            }
-            earliest = s.start;
-            let k = kind(&s.activity);
-            let prev = phases.last_mut().expect("a phase");
-            match k {
-                Kind::Still if s.end - s.start <= MAX_PAUSE_S => continue,
-                Kind::Other if s.end - s.start <= MAX_OTHER_S => continue,
-                Kind::Walk if prev.kind == k => {
-                    let next = *prev.segs.last().expect("a segment");
-                    if imply_turns && opposite(&s.activity, &next.activity) {
-                        // Walking away and then toward (or back) cannot happen without a turn.
-                        phases.push(Gathered {
-                            kind: Kind::Turn,
-                            segs: Vec::new(),
-                            implied: Some((s.end, next.start)),
-                        });
-                        phases.push(Gathered::of(k, s));
-                    } else {
-                        prev.segs.push(s);
-                    }
-                }
-                Kind::Turn if prev.kind == k => prev.segs.push(s),
-                Kind::Walk | Kind::Turn | Kind::Stand => phases.push(Gathered::of(k, s)),
-                _ => return None,
-            }
-            if k == Kind::Stand {
-                break;
-            }
-        }
-        phases.reverse();
-        let kinds: Vec<Kind> = phases.iter().map(|p| p.kind).collect();
-        use Kind::*;
-        if kinds != [Stand, Walk, Turn, Walk, Sit] && kinds != [Stand, Walk, Turn, Walk, Turn, Sit]
-        {
-            return None;
-        }
-        let phases: Vec<Phase> = phases
-            .into_iter()
-            .map(|p| {
-                if let Some((start, end)) = p.implied {
-                    return Phase {
-                        activity: "turn".into(),
-                        start,
-                        end,
-                        implied: true,
-                    };
-                }
-                // A phase made of several walk segments is named after the longest.
-                let main = p
-                    .segs
-                    .iter()
-                    .max_by(|a, b| (a.end - a.start).total_cmp(&(b.end - b.start)))
-                    .expect("non-empty phase");
-                Phase {
-                    activity: main.activity.clone(),
-                    start: p.segs.iter().map(|s| s.start).fold(f64::MAX, f64::min),
-                    end: p.segs.iter().map(|s| s.end).fold(f64::MIN, f64::max),
-                    implied: false,
-                }
-            })
-            .collect();
-        // Timed from the start of standing up to the end of sitting down (the first phase is
-        // seen, never implied).
-        let (start, end) = (phases[0].start, last.end);
-        let total = end - start;
-        if !(MIN_TOTAL_S..=MAX_TOTAL_S).contains(&total) {
-            return None;
-        }
-        Some(TugResult {
-            total_s: (total * 100.0).round() / 100.0,
-            start,
-            end,
-            phases,
-        })
-    }
 }

@@ -62,6 +62,17 @@ impl Frame {
     /// A frame owning tightly packed RGB bytes.
     pub fn from_rgb(width: u32, height: u32, data: Vec<u8>, t: f64) -> Frame {
         assert_eq!(data.len(), width as usize * height as usize * 3);
+        Frame::new(
+            width,
+            height,
+            width as usize * 3,
+            Content::Image(Pixels::Owned(data)),
+            t,
+        )
+    }
+
+    /// A frame captured now, with `content`.
+    fn new(width: u32, height: u32, stride: usize, content: Content, t: f64) -> Frame {
         Frame {
             t,
             seq: 0,
@@ -69,8 +80,8 @@ impl Frame {
             wall: SystemTime::now(),
             width,
             height,
-            stride: width as usize * 3,
-            content: Content::Image(Pixels::Owned(data)),
+            stride,
+            content,
             epoch: 0,
         }
     }
@@ -83,17 +94,13 @@ impl Frame {
         landmarks: Option<[Point; NUM_LANDMARKS]>,
         t: f64,
     ) -> Frame {
-        Frame {
-            t,
-            seq: 0,
-            captured_at: Instant::now(),
-            wall: SystemTime::now(),
+        Frame::new(
             width,
             height,
-            stride: 0,
-            content: Content::Landmarks(landmarks.map(Box::new)),
-            epoch: 0,
-        }
+            0,
+            Content::Landmarks(landmarks.map(Box::new)),
+            t,
+        )
     }
 
     /// The RGB bytes of row `y` (exactly `3 × width` long).

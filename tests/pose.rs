@@ -14,7 +14,7 @@ use activityd::classify::DecoderConfig;
 use activityd::landmarks::{LandmarkFrame, read_jsonl};
 use activityd::offline::{self, Input, analyse};
 use activityd::pipeline::{Analyser, Models};
-use common::{bin, fixture};
+use common::{bin, fixture, run_ok};
 
 fn models() -> Models {
     Models::load(
@@ -235,18 +235,12 @@ fn overlay_draws_the_skeleton() {
     let dir = tempfile::tempdir().unwrap();
     let png = dir.path().join("overlay.png");
     let src = fixture("images/pose2sim_cam01_f030_front.jpg");
-    let out = Command::new(bin())
-        .arg("pose")
-        .arg(&src)
-        .arg("--overlay")
-        .arg(&png)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_ok(&[
+        std::ffi::OsStr::new("pose"),
+        src.as_os_str(),
+        "--overlay".as_ref(),
+        png.as_os_str(),
+    ]);
     let drawn = image::open(&png).unwrap().into_rgb8();
     let orig = image::open(&src).unwrap().into_rgb8();
     assert_eq!(drawn.dimensions(), orig.dimensions());

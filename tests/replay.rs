@@ -8,23 +8,18 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{Broker, Daemon, Sub, bin, fixture, free_port, http, wait_until};
+use common::{Broker, Daemon, Sub, bin, fixture, free_port, http, run_ok, wait_until};
 
 const BASE: &str = "activityd/hall-1";
 
 /// What `activityd classify --landmarks` makes of `file`.
 fn classify(file: &std::path::Path) -> serde_json::Value {
-    let out = Command::new(bin())
-        .args(["classify", "--landmarks"])
-        .arg(file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    let out = run_ok(&[
+        std::ffi::OsStr::new("classify"),
+        "--landmarks".as_ref(),
+        file.as_os_str(),
+    ]);
+    serde_json::from_slice(&out).unwrap()
 }
 
 fn config(api: u16, mqtt: Option<u16>, camera: &str) -> String {
