@@ -385,6 +385,7 @@ impl GstSource {
             .bus()
             .ok_or_else(|| CaptureError::Permanent("pipeline has no bus".into()))?;
         setup(&pipeline)?;
+        report_missing_video(&pipeline);
         let source = GstSource {
             pipeline,
             sink,
@@ -518,6 +519,38 @@ impl FrameSource for GstSource {
                 return Ok(None);
             }
         }
+    }
+}
+
+/// Makes every `decodebin` of `pipeline` post an error once it has exposed all its streams
+/// and none is video (an audio-only file or upload). Without it such a stream may only stop
+/// with "not-linked" when the demuxer happens to notice, or never.
+fn report_missing_video(pipeline: &gst::Pipeline) {
+    let decodebins = pipeline
+        .iterate_recurse()
+        .into_iter()
+        .flatten()
+        .filter(|e| {
+            e.factory()
+                .is_some_and(|f| f.name() == "decodebin" || f.name() == "uridecodebin")
+        });
+    for bin in decodebins {
+        bin.connect_no_more_pads(|bin| {
+            let video = bin.src_pads().iter().any(|pad| {
+                pad.current_caps()
+                    .unwrap_or_else(|| pad.query_caps(None))
+                    .structure(0)
+                    .is_some_and(|s| s.name().starts_with("video/"))
+            });
+            if !video {
+                gst::element_error!(
+                    bin,
+                    gst::StreamError::WrongType,
+                    ("no video stream in it (audio only?)"),
+                    ["decodebin exposed its streams and none is video"]
+                );
+            }
+        });
     }
 }
 
