@@ -39,6 +39,10 @@ activityd demo — two cameras (config/demo.toml), each a recording replayed in 
          about 25 s after start, then once per pass
   MQTT:  a local broker on 127.0.0.1:$PORT; its messages appear below as [mqtt]
          (watch them yourself: mosquitto_sub -p $PORT -v -t 'activityd/#')
+  PAGE:  open http://127.0.0.1:8000/ in a browser: both cameras' live skeletons (drawn from
+         landmarks, no video), activities, timelines, events, TUG results; its TUG view arms
+         a trial on camera "tug" (or: curl -d '{"camera":"tug"}' http://127.0.0.1:8000/tug/trials,
+         then curl http://127.0.0.1:8000/tug/trials about 25 s later)
   HTTP:  curl http://127.0.0.1:8000/health
          curl http://127.0.0.1:8000/model/info
          curl http://127.0.0.1:8000/metrics

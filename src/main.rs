@@ -403,6 +403,11 @@ fn run(path: &Path) -> ExitCode {
     let base = path.parent().unwrap_or(Path::new("."));
     match daemon::run(config, base) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e @ DaemonError::Config(_)) => {
+            tracing::error!(error = %e, "cannot start");
+            eprintln!("activityd: {e}");
+            ExitCode::from(2)
+        }
         Err(e @ DaemonError::Model(_)) => {
             tracing::error!(error = %e, "cannot start");
             eprintln!("activityd: {e}");

@@ -27,7 +27,7 @@ pub use annotate::{AnnotatedFrame, Annotation, Annotator, annotate_landmarks};
 pub use decode::{Change, Decoder, DecoderConfig, Label, Segment};
 pub use presence::PRESENCE_ON_S;
 use presence::Presence;
-pub use tug::{TugDetector, TugEnd, TugResult};
+pub use tug::{Phase, TugDetector, TugEnd, TugResult};
 
 /// The activity model and its class names, loaded once and shared.
 #[derive(Clone)]

@@ -96,6 +96,10 @@ pub struct ApiConfig {
     pub max_upload_mb: u64,
     /// Predict requests processed at once; more get 503 with `Retry-After`.
     pub max_concurrent_predictions: usize,
+    /// PEM certificate chain and private key: set both to serve HTTPS (relative paths are
+    /// taken from the config file's folder).
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for ApiConfig {
@@ -106,6 +110,8 @@ impl Default for ApiConfig {
             token: String::new(),
             max_upload_mb: 50,
             max_concurrent_predictions: 2,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -369,6 +375,17 @@ impl Config {
                     self.api.max_concurrent_predictions
                 ),
             );
+        }
+        match (&self.api.tls_cert, &self.api.tls_key) {
+            (Some(_), None) => err(
+                "api.tls_key".into(),
+                "must be set with api.tls_cert (the certificate's private key, PEM)".into(),
+            ),
+            (None, Some(_)) => err(
+                "api.tls_cert".into(),
+                "must be set with api.tls_key (the certificate chain, PEM)".into(),
+            ),
+            _ => {}
         }
         let m = &self.mqtt;
         if m.enabled {

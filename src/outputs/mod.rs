@@ -4,13 +4,19 @@
 //!
 //! * [`mqtt`]: state, events and Timed Up and Go results for home automation, with Home
 //!   Assistant discovery.
-//! * [`http`]: the technicians' API (health, model info, metrics, predict endpoints).
+//! * [`http`]: the API and the web page (health, model info, metrics, predict endpoints,
+//!   the live view, TUG trials).
+//! * [`live`]: each camera's live view (landmarks, activity, recent segments, events and
+//!   tests) for the web page, and the page's message stream.
+//! * [`trials`]: Timed Up and Go trials armed by a clinician, completed by the next test.
 //! * [`metrics`]: the Prometheus registry behind `/metrics`.
 //! * [`log_events`]: every activity start and end, and each test, in the daemon's log.
 
 pub mod http;
+pub mod live;
 pub mod metrics;
 pub mod mqtt;
+pub mod trials;
 
 use crate::events::EventKind;
 use crate::pipeline::Analyses;

@@ -14,8 +14,10 @@ use crate::classify::DecoderConfig;
 use crate::config::Config;
 use crate::health::{CameraHealth, Health};
 use crate::outputs::http::AppState;
+use crate::outputs::live::Live;
 use crate::outputs::metrics::Metrics;
 use crate::outputs::mqtt::MqttOutput;
+use crate::outputs::trials::Trials;
 use crate::pipeline::{Analyser, Analyses, Analysis, Models, Stage, Worker};
 use crate::shutdown::Shutdown;
 use crate::threads;
@@ -26,6 +28,9 @@ pub enum DaemonError {
     /// A model could not be loaded (exit code 3).
     #[error("model load failed: {0}")]
     Model(String),
+    /// A configured file cannot be used (exit code 2, as an invalid configuration).
+    #[error("invalid configuration: {0}")]
+    Config(String),
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
@@ -71,10 +76,21 @@ pub fn run(config: Config, base_dir: &Path) -> Result<(), DaemonError> {
         "models loaded"
     );
 
+    // HTTPS: certificate and key are checked before anything starts.
+    let tls = match (&config.api.tls_cert, &config.api.tls_key) {
+        (Some(cert), Some(key)) if config.api.enabled => Some(
+            crate::outputs::http::tls::acceptor(&base_dir.join(cert), &base_dir.join(key))
+                .map_err(|e| DaemonError::Config(e.to_string()))?,
+        ),
+        _ => None,
+    };
+
     let (tx, _rx) = tokio::sync::broadcast::channel::<Arc<Analysis>>(256);
     // Every consumer subscribes before the first frame is analysed.
     let rx_metrics = Analyses::subscribe(&tx, shutdown.clone());
     let rx_log = Analyses::subscribe(&tx, shutdown.clone());
+    let rx_live = Analyses::subscribe(&tx, shutdown.clone());
+    let rx_trials = Analyses::subscribe(&tx, shutdown.clone());
     let rx_mqtt = config
         .mqtt
         .enabled
@@ -111,6 +127,9 @@ pub fn run(config: Config, base_dir: &Path) -> Result<(), DaemonError> {
     for c in config.active_cameras() {
         metrics.init_camera(&c.id);
     }
+    let camera_ids: Vec<String> = config.active_cameras().map(|c| c.id.clone()).collect();
+    let trials = Arc::new(Trials::new(camera_ids.clone()));
+    let live = Arc::new(Live::new(&camera_ids, models.activity.classes.clone()));
     let mqtt = match rx_mqtt {
         Some(rx) => Some((
             MqttOutput::new(
@@ -119,7 +138,8 @@ pub fn run(config: Config, base_dir: &Path) -> Result<(), DaemonError> {
                 health.clone(),
                 metrics.clone(),
             )
-            .map_err(std::io::Error::other)?,
+            .map_err(std::io::Error::other)?
+            .with_trials(trials.subscribe()),
             rx,
         )),
         None => None,
@@ -151,20 +171,25 @@ pub fn run(config: Config, base_dir: &Path) -> Result<(), DaemonError> {
                 .await
                 .map_err(|e| std::io::Error::other(format!("cannot listen on api.bind {}: {e}", config.api.bind)))?;
             let info = model_info.clone().unwrap_or_default();
-            let state = Arc::new(AppState::new(
-                health.clone(),
-                metrics.clone(),
-                models.clone(),
-                info,
-                &config.api.token,
-                config.api.max_upload_mb,
-                config.api.max_concurrent_predictions,
-            ));
-            tracing::info!(url = %format!("http://{}/health", config.api.bind), "HTTP API listening");
-            tokio::spawn(crate::outputs::http::serve(listener, state, shutdown.clone()));
+            let state = Arc::new(
+                AppState::new(
+                    health.clone(),
+                    metrics.clone(),
+                    models.clone(),
+                    info,
+                    &config.api,
+                    shutdown.clone(),
+                )
+                .with_cameras(live.clone(), trials.clone()),
+            );
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            tracing::info!(url = %format!("{scheme}://{}/", config.api.bind), "web page and HTTP API listening");
+            tokio::spawn(crate::outputs::http::serve(listener, state, tls.clone(), shutdown.clone()));
         }
         let mqtt_task = mqtt.map(|(out, rx)| tokio::spawn(out.run(rx)));
         tokio::spawn(metrics.clone().run(rx_metrics));
+        tokio::spawn(live.clone().run(rx_live, trials.subscribe()));
+        tokio::spawn(trials.clone().run(rx_trials));
         tokio::spawn(crate::outputs::log_events(rx_log));
         tokio::spawn(systemd::supervise(health.clone(), shutdown.clone()));
         tokio::spawn(log_progress(health.clone(), shutdown.clone()));

@@ -14,9 +14,12 @@ mod auth;
 mod body;
 pub mod error;
 pub mod multipart;
+pub mod page;
 mod predict;
 mod slots;
 mod stream;
+pub mod tls;
+mod trials;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -34,8 +37,11 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+use crate::config::ApiConfig;
 use crate::health::{Health, Overall};
+use crate::outputs::live::Live;
 use crate::outputs::metrics::{EndpointLabels, Metrics, RequestLabels};
+use crate::outputs::trials::Trials;
 use crate::pipeline::Models;
 use crate::shutdown::Shutdown;
 use crate::timings::Timings;
@@ -51,6 +57,10 @@ pub struct AppState {
     pub token: Option<String>,
     pub max_upload: u64,
     pub predict_slots: Arc<Semaphore>,
+    /// The cameras' live view and TUG trials (the daemon's; absent without cameras).
+    pub live: Option<Arc<Live>>,
+    pub trials: Option<Arc<Trials>>,
+    pub shutdown: Shutdown,
     next_id: AtomicU64,
 }
 
@@ -60,20 +70,30 @@ impl AppState {
         metrics: Arc<Metrics>,
         models: Models,
         model_info: Value,
-        token: &str,
-        max_upload_mb: u64,
-        max_concurrent: usize,
+        api: &ApiConfig,
+        shutdown: Shutdown,
     ) -> AppState {
+        let token = &api.token;
         AppState {
             health,
             metrics,
             models,
             model_info,
             token: (!token.is_empty()).then(|| token.to_string()),
-            max_upload: max_upload_mb * 1024 * 1024,
-            predict_slots: Arc::new(Semaphore::new(max_concurrent)),
+            max_upload: api.max_upload_mb * 1024 * 1024,
+            predict_slots: Arc::new(Semaphore::new(api.max_concurrent_predictions)),
+            live: None,
+            trials: None,
+            shutdown,
             next_id: AtomicU64::new(1),
         }
+    }
+
+    /// The daemon's cameras: their live view and TUG trials.
+    pub fn with_cameras(mut self, live: Arc<Live>, trials: Arc<Trials>) -> AppState {
+        self.live = Some(live);
+        self.trials = Some(trials);
+        self
     }
 }
 
@@ -85,6 +105,11 @@ fn endpoint_name(path: &str) -> &'static str {
         "/predict/frame" => "/predict/frame",
         "/predict/video" => "/predict/video",
         "/predict/stream" => "/predict/stream",
+        "/recent" => "/recent",
+        "/live" => "/live",
+        p if p.starts_with("/tug/") => "/tug",
+        "/" | "/page/app.js" | "/page/style.css" => "page",
+        p if p.starts_with("/cameras/") => "page",
         _ => "other",
     }
 }
@@ -157,11 +182,26 @@ async fn route(
             allowed(&[Method::GET])?;
             stream::stream(state, req).await
         }
-        _ => Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("no endpoint {path}"),
-        )),
+        "/recent" => {
+            allowed(&[Method::GET])?;
+            page::recent(&state, &req)
+        }
+        "/live" => {
+            allowed(&[Method::GET])?;
+            page::live(state, req).await
+        }
+        p if p.starts_with("/tug/") => trials::route(state, req).await,
+        p => match page::asset(p) {
+            Some(r) => {
+                allowed(&[Method::GET, Method::HEAD])?;
+                Ok(r)
+            }
+            None => Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("no endpoint {path}"),
+            )),
+        },
     }
 }
 
@@ -218,8 +258,13 @@ async fn handle(
     Ok(response)
 }
 
-/// Serves the API on `listener` until shutdown.
-pub async fn serve(listener: TcpListener, state: Arc<AppState>, shutdown: Shutdown) {
+/// Serves the API on `listener` until shutdown, over TLS when `tls` is given.
+pub async fn serve(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    shutdown: Shutdown,
+) {
     loop {
         let (stream, peer) = tokio::select! {
             r = listener.accept() => match r {
@@ -234,22 +279,43 @@ pub async fn serve(listener: TcpListener, state: Arc<AppState>, shutdown: Shutdo
         };
         let st = state.clone();
         let sd = shutdown.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| handle(st.clone(), peer, req));
-            let conn = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                // Slow or oversized headers are cut off rather than held.
-                .header_read_timeout(Duration::from_secs(10))
-                // 16 KiB of headers is plenty; more is refused (431).
-                .max_buf_size(16 * 1024)
-                .serve_connection(TokioIo::new(stream), service)
-                .with_upgrades();
-            tokio::select! {
-                r = conn => if let Err(e) = r {
-                    tracing::debug!(error = %e, %peer, "connection ended with an error");
-                },
-                _ = sd.wait() => {}
+            match tls {
+                None => serve_connection(stream, st, peer, sd).await,
+                Some(acceptor) => {
+                    // A client that never finishes its handshake is not waited for.
+                    match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream))
+                        .await
+                    {
+                        Ok(Ok(s)) => serve_connection(s, st, peer, sd).await,
+                        Ok(Err(e)) => tracing::debug!(error = %e, %peer, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    }
+                }
             }
         });
+    }
+}
+
+/// One connection (plain or TLS) until it ends or shutdown.
+async fn serve_connection<I>(io: I, state: Arc<AppState>, peer: SocketAddr, shutdown: Shutdown)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |req| handle(state.clone(), peer, req));
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        // Slow or oversized headers are cut off rather than held.
+        .header_read_timeout(Duration::from_secs(10))
+        // 16 KiB of headers is plenty; more is refused (431).
+        .max_buf_size(16 * 1024)
+        .serve_connection(TokioIo::new(io), service)
+        .with_upgrades();
+    tokio::select! {
+        r = conn => if let Err(e) = r {
+            tracing::debug!(error = %e, %peer, "connection ended with an error");
+        },
+        _ = shutdown.wait() => {}
     }
 }

@@ -10,6 +10,7 @@ use rumqttc::{
     AsyncClient, Event, EventLoop, LastWill, MqttOptions, Outgoing, Packet, QoS, Transport,
 };
 use serde_json::json;
+use tokio::sync::broadcast;
 
 use super::discovery::discovery_payload;
 use super::messages::Translator;
@@ -19,6 +20,7 @@ use crate::capture::Backoff;
 use crate::config::{Config, MqttConfig};
 use crate::health::{Health, MqttState};
 use crate::outputs::metrics::Metrics;
+use crate::outputs::trials::{Status as TrialStatus, Trial};
 use crate::pipeline::{Analyses, Analysis};
 
 fn round3(v: f64) -> f64 {
@@ -98,6 +100,7 @@ pub struct MqttOutput {
     /// (the start, before the first): the stats rates are averages since then.
     last_counters: HashMap<String, (u64, u64, u64)>,
     last_stats_at: std::time::Instant,
+    trials: Option<broadcast::Receiver<Arc<Trial>>>,
 }
 
 impl MqttOutput {
@@ -128,6 +131,7 @@ impl MqttOutput {
             metrics,
             last_counters: HashMap::new(),
             last_stats_at: std::time::Instant::now(),
+            trials: None,
         })
     }
 
@@ -310,7 +314,33 @@ impl MqttOutput {
     }
 
     /// Runs until shutdown: keeps the connection (reconnecting with backoff), publishes.
+    /// Publishes TUG trial results (each completed trial, and again when a stopwatch time is
+    /// attached) from `rx` as well.
+    pub fn with_trials(mut self, rx: broadcast::Receiver<Arc<Trial>>) -> MqttOutput {
+        self.trials = Some(rx);
+        self
+    }
+
+    fn on_trial(&mut self, t: &Trial) {
+        if t.status != TrialStatus::Completed {
+            return;
+        }
+        let mut v = serde_json::to_value(t).unwrap_or_default();
+        v["ts"] = serde_json::json!(crate::events::unix(std::time::SystemTime::now()));
+        let m = Message {
+            topic: self.topics.trial(&t.camera),
+            payload: v.to_string(),
+            qos: QoS::AtLeastOnce,
+            retain: false,
+        };
+        if self.queue.push(m, self.head_inflight) {
+            self.metrics.mqtt_dropped.inc();
+        }
+        self.update_queue_metrics();
+    }
+
     pub async fn run(mut self, mut analyses: Analyses) {
+        let mut trials = self.trials.take();
         self.health.set_mqtt(MqttState::Disconnected);
         // A broker is cheap to probe: retry within 5 s of its return.
         let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(5));
@@ -350,6 +380,14 @@ impl MqttOutput {
                     }
                     // Shutdown (or every camera gone).
                     None => break,
+                },
+                t = async { trials.as_mut().expect("checked").recv().await }, if trials.is_some() => match t {
+                    Ok(t) => {
+                        self.on_trial(&t);
+                        self.pump().await;
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => trials = None,
                 },
                 _ = stats.tick() => {
                     if self.connected {

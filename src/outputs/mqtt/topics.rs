@@ -30,6 +30,11 @@ impl Topics {
     pub fn tug(&self, camera: &str) -> String {
         format!("{}/{camera}/tug", self.base)
     }
+    /// TUG trials (armed by a clinician) once they have a result, and again with a stopwatch
+    /// time.
+    pub fn trial(&self, camera: &str) -> String {
+        format!("{}/{camera}/tug/trial", self.base)
+    }
     pub fn stats(&self) -> String {
         format!("{}/stats", self.base)
     }

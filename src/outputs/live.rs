@@ -1,0 +1,292 @@
+//! The live view behind the web page: each camera's latest frame (its landmarks, activity
+//! and presence), the last minutes of segments, recent events and tests, kept from the
+//! analyses; and the messages the read-only WebSocket `/live` sends to every open page.
+//!
+//! Landmarks only: no pixel of video is kept or sent. With no page open, frames cost a
+//! mutex and a few copies; their JSON is made only while someone listens.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+use tokio::sync::broadcast;
+
+use super::trials::Trial;
+use crate::classify::Segment;
+use crate::events::{EventKind, State};
+use crate::landmarks::{NUM_LANDMARKS, Point};
+use crate::pipeline::{Analyses, Analysis};
+
+/// Camera seconds of segments kept for the timeline.
+pub const WINDOW_S: f64 = 600.0;
+/// Events and tests kept per camera.
+const EVENTS_KEPT: usize = 50;
+const TUGS_KEPT: usize = 10;
+
+/// One message for the pages: which camera it is about (none for trials) and its JSON text.
+#[derive(Debug, Clone)]
+pub struct LiveMessage {
+    pub camera: Option<Arc<str>>,
+    pub text: String,
+}
+
+#[derive(Debug, Default)]
+struct CameraView {
+    width: u32,
+    height: u32,
+    t: f64,
+    state: Option<State>,
+    landmarks: Option<Value>,
+    segments: VecDeque<Segment>,
+    current: Option<(String, f64)>,
+    events: VecDeque<Value>,
+    tugs: VecDeque<Value>,
+}
+
+/// Every camera's live view, and the pages' message stream.
+pub struct Live {
+    classes: Vec<String>,
+    cameras: Mutex<BTreeMap<String, CameraView>>,
+    tx: broadcast::Sender<Arc<LiveMessage>>,
+}
+
+fn r4(v: f32) -> f64 {
+    (v as f64 * 1e4).round() / 1e4
+}
+fn r3(v: f64) -> f64 {
+    (v * 1e3).round() / 1e3
+}
+
+/// `[[x, y, visibility] × 33]`, normalised to the frame.
+fn landmark_rows(lm: &[Point; NUM_LANDMARKS]) -> Value {
+    Value::Array(
+        lm.iter()
+            .map(|p| json!([r4(p.x), r4(p.y), r4(p.visibility)]))
+            .collect(),
+    )
+}
+
+/// Times and confidences to the millisecond / thousandth, as every output rounds them.
+fn rounded(mut v: Value) -> Value {
+    if let Value::Object(m) = &mut v {
+        for k in [
+            "start",
+            "end",
+            "at",
+            "confidence",
+            "seat_contact",
+            "settled",
+        ] {
+            if let Some(x) = m.get(k).and_then(Value::as_f64) {
+                m.insert(k.into(), json!(r3(x)));
+            }
+        }
+    }
+    v
+}
+
+/// An event as the page reads it: its kind's fields and `ts`.
+fn event_json(kind: &EventKind, ts: f64) -> Value {
+    let mut v = rounded(serde_json::to_value(kind).unwrap_or_default());
+    v["ts"] = json!(ts);
+    v
+}
+
+impl Live {
+    pub fn new(cameras: &[String], classes: Vec<String>) -> Live {
+        Live {
+            classes,
+            cameras: Mutex::new(
+                cameras
+                    .iter()
+                    .map(|c| (c.clone(), CameraView::default()))
+                    .collect(),
+            ),
+            // A page that falls this far behind skips frames (see `/live`).
+            tx: broadcast::channel(64).0,
+        }
+    }
+
+    /// The messages from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<LiveMessage>> {
+        self.tx.subscribe()
+    }
+
+    fn send(&self, camera: Option<Arc<str>>, v: Value) {
+        let _ = self.tx.send(Arc::new(LiveMessage {
+            camera,
+            text: v.to_string(),
+        }));
+    }
+
+    /// Takes one analysis into its camera's view, and tells the open pages.
+    pub fn on_analysis(&self, a: &Analysis) {
+        let listening = self.tx.receiver_count() > 0;
+        let landmarks = a.pose.as_ref().map(|p| landmark_rows(&p.landmarks));
+        let mut messages = Vec::new();
+        {
+            let mut cams = self.cameras.lock().unwrap_or_else(|e| e.into_inner());
+            let view = cams.entry(a.camera.to_string()).or_default();
+            if !a.end_of_source {
+                (view.width, view.height, view.t) = (a.width, a.height, a.t);
+                view.landmarks = landmarks.clone();
+            }
+            if let Some(s) = &a.state {
+                view.state = Some(s.clone());
+            }
+            for e in &a.events {
+                match &e.kind {
+                    EventKind::Started {
+                        activity, start, ..
+                    } => view.current = Some((activity.clone(), *start)),
+                    EventKind::Ended(s) => {
+                        view.segments.push_back(s.clone());
+                        if view.current.as_ref().is_some_and(|c| c.1 <= s.start) {
+                            view.current = None;
+                        }
+                    }
+                    EventKind::NobodyInView { .. } => view.current = None,
+                    EventKind::Tug(_) => {
+                        view.tugs.push_back(event_json(&e.kind, e.ts));
+                        if view.tugs.len() > TUGS_KEPT {
+                            view.tugs.pop_front();
+                        }
+                    }
+                }
+                let ev = event_json(&e.kind, e.ts);
+                if listening {
+                    messages.push(json!({"type": "event", "camera": &*a.camera, "event": ev}));
+                }
+                view.events.push_back(ev);
+                if view.events.len() > EVENTS_KEPT {
+                    view.events.pop_front();
+                }
+            }
+            let horizon = view.t - WINDOW_S;
+            while view.segments.front().is_some_and(|s| s.end < horizon) {
+                view.segments.pop_front();
+            }
+        }
+        if !listening {
+            return;
+        }
+        if !a.end_of_source {
+            let (activity, confidence) = match &a.state {
+                Some(s) => (json!(s.activity), json!(r3(s.confidence as f64))),
+                None => (Value::Null, Value::Null),
+            };
+            let frame = json!({
+                "type": "frame",
+                "camera": &*a.camera,
+                "t": r3(a.t),
+                "width": a.width,
+                "height": a.height,
+                "landmarks": landmarks,
+                "activity": activity,
+                "confidence": confidence,
+                "person_present": a.state.as_ref().map_or(a.pose.is_some(), |s| s.person_present),
+            });
+            self.send(Some(a.camera.clone()), frame);
+        }
+        for m in messages {
+            self.send(Some(a.camera.clone()), m);
+        }
+    }
+
+    /// A trial changed (armed, completed, timed by a stopwatch).
+    pub fn on_trial(&self, t: &Trial) {
+        if self.tx.receiver_count() > 0 {
+            self.send(None, json!({"type": "trial", "trial": t}));
+        }
+    }
+
+    /// What `/recent` serves: every camera's view.
+    pub fn recent(&self) -> Value {
+        let cams = self.cameras.lock().unwrap_or_else(|e| e.into_inner());
+        let cameras: Vec<Value> = cams
+            .iter()
+            .map(|(id, v)| {
+                json!({
+                    "id": id,
+                    "width": v.width,
+                    "height": v.height,
+                    "t": r3(v.t),
+                    "state": v.state.as_ref().map(|s| json!({
+                        "activity": s.activity,
+                        "confidence": r3(s.confidence as f64),
+                        "person_present": s.person_present,
+                        "at": r3(s.at),
+                    })),
+                    "landmarks": v.landmarks,
+                    "segments": v.segments.iter().map(|s| rounded(serde_json::to_value(s).unwrap_or_default())).collect::<Vec<_>>(),
+                    "current": v.current.as_ref().map(|(a, s)| json!({"activity": a, "start": r3(*s)})),
+                    "events": v.events,
+                    "tugs": v.tugs,
+                })
+            })
+            .collect();
+        json!({"window_s": WINDOW_S, "classes": self.classes, "cameras": cameras})
+    }
+
+    /// Follows the analyses and the trials until shutdown.
+    pub async fn run(
+        self: Arc<Self>,
+        mut analyses: Analyses,
+        mut trials: broadcast::Receiver<Arc<Trial>>,
+    ) {
+        loop {
+            tokio::select! {
+                a = analyses.next() => match a {
+                    Some(a) => self.on_analysis(&a),
+                    None => return,
+                },
+                t = trials.recv() => match t {
+                    Ok(t) => self.on_trial(&t),
+                    Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => {
+                        // No more trials: follow the analyses alone.
+                        while let Some(a) = analyses.next().await {
+                            self.on_analysis(&a);
+                        }
+                        return;
+                    }
+                },
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_are_flat_objects_with_their_time() {
+        let v = event_json(
+            &EventKind::Ended(Segment {
+                class: 0,
+                activity: "turn".into(),
+                start: 1.0,
+                end: 2.5,
+                confidence: 0.8,
+            }),
+            100.0,
+        );
+        assert_eq!(v["kind"], "ended");
+        assert_eq!(v["activity"], "turn");
+        assert_eq!(v["end"], 2.5);
+        assert_eq!(v["ts"], 100.0);
+        let v = event_json(
+            &EventKind::Started {
+                activity: "walk_away".into(),
+                start: 3.0,
+                confidence: 0.9,
+            },
+            5.0,
+        );
+        assert_eq!(
+            (v["kind"].as_str(), v["start"].as_f64()),
+            (Some("started"), Some(3.0))
+        );
+    }
+}
