@@ -23,5 +23,7 @@ echo "== ratios (activityd / MediaPipe)"
 python3 bench/compare.py "$out/ours.json" "$out/mp.json"
 echo "== the camera's pace while the API is flooded, and SIGTERM under load"
 python3 bench/pace_under_load.py
+echo "== the web page: weight, and the daemon's CPU with a page open"
+python3 bench/page_cpu.py
 echo "== capture hand-off"
 cargo bench --bench handoff

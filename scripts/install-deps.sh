@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building, running and testing activityd needs on Debian/Ubuntu: GStreamer
 # (dev files + plugins), libclang (for the v4l crate's bindgen), Mosquitto, ffmpeg (the tests
-# make browser-style WebM clips with it), and Rust if absent.
+# make browser-style WebM clips with it), Chromium (tests/page.rs drives the web page in it,
+# headless), and Rust if absent.
 # Idempotent: installs only what is missing. Uses sudo only when not root.
 set -euo pipefail
 
@@ -10,7 +11,7 @@ pkgs=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools
-  mosquitto mosquitto-clients curl ca-certificates strace ffmpeg
+  mosquitto mosquitto-clients curl ca-certificates strace ffmpeg chromium
 )
 missing=()
 for p in "${pkgs[@]}"; do

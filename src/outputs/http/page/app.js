@@ -156,7 +156,7 @@
     if (cam) { return cam; }
     cam = {
       id: id, width: 640, height: 480, t: null, updates: 0, activity: null,
-      segments: new Map(), current: null, events: [], eventKeys: new Set(), tugs: [],
+      segments: new Map(), current: null, events: [], seen: new Set(), tugs: [],
       lastFrame: 0, health: null
     };
     buildCard(cam);
@@ -362,6 +362,11 @@
   function setNow(cam, t) {
     t = num(t);
     if (t === null) { return; }
+    if (cam.t !== null && cam.t - t > 5) {
+      // The camera's timeline started again (the daemon restarted): forget the old one.
+      cam.segments.clear();
+      cam.current = null;
+    }
     if (cam.t === null || t >= cam.t || cam.t - t > 5) { cam.t = t; }
     cam.tNowEl.textContent = 'camera time ' + camTime(cam.t);
   }
@@ -387,8 +392,10 @@
   function addEvent(cam, ev, render) {
     if (!ev || typeof ev !== 'object') { return; }
     var key = eventKey(ev);
-    if (cam.eventKeys.has(key)) { return; }
-    cam.eventKeys.add(key);
+    if (cam.seen.has(key)) { return; }
+    cam.seen.add(key);
+    // Remember more events than are shown: /recent sends its last 50 again on reconnecting.
+    if (cam.seen.size > 1000) { cam.seen.delete(cam.seen.values().next().value); }
     switch (ev.kind) {
       case 'started':
         if (typeof ev.activity === 'string' && num(ev.start) !== null &&
@@ -408,10 +415,7 @@
         break;
     }
     cam.events.push(ev);
-    if (cam.events.length > MAX_EVENTS * 3) {
-      cam.events.splice(0, cam.events.length - MAX_EVENTS);
-      cam.eventKeys = new Set(cam.events.map(eventKey));
-    }
+    if (cam.events.length > MAX_EVENTS * 3) { cam.events.splice(0, cam.events.length - MAX_EVENTS); }
     if (render !== false) { renderEvents(cam); renderTimeline(cam); }
   }
 
@@ -684,6 +688,7 @@
           var e = $('cameras-empty');
           e.textContent = 'No camera "' + S.single + '".';
           e.hidden = false;
+          S.cameras.forEach(function (cam) { cam.card.hidden = true; });
         } else if (!cams.length && !S.cameras.size) {
           $('cameras-empty').hidden = false;
         }
@@ -843,7 +848,9 @@
       row(m, 'turn time', fmt(r.turn_s, 2, 's'), 'turn');
       row(m, 'out of view', fmt(r.out_of_view_s, 1, 's'), 'oov');
       var flags = arr(r.quality && r.quality.flags);
-      row(m, 'quality', flags.length ? flags.join(', ').replace(/_/g, ' ') : 'no flags', 'flags');
+      var mc = num(r.quality && r.quality.mean_confidence);
+      row(m, 'quality', (flags.length ? flags.join(', ').replace(/_/g, ' ') : 'no flags') +
+        (mc !== null ? ' (mean confidence ' + pct(mc) + ')' : ''), 'flags');
       row(m, 'end rule', String(r.end_rule || '—').replace(/_/g, ' '));
       res.appendChild(m);
       var fr = r.fall_risk || {};
