@@ -504,6 +504,21 @@ fn the_websocket_answers_frame_by_frame() {
         let bad: serde_json::Value = serde_json::from_str(bad.to_text().unwrap()).unwrap();
         assert_eq!(bad["error"]["code"], "bad_image");
         ws.close(None).await.unwrap();
+        // A message over `api.max_upload_mb` (5 here) ends the session: close code 1009.
+        let (mut big, _) =
+            tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{}/predict/stream", api.port))
+                .await
+                .unwrap();
+        let _ = big.send(Message::binary(vec![0u8; 6 * 1024 * 1024])).await;
+        let end = tokio::time::timeout(Duration::from_secs(30), big.next())
+            .await
+            .expect("the server ends the session");
+        match end {
+            Some(Ok(Message::Close(Some(f)))) => assert_eq!(u16::from(f.code), 1009, "{f:?}"),
+            // The connection may also be gone before the close frame is read.
+            None | Some(Err(_)) => {}
+            other => panic!("a 6 MiB message was answered: {other:?}"),
+        }
         for (i, r) in replies.iter().enumerate() {
             for k in ["t", "activity", "confidence", "landmarks"] {
                 assert!(r.get(k).is_some(), "reply {i} lacks {k}: {r}");

@@ -89,7 +89,11 @@ pub(super) async fn live(
             .find(|(k, _)| *k == "camera")
             .map(|(_, v)| v.to_string())
     });
-    let (response, socket) = hyper_tungstenite::upgrade(&mut req, None)
+    // Read-only: the page has nothing to send but a close.
+    let config = hyper_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(Some(64 * 1024))
+        .max_frame_size(Some(64 * 1024));
+    let (response, socket) = hyper_tungstenite::upgrade(&mut req, Some(config))
         .map_err(|e| ApiError::bad_request("websocket_handshake", e.to_string()))?;
     let mut rx = live.subscribe();
     let shutdown = state.shutdown.clone();

@@ -96,7 +96,12 @@ pub(super) async fn stream(
             "connect with a WebSocket",
         ));
     }
-    let (response, socket) = hyper_tungstenite::upgrade(&mut req, None)
+    // A frame is an upload: no message (or frame) larger than `api.max_upload_mb`.
+    let limit = usize::try_from(state.max_upload).unwrap_or(usize::MAX);
+    let config = hyper_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(Some(limit))
+        .max_frame_size(Some(limit));
+    let (response, socket) = hyper_tungstenite::upgrade(&mut req, Some(config))
         .map_err(|e| ApiError::bad_request("websocket_handshake", e.to_string()))?;
     tokio::spawn(async move {
         if let Err(e) = serve_stream(state, socket).await {
