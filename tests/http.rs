@@ -21,15 +21,7 @@ fn start(extra_api: &str, env: &[(&str, &str)]) -> Api {
         "device_id = \"t\"\n[api]\nbind = \"127.0.0.1:{port}\"\nmax_upload_mb = 5\n{extra_api}\n[mqtt]\nenabled = false\n[[cameras]]\nid = \"cam0\"\nsource = \"test:\"\nwidth = 320\nheight = 240\nfps = 15\n"
     );
     let daemon = Daemon::start(&cfg, env);
-    assert!(
-        wait_until(Duration::from_secs(60), || TcpStream::connect((
-            "127.0.0.1",
-            port
-        ))
-        .is_ok()),
-        "API never came up: {}",
-        daemon.stderr()
-    );
+    daemon.wait_for_api(port);
     Api { port, daemon }
 }
 

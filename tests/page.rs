@@ -322,15 +322,7 @@ fn daemon_on(port: u16, id: &str, camera: &str, api_extra: &str) -> Daemon {
         "device_id = \"page\"\n[api]\nbind = \"127.0.0.1:{port}\"\n{api_extra}\n[mqtt]\nenabled = false\n[[cameras]]\nid = \"{id}\"\n{camera}\n"
     );
     let d = Daemon::start(&cfg, &[]);
-    assert!(
-        wait_until(Duration::from_secs(60), || TcpStream::connect((
-            "127.0.0.1",
-            port
-        ))
-        .is_ok()),
-        "API never came up: {}",
-        d.stderr()
-    );
+    d.wait_for_api(port);
     d
 }
 

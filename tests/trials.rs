@@ -48,18 +48,7 @@ fn a_trial_is_armed_completed_by_the_next_test_timed_and_compared_with_a_stopwat
     let sub = Sub::start(broker.port, "activityd/gym/chair/tug/#", None);
     let api = free_port();
     let d = Daemon::start(&config(api, broker.port), &[]);
-    assert!(
-        wait_until(Duration::from_secs(60), || http::request(
-            api,
-            "GET",
-            "/health",
-            &[],
-            b""
-        )
-        .is_ok_and(|r| r.status == 200)),
-        "{}",
-        d.stderr()
-    );
+    d.wait_for_api(api);
 
     // The token is needed, and bad input is refused with a JSON error.
     let r = http::request(api, "GET", "/tug/trials", &[], b"").unwrap();
@@ -186,18 +175,7 @@ fn the_live_websocket_streams_landmarks_activity_and_events() {
     let api = free_port();
     let cfg = config(api, free_port()).replace("[mqtt]\n", "[mqtt]\nenabled = false\n");
     let d = Daemon::start(&cfg, &[]);
-    assert!(
-        wait_until(Duration::from_secs(60), || http::request(
-            api,
-            "GET",
-            "/health",
-            &[],
-            b""
-        )
-        .is_ok_and(|r| r.status == 200)),
-        "{}",
-        d.stderr()
-    );
+    d.wait_for_api(api);
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         // Without the token: refused at the handshake.

@@ -36,7 +36,7 @@ struct CameraView {
     height: u32,
     t: f64,
     state: Option<State>,
-    landmarks: Option<Value>,
+    landmarks: Option<[Point; NUM_LANDMARKS]>,
     segments: VecDeque<Segment>,
     current: Option<(String, f64)>,
     events: VecDeque<Value>,
@@ -122,14 +122,13 @@ impl Live {
     /// Takes one analysis into its camera's view, and tells the open pages.
     pub fn on_analysis(&self, a: &Analysis) {
         let listening = self.tx.receiver_count() > 0;
-        let landmarks = a.pose.as_ref().map(|p| landmark_rows(&p.landmarks));
         let mut messages = Vec::new();
         {
             let mut cams = self.cameras.lock().unwrap_or_else(|e| e.into_inner());
             let view = cams.entry(a.camera.to_string()).or_default();
             if !a.end_of_source {
                 (view.width, view.height, view.t) = (a.width, a.height, a.t);
-                view.landmarks = landmarks.clone();
+                view.landmarks = a.pose.as_ref().map(|p| p.landmarks);
             }
             if let Some(s) = &a.state {
                 view.state = Some(s.clone());
@@ -181,7 +180,7 @@ impl Live {
                 "t": r3(a.t),
                 "width": a.width,
                 "height": a.height,
-                "landmarks": landmarks,
+                "landmarks": a.pose.as_ref().map(|p| landmark_rows(&p.landmarks)),
                 "activity": activity,
                 "confidence": confidence,
                 "person_present": a.state.as_ref().map_or(a.pose.is_some(), |s| s.person_present),
@@ -217,7 +216,7 @@ impl Live {
                         "person_present": s.person_present,
                         "at": r3(s.at),
                     })),
-                    "landmarks": v.landmarks,
+                    "landmarks": v.landmarks.as_ref().map(landmark_rows),
                     "segments": v.segments.iter().map(|s| rounded(serde_json::to_value(s).unwrap_or_default())).collect::<Vec<_>>(),
                     "current": v.current.as_ref().map(|(a, s)| json!({"activity": a, "start": r3(*s)})),
                     "events": v.events,

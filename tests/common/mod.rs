@@ -225,6 +225,20 @@ impl Daemon {
         None
     }
 
+    /// Waits (up to 60 s) until the API accepts connections on `port`; fails the test with
+    /// the daemon's log otherwise.
+    pub fn wait_for_api(&self, port: u16) {
+        assert!(
+            wait_until(Duration::from_secs(60), || std::net::TcpStream::connect((
+                "127.0.0.1",
+                port
+            ))
+            .is_ok()),
+            "API never came up: {}",
+            self.stderr()
+        );
+    }
+
     /// What the daemon has written to stderr so far.
     pub fn stderr(&self) -> String {
         self.stderr.lock().unwrap().clone()

@@ -42,16 +42,7 @@ fn check(state: &AppState, req: &Request<Incoming>, query: bool) -> Result<(), A
         .and_then(|v| v.strip_prefix("Bearer "));
     let given = match header {
         Some(h) => h.as_bytes().to_vec(),
-        None if query => req
-            .uri()
-            .query()
-            .and_then(|q| {
-                q.split('&')
-                    .filter_map(|kv| kv.split_once('='))
-                    .find(|(k, _)| *k == "token")
-            })
-            .map(|(_, v)| percent_decode(v))
-            .unwrap_or_default(),
+        None if query => query_value(req, "token").unwrap_or_default(),
         None => Vec::new(),
     };
     if constant_time_eq(&given, token.as_bytes()) {
@@ -63,6 +54,16 @@ fn check(state: &AppState, req: &Request<Incoming>, query: bool) -> Result<(), A
             "this endpoint needs Authorization: Bearer <token>",
         ))
     }
+}
+
+/// The value of `key` in the request's query string, percent-decoded.
+pub(super) fn query_value(req: &Request<Incoming>, key: &str) -> Option<Vec<u8>> {
+    req.uri()
+        .query()?
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == key)
+        .map(|(_, v)| percent_decode(v))
 }
 
 /// `%XX` escapes and `+` of a query value.

@@ -17,7 +17,7 @@ use hyper::{Request, Response, StatusCode};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::AppState;
-use super::auth::authorize_or_query;
+use super::auth::{authorize_or_query, query_value};
 use super::error::{ApiError, Body, json_response};
 
 const INDEX_HTML: &str = include_str!("page/index.html");
@@ -83,12 +83,7 @@ pub(super) async fn live(
             "connect with a WebSocket",
         ));
     }
-    let camera: Option<String> = req.uri().query().and_then(|q| {
-        q.split('&')
-            .filter_map(|kv| kv.split_once('='))
-            .find(|(k, _)| *k == "camera")
-            .map(|(_, v)| v.to_string())
-    });
+    let camera = query_value(&req, "camera").map(|v| String::from_utf8_lossy(&v).into_owned());
     // Read-only: the page has nothing to send but a close.
     let config = hyper_tungstenite::tungstenite::protocol::WebSocketConfig::default()
         .max_message_size(Some(64 * 1024))
