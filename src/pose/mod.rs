@@ -157,7 +157,8 @@ impl PoseModels {
     /// Loads `pose_detector.onnx` and the landmark model `kind` (`pose_landmarks.onnx` for
     /// "full", `pose_landmarks_lite.onnx`, `pose_landmarks_heavy.onnx`) from `dir`. Every
     /// variant must take a 256×256 crop and give 195 landmark values, a presence score and a
-    /// 64×64×39 heatmap ([`ModelError::Shape`] otherwise).
+    /// 64×64×39 heatmap; otherwise the error names `pose.model` (a declared input of another
+    /// size: [`ModelError::Load`]; outputs of other sizes: [`ModelError::Shape`]).
     pub fn load(dir: &Path, kind: PoseModelKind) -> Result<PoseModels, ModelError> {
         let landmarks_path = dir.join(format!("{}.onnx", kind.file_stem()));
         if kind != PoseModelKind::Full && !landmarks_path.is_file() {
