@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use activityd::classify::{ActivityModel, DecoderConfig, annotate_landmarks};
-use activityd::config::{Config, ConfigError};
+use activityd::config::{Config, ConfigError, PoseModelKind};
 use activityd::offline::{self, analyse, export};
 use activityd::pipeline::{Analyser, Models};
 use activityd::service::daemon::{self, DaemonError};
@@ -62,6 +62,9 @@ enum Command {
         /// nobody is tracked, even when the room has been empty for a while.
         #[arg(long, default_value_t = 0.0)]
         process_fps: f32,
+        /// The landmark model, as `pose.model` in the configuration.
+        #[arg(long, value_enum, default_value_t = PoseModelKind::Full)]
+        pose_model: PoseModelKind,
     },
     /// Feature vectors (109 per frame) from landmark frames, for training (JSON Lines; `-` =
     /// stdin). CSV has a header `t,f000,…,f108`; NPY is float32 [N, 110] with `t` first.
@@ -94,14 +97,24 @@ enum Command {
         /// as for `pose`, the detector is not slowed down while nobody is in view.
         #[arg(long, default_value_t = 0.0)]
         process_fps: f32,
+        /// The landmark model, as `pose.model` in the configuration.
+        #[arg(long, value_enum, default_value_t = PoseModelKind::Full)]
+        pose_model: PoseModelKind,
     },
-    /// The model cards as JSON.
-    ModelInfo,
+    /// The model cards as JSON (`pose_landmarks`: the card of the landmark model chosen).
+    ModelInfo {
+        /// The landmark model, as `pose.model` in the configuration.
+        #[arg(long, value_enum, default_value_t = PoseModelKind::Full)]
+        pose_model: PoseModelKind,
+    },
     /// Per-stage timings on a video or image folder.
     Bench {
         input: PathBuf,
         #[arg(long)]
         json: bool,
+        /// The landmark model, as `pose.model` in the configuration.
+        #[arg(long, value_enum, default_value_t = PoseModelKind::Full)]
+        pose_model: PoseModelKind,
     },
 }
 
@@ -158,18 +171,23 @@ fn main() -> ExitCode {
             input,
             overlay,
             process_fps,
+            pose_model,
         } => {
             logging::init(LogFormat::Text, "warn");
-            report(pose(&input, overlay.as_deref(), process_fps))
+            report(pose(&input, overlay.as_deref(), process_fps, pose_model))
         }
         Command::Features {
             landmarks,
             format,
             out,
         } => report(features(&landmarks, format, out.as_deref())),
-        Command::Bench { input, json } => {
+        Command::Bench {
+            input,
+            json,
+            pose_model,
+        } => {
             logging::init(LogFormat::Text, "warn");
-            report(bench(&input, json))
+            report(bench(&input, json, pose_model))
         }
         Command::Classify { landmarks } => {
             logging::init(LogFormat::Text, "warn");
@@ -181,6 +199,7 @@ fn main() -> ExitCode {
             format,
             timeline,
             process_fps,
+            pose_model,
         } => {
             logging::init(LogFormat::Text, "warn");
             report(annotate(
@@ -189,18 +208,21 @@ fn main() -> ExitCode {
                 format,
                 timeline.as_deref(),
                 process_fps,
+                pose_model,
             ))
         }
-        Command::ModelInfo => match activityd::model::model_info(&models_dir()) {
-            Ok(v) => {
-                println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
-                ExitCode::SUCCESS
+        Command::ModelInfo { pose_model } => {
+            match activityd::model::model_info(&models_dir(), pose_model) {
+                Ok(v) => {
+                    println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("activityd: {e}");
+                    ExitCode::from(3)
+                }
             }
-            Err(e) => {
-                eprintln!("activityd: {e}");
-                ExitCode::from(3)
-            }
-        },
+        }
     }
 }
 
@@ -219,14 +241,23 @@ fn models_dir() -> PathBuf {
     activityd::config::default_models_dir()
 }
 
-fn load_models() -> anyhow::Result<Models> {
-    Ok(Models::load(&models_dir(), DecoderConfig::default())?)
+fn load_models(pose_model: PoseModelKind) -> anyhow::Result<Models> {
+    Ok(Models::load(
+        &models_dir(),
+        pose_model,
+        DecoderConfig::default(),
+    )?)
 }
 
-fn pose(input: &Path, overlay: Option<&Path>, process_fps: f32) -> anyhow::Result<()> {
+fn pose(
+    input: &Path,
+    overlay: Option<&Path>,
+    process_fps: f32,
+    pose_model: PoseModelKind,
+) -> anyhow::Result<()> {
     use std::io::Write;
     check_process_fps(process_fps)?;
-    let models = load_models()?;
+    let models = load_models(pose_model)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     match offline::open_input(input)? {
@@ -317,10 +348,11 @@ fn annotate(
     format: AnnotationFormat,
     timeline: Option<&Path>,
     process_fps: f32,
+    pose_model: PoseModelKind,
 ) -> anyhow::Result<()> {
     use std::io::{IsTerminal, Write};
     check_process_fps(process_fps)?;
-    let models = load_models()?;
+    let models = load_models(pose_model)?;
     let progress = std::io::stderr().is_terminal();
     let done = analyse::annotate(
         &models,
@@ -367,8 +399,8 @@ fn check_process_fps(process_fps: f32) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn bench(input: &Path, json: bool) -> anyhow::Result<()> {
-    let r = offline::bench::run(&models_dir(), input)?;
+fn bench(input: &Path, json: bool, pose_model: PoseModelKind) -> anyhow::Result<()> {
+    let r = offline::bench::run(&models_dir(), pose_model, input)?;
     if json {
         println!("{}", serde_json::to_string(&r)?);
     } else {

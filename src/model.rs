@@ -10,6 +10,8 @@ use std::sync::Arc;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::infer::Factoid;
 
+use crate::config::PoseModelKind;
+
 /// Why a model could not be used. The daemon exits with code 3 on any of these.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
@@ -21,6 +23,17 @@ pub enum ModelError {
     Card { path: PathBuf, message: String },
     #[error("inference failed: {0}")]
     Run(String),
+    /// The landmark model chosen with `pose.model` (or `--pose-model`) is not installed.
+    #[error(
+        "pose.model = \"{kind}\" needs the landmark model {path}, which is missing: build it \
+         with `training/pose/build_models.sh {kind}` (into the models folder), or use \
+         pose.model = \"full\"",
+        path = .path.display()
+    )]
+    MissingPoseModel { kind: PoseModelKind, path: PathBuf },
+    /// A model loaded but does not have the input or outputs the code reads.
+    #[error("model {path} does not fit: {message}")]
+    Shape { path: PathBuf, message: String },
 }
 
 /// How an image model wants its RGB input tensor laid out.
@@ -82,7 +95,23 @@ impl OnnxModel {
                 if channels_first == Some(3.into()) {
                     layout = Layout::Nchw;
                 }
-                Ok(layout.shape(n).to_vec())
+                // A model declaring another picture size (fixed dimensions only) is refused.
+                let dims: Vec<Option<TDim>> =
+                    declared.shape.dims().map(|d| d.concretize()).collect();
+                let want = layout.shape(n);
+                if dims.len() == 4
+                    && dims.iter().zip(want).any(|(d, w)| {
+                        d.as_ref()
+                            .and_then(|d| d.to_i64().ok())
+                            .is_some_and(|d| d != w as i64)
+                    })
+                {
+                    return Err(TractError::msg(format!(
+                        "declares input {:?}, expected {want:?} (a {n}x{n} RGB picture)",
+                        declared.shape
+                    )));
+                }
+                Ok(want.to_vec())
             },
             outputs,
         )?;
@@ -117,6 +146,12 @@ impl OnnxModel {
             .map_err(err)?;
         release_freed_memory();
         Ok(OnnxModel { plan, input_shape })
+    }
+
+    /// The shape of output `i` (in the order asked for at load time), when it is fixed.
+    pub fn output_shape(&self, i: usize) -> Option<Vec<usize>> {
+        let fact = self.plan.model().output_fact(i).ok()?;
+        fact.shape.as_concrete().map(|s| s.to_vec())
     }
 
     /// A reusable execution state (one per thread).
@@ -200,11 +235,20 @@ pub fn values(v: &TValue) -> Result<&[f32], ModelError> {
 }
 
 /// What `/model/info` and `activityd model-info` report: the activity model's summary (the
-/// plan's shape) and every model card in full.
-pub fn model_info(dir: &Path) -> Result<serde_json::Value, ModelError> {
+/// plan's shape) and every model card in full; `pose_landmarks` is the card of the landmark
+/// model in use (`pose.model`), and `pose_model.landmark_model` names it.
+pub fn model_info(dir: &Path, pose_model: PoseModelKind) -> Result<serde_json::Value, ModelError> {
     let activity = read_card(dir, "activity")?;
     let detector = read_card(dir, "pose_detector")?;
-    let landmarks = read_card(dir, "pose_landmarks")?;
+    let onnx = dir.join(format!("{}.onnx", pose_model.file_stem()));
+    if pose_model != PoseModelKind::Full && !onnx.is_file() {
+        // Its card is committed; the model itself may not be (heavy).
+        return Err(ModelError::MissingPoseModel {
+            kind: pose_model,
+            path: onnx,
+        });
+    }
+    let landmarks = read_card(dir, pose_model.file_stem())?;
     let test = &activity["accuracy"]["test"];
     Ok(serde_json::json!({
         "model_version": activity["version"],
@@ -216,6 +260,8 @@ pub fn model_info(dir: &Path) -> Result<serde_json::Value, ModelError> {
         "extra_labels": ["uncertain", "no_person"],
         "trained_date": activity["trained_date"],
         "pose_model": {
+            "landmark_model": pose_model.name(),
+            "model_complexity": pose_model.model_complexity(),
             "detector": {"name": detector["name"], "version": detector["version"], "licence": detector["licence"]},
             "landmarks": {"name": landmarks["name"], "version": landmarks["version"], "licence": landmarks["licence"]},
             "source": landmarks["source"],

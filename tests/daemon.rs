@@ -41,6 +41,10 @@ fn check_config_names_every_bad_field() {
             &["api.max_upload_mb: invalid type: string \"fifty\""],
         ),
         ("bad_source.toml", &["cameras[0].source: unknown source"]),
+        (
+            "bad_pose_model.toml",
+            &["pose.model: unknown variant `medium`, expected one of `lite`, `full`, `heavy`"],
+        ),
         ("bad_syntax.toml", &["TOML syntax (line 2)"]),
         (
             "bad_values.toml",
@@ -98,6 +102,33 @@ fn missing_model_exits_3() {
         "{}",
         d.stderr()
     );
+}
+
+/// `pose.model` naming a landmark model that is not installed: exit 3, naming the setting
+/// and the file.
+#[test]
+fn missing_pose_model_exits_3_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let models = activityd::config::default_models_dir();
+    for e in std::fs::read_dir(&models).unwrap() {
+        let e = e.unwrap();
+        if e.file_name() != "pose_landmarks_heavy.onnx" {
+            std::os::unix::fs::symlink(e.path(), dir.path().join(e.file_name())).unwrap();
+        }
+    }
+    let mut d = Daemon::start(
+        &format!(
+            "device_id = \"x\"\n[pose]\nmodel = \"heavy\"\n[models]\ndir = \"{}\"\n[[cameras]]\nid = \"c\"\nsource = \"test:\"\n",
+            dir.path().display()
+        ),
+        &[],
+    );
+    let (status, _) = d.wait_exit(Duration::from_secs(20)).expect("exits");
+    assert_eq!(status.code(), Some(3), "{}", d.stderr());
+    let path = dir.path().join("pose_landmarks_heavy.onnx");
+    for want in ["pose.model = \"heavy\"", &path.display().to_string()] {
+        assert!(d.stderr().contains(want), "{want:?} not in {}", d.stderr());
+    }
 }
 
 const TEST_CONFIG: &str = r#"

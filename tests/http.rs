@@ -76,6 +76,11 @@ fn endpoints_answer_in_the_contract_shapes() {
     ] {
         assert!(info.get(k).is_some(), "/model/info lacks {k}");
     }
+    assert_eq!(info["pose_model"]["landmark_model"], "full");
+    assert_eq!(
+        info["cards"]["pose_landmarks"]["name"],
+        "blazepose_landmarks_full"
+    );
     let classes: Vec<&str> = info["classes"]
         .as_array()
         .unwrap()
@@ -132,6 +137,29 @@ fn endpoints_answer_in_the_contract_shapes() {
         "method_not_allowed",
     );
     assert_error(&get(api.port, "/predict/frame"), 405, "method_not_allowed");
+}
+
+/// `pose.model = "lite"`: the daemon runs MediaPipe's lite landmark model, and `/model/info`
+/// says so (its card in `cards.pose_landmarks`).
+#[test]
+fn model_info_shows_the_landmark_model_in_use() {
+    let api = start("\n[pose]\nmodel = \"lite\"", &[]);
+    let info = get(api.port, "/model/info").json();
+    assert_eq!(info["pose_model"]["landmark_model"], "lite", "{info}");
+    assert_eq!(info["pose_model"]["model_complexity"], 0, "{info}");
+    assert_eq!(
+        info["pose_model"]["landmarks"]["name"],
+        "blazepose_landmarks_lite"
+    );
+    assert_eq!(
+        info["cards"]["pose_landmarks"]["file"],
+        "pose_landmarks_lite.onnx"
+    );
+    assert!(wait_until(Duration::from_secs(60), || get(
+        api.port, "/health"
+    )
+    .json()["cameras"][0]["state"]
+        == "streaming"));
 }
 
 #[test]

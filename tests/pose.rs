@@ -19,6 +19,7 @@ use common::{bin, fixture, run_ok};
 fn models() -> Models {
     Models::load(
         &activityd::config::default_models_dir(),
+        activityd::pose::PoseModelKind::Full,
         DecoderConfig::default(),
     )
     .expect("models load")
@@ -457,4 +458,134 @@ fn a_person_lying_down_is_tracked_lying_down() {
             worst.1
         );
     }
+}
+
+/// `activityd pose --pose-model X IMAGE`: the landmark frame.
+fn pose_with(model: &str, image: &str, env: &[(&str, &std::path::Path)]) -> std::process::Output {
+    let mut cmd = Command::new(bin());
+    cmd.args(["pose", "--pose-model", model])
+        .arg(fixture(&format!("images/{image}")));
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn frame_of(out: &std::process::Output) -> LandmarkFrame {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Photos of one person, front, back, side and crouching, in which all three models find them.
+const ONE_PERSON: [&str; 4] = [
+    "pose2sim_cam01_f030_front.jpg",
+    "pose2sim_cam03_f000_back.jpg",
+    "pose2sim_cam04_f060_back_side.jpg",
+    "sports2d_f200_crouch_after_jump.jpg",
+];
+
+/// MediaPipe's lite and heavy landmark models (`--pose-model`, `pose.model`) find the same
+/// person as the full one, with their 33 landmarks close to the full model's: mean distance
+/// below 3% of the image's larger side on each photo (measured: lite 0.44-1.51%, heavy
+/// 0.35-0.96%, the crouch the largest for both). Heavy is not in the repository (55 MB): it
+/// is compared when `training/pose/build_models.sh heavy` has built it.
+#[test]
+fn lite_and_heavy_landmarks_are_close_to_full() {
+    let dir = activityd::config::default_models_dir();
+    for model in ["lite", "heavy"] {
+        if model == "heavy" && !dir.join("pose_landmarks_heavy.onnx").is_file() {
+            eprintln!("pose_landmarks_heavy.onnx not built: heavy not compared");
+            continue;
+        }
+        for image in ONE_PERSON {
+            let full = frame_of(&pose_with("full", image, &[]));
+            let other = frame_of(&pose_with(model, image, &[]));
+            let (Some(a), Some(b)) = (&full.landmarks, &other.landmarks) else {
+                panic!("{model} {image}: a person in both");
+            };
+            let (w, h) = (full.width as f64, full.height as f64);
+            let side = w.max(h);
+            let mean = (0..33)
+                .map(|i| {
+                    let dx = (a[i].x - b[i].x) as f64 * w;
+                    let dy = (a[i].y - b[i].y) as f64 * h;
+                    (dx * dx + dy * dy).sqrt() / side
+                })
+                .sum::<f64>()
+                / 33.0;
+            eprintln!(
+                "{model} {image}: mean distance to full {:.2}%",
+                mean * 100.0
+            );
+            assert!(mean < 0.03, "{model} {image}: {:.2}%", mean * 100.0);
+        }
+    }
+}
+
+/// A landmark model chosen but not installed is named, with the setting and how to build it.
+#[test]
+fn a_missing_landmark_model_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let models = activityd::config::default_models_dir();
+    for e in std::fs::read_dir(&models).unwrap() {
+        let e = e.unwrap();
+        if e.file_name() != "pose_landmarks_heavy.onnx" {
+            std::os::unix::fs::symlink(e.path(), dir.path().join(e.file_name())).unwrap();
+        }
+    }
+    let out = pose_with(
+        "heavy",
+        "pose2sim_cam01_f030_front.jpg",
+        &[("ACTIVITYD_MODELS", dir.path())],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let path = dir.path().join("pose_landmarks_heavy.onnx");
+    for want in [
+        "pose.model = \"heavy\"",
+        &path.display().to_string(),
+        "is missing",
+        "build_models.sh heavy",
+    ] {
+        assert!(err.contains(want), "{want:?} not in {err}");
+    }
+    // The same folder serves lite.
+    let lite = frame_of(&pose_with(
+        "lite",
+        "pose2sim_cam01_f030_front.jpg",
+        &[("ACTIVITYD_MODELS", dir.path())],
+    ));
+    assert!(lite.landmarks.is_some());
+}
+
+/// A landmark model that does not take a 256×256 crop is refused at load, naming the setting
+/// (here the detector, 224×224, put in the lite model's place).
+#[test]
+fn a_landmark_model_of_another_shape_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let models = activityd::config::default_models_dir();
+    for e in std::fs::read_dir(&models).unwrap() {
+        let e = e.unwrap();
+        let to = dir.path().join(e.file_name());
+        if e.file_name() == "pose_landmarks_lite.onnx" {
+            std::os::unix::fs::symlink(models.join("pose_detector.onnx"), to).unwrap();
+        } else {
+            std::os::unix::fs::symlink(e.path(), to).unwrap();
+        }
+    }
+    let out = pose_with(
+        "lite",
+        "pose2sim_cam01_f030_front.jpg",
+        &[("ACTIVITYD_MODELS", dir.path())],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("pose.model = \"lite\"") && err.contains("expected [1, 3, 256, 256]"),
+        "{err}"
+    );
 }

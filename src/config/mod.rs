@@ -36,6 +36,65 @@ impl TugEnd {
     }
 }
 
+/// Which of MediaPipe's three BlazePose landmark models runs (`[pose] model`, `--pose-model`):
+/// MediaPipe's `model_complexity` 0, 1 and 2. All three take the same 256×256 crop and give
+/// the same outputs; they trade speed for accuracy.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum PoseModelKind {
+    /// `pose_landmarks_lite.onnx` (model_complexity 0): the fastest, the least accurate.
+    Lite,
+    /// `pose_landmarks.onnx` (model_complexity 1): MediaPipe's default.
+    #[default]
+    Full,
+    /// `pose_landmarks_heavy.onnx` (model_complexity 2): the most accurate, the slowest.
+    Heavy,
+}
+
+impl PoseModelKind {
+    pub const ALL: [PoseModelKind; 3] = [
+        PoseModelKind::Lite,
+        PoseModelKind::Full,
+        PoseModelKind::Heavy,
+    ];
+
+    /// The value in the config file and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            PoseModelKind::Lite => "lite",
+            PoseModelKind::Full => "full",
+            PoseModelKind::Heavy => "heavy",
+        }
+    }
+
+    /// The model's file name without extension in the models folder (`.onnx`, and `.json`
+    /// for its card). "full" keeps the name it has always had.
+    pub fn file_stem(self) -> &'static str {
+        match self {
+            PoseModelKind::Lite => "pose_landmarks_lite",
+            PoseModelKind::Full => "pose_landmarks",
+            PoseModelKind::Heavy => "pose_landmarks_heavy",
+        }
+    }
+
+    /// MediaPipe's `model_complexity` for the same model.
+    pub fn model_complexity(self) -> u8 {
+        match self {
+            PoseModelKind::Lite => 0,
+            PoseModelKind::Full => 1,
+            PoseModelKind::Heavy => 2,
+        }
+    }
+}
+
+impl fmt::Display for PoseModelKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// One problem found in a configuration: where it is and what is wrong.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FieldError {
@@ -75,6 +134,8 @@ pub struct Config {
     pub mqtt: MqttConfig,
     #[serde(default)]
     pub models: ModelsConfig,
+    #[serde(default)]
+    pub pose: PoseConfig,
     #[serde(default)]
     pub activity: ActivityConfig,
     #[serde(default)]
@@ -187,6 +248,14 @@ pub fn default_models_dir() -> PathBuf {
         return installed.to_path_buf();
     }
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/models"))
+}
+
+/// Pose estimation.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PoseConfig {
+    /// The landmark model: `"lite"`, `"full"` (the default) or `"heavy"`.
+    pub model: PoseModelKind,
 }
 
 /// How per-frame probabilities become reported activities.
@@ -605,6 +674,30 @@ process_fps = 10
         assert!(e[0].starts_with("activity.tug_end: "), "{e:?}");
         assert!(
             e[0].contains("seat_contact") && e[0].contains("settled"),
+            "{e:?}"
+        );
+    }
+
+    /// `pose.model` takes the three names of MediaPipe's landmark models; anything else is
+    /// refused naming the key and the three names.
+    #[test]
+    fn pose_model_is_one_of_three_names() {
+        assert_eq!(Config::parse(GOOD).unwrap().pose.model, PoseModelKind::Full);
+        let with = |v: &str| format!("{GOOD}\n[pose]\nmodel = {v}\n");
+        for kind in PoseModelKind::ALL {
+            let c = Config::parse(&with(&format!("\"{kind}\""))).unwrap();
+            assert_eq!(c.pose.model, kind);
+            assert!(c.validate().is_empty());
+        }
+        let e = errors_of(&with("\"medium\""));
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].starts_with("pose.model: "), "{e:?}");
+        for name in ["lite", "full", "heavy", "medium"] {
+            assert!(e[0].contains(name), "{name} in {e:?}");
+        }
+        let e = errors_of(&format!("{GOOD}\n[pose]\nmodle = \"lite\"\n"));
+        assert!(
+            e[0].starts_with("pose.modle") || e[0].starts_with("pose"),
             "{e:?}"
         );
     }

@@ -20,7 +20,7 @@ use crate::classify::DecoderConfig;
 use crate::frame::{Frame, decode_image};
 use crate::offline::OfflineError;
 use crate::pipeline::{Analyser, Models};
-use crate::pose::{Mode, PoseEstimator};
+use crate::pose::{Mode, PoseEstimator, PoseModelKind};
 use crate::timings::Timings;
 
 /// Steps after pose (not part of the per-frame pose time).
@@ -43,6 +43,8 @@ pub struct Percentiles {
 /// The document `activityd bench --json` prints.
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
+    /// The landmark model benchmarked (`--pose-model`).
+    pub pose_model: PoseModelKind,
     pub frames: usize,
     /// Pose per frame (detector, landmarks and their pre/post-processing), tracked pipeline.
     pub per_frame_ms: Percentiles,
@@ -134,9 +136,13 @@ fn frames(input: &Path) -> Result<TimedFrames, OfflineError> {
 }
 
 /// Runs the benchmark on `input`.
-pub fn run(models_dir: &Path, input: &Path) -> Result<BenchReport, OfflineError> {
+pub fn run(
+    models_dir: &Path,
+    pose_model: PoseModelKind,
+    input: &Path,
+) -> Result<BenchReport, OfflineError> {
     let start = Instant::now();
-    let models = Models::load(models_dir, DecoderConfig::default())?;
+    let models = Models::load(models_dir, pose_model, DecoderConfig::default())?;
     let model_load_ms = ms(start.elapsed());
     let rss_after_load_mb = proc_status_mb("VmRSS:");
 
@@ -207,6 +213,7 @@ pub fn run(models_dir: &Path, input: &Path) -> Result<BenchReport, OfflineError>
         })
         .collect();
     Ok(BenchReport {
+        pose_model,
         frames: n,
         per_frame_ms: percentiles(per_frame),
         stages,
@@ -223,8 +230,8 @@ impl BenchReport {
     /// A table for people.
     pub fn to_text(&self) -> String {
         let mut s = format!(
-            "{} frames, {:.1} frames/s (decode included), per frame {:.2} ms median, {:.2} ms p99\n",
-            self.frames, self.fps, self.per_frame_ms.median, self.per_frame_ms.p99
+            "landmark model {}: {} frames, {:.1} frames/s (decode included), per frame {:.2} ms median, {:.2} ms p99\n",
+            self.pose_model, self.frames, self.fps, self.per_frame_ms.median, self.per_frame_ms.p99
         );
         s.push_str(&format!(
             "{:<12} {:>10} {:>10} {:>6}\n",

@@ -13,7 +13,7 @@ use crate::events;
 use crate::frame::{Content, Frame};
 use crate::landmarks::LandmarkFrame;
 use crate::model::ModelError;
-use crate::pose::{Mode, Pose, PoseEstimator, PoseModels, landmark_frame};
+use crate::pose::{Mode, Pose, PoseEstimator, PoseModelKind, PoseModels, landmark_frame};
 use crate::timings::Timings;
 
 use super::analysis::{Analysis, Stage, StageError};
@@ -27,10 +27,15 @@ pub struct Models {
 }
 
 impl Models {
-    /// Loads the pose and activity models from `dir`.
-    pub fn load(dir: &Path, decoder: DecoderConfig) -> Result<Models, ModelError> {
+    /// Loads the pose models (the landmark model `pose_model`) and the activity model from
+    /// `dir`.
+    pub fn load(
+        dir: &Path,
+        pose_model: PoseModelKind,
+        decoder: DecoderConfig,
+    ) -> Result<Models, ModelError> {
         Ok(Models {
-            pose: PoseModels::load(dir)?,
+            pose: PoseModels::load(dir, pose_model)?,
             activity: ActivityModel::load(dir)?,
             decoder,
         })
@@ -232,7 +237,7 @@ mod tests {
     /// frame of someone shifted (a new track or not); says whether the classifier ran on it.
     fn classifier_ran_after(new_track: bool) -> bool {
         let dir = crate::config::default_models_dir();
-        let models = Models::load(&dir, DecoderConfig::default()).unwrap();
+        let models = Models::load(&dir, PoseModelKind::Full, DecoderConfig::default()).unwrap();
         let mut a = Analyser::for_camera(&models).unwrap();
         let roi = Roi {
             cx: 0.0,
@@ -265,7 +270,7 @@ mod tests {
     fn recorded_landmarks_skip_pose_and_classify_as_the_file_does() {
         use crate::classify::annotate_landmarks;
         let dir = crate::config::default_models_dir();
-        let models = Models::load(&dir, DecoderConfig::default()).unwrap();
+        let models = Models::load(&dir, PoseModelKind::Full, DecoderConfig::default()).unwrap();
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/fixtures/tug/test_00150_tug.jsonl"

@@ -1,5 +1,6 @@
-//! Pose: MediaPipe BlazePose (full) in tract — a person detector, a landmark model on a rotated
-//! crop around the person, and tracking from frame to frame.
+//! Pose: MediaPipe BlazePose in tract — a person detector, a landmark model on a rotated crop
+//! around the person, and tracking from frame to frame. The landmark model is MediaPipe's
+//! lite, full (the default) or heavy one ([`PoseModelKind`], `pose.model`).
 //!
 //! Per frame, as MediaPipe's `PoseLandmarkCpu` graph does it:
 //! 1. If no person is tracked, the detector runs on the letterboxed frame (224×224); the most
@@ -33,6 +34,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
+pub use crate::config::PoseModelKind;
 use crate::frame::Frame;
 use crate::landmarks::{LandmarkFrame, NUM_LANDMARKS, Point};
 use crate::model::{Layout, ModelError, OnnxModel, Session, values};
@@ -140,11 +142,32 @@ pub struct PoseModels {
     landmarks: OnnxModel,
     landmarks_layout: Layout,
     anchors: Arc<[Anchor]>,
+    kind: PoseModelKind,
 }
 
+/// The landmark model's outputs, in the order they are read: 39 points × 5 values, the
+/// presence score, and the 64×64 heatmap of the 39 points.
+const LANDMARK_OUTPUTS: [(&str, usize); 3] = [
+    ("Identity", MODEL_POINTS * 5),
+    ("Identity_1", 1),
+    ("Identity_3", 64 * 64 * MODEL_POINTS),
+];
+
 impl PoseModels {
-    /// Loads `pose_detector.onnx` and `pose_landmarks.onnx` from `dir`.
-    pub fn load(dir: &Path) -> Result<PoseModels, ModelError> {
+    /// Loads `pose_detector.onnx` and the landmark model `kind` (`pose_landmarks.onnx` for
+    /// "full", `pose_landmarks_lite.onnx`, `pose_landmarks_heavy.onnx`) from `dir`. Every
+    /// variant must take a 256×256 crop and give 195 landmark values, a presence score and a
+    /// 64×64×39 heatmap; otherwise the error names `pose.model` (a declared input of another
+    /// size: [`ModelError::Load`]; outputs of other sizes: [`ModelError::Shape`]).
+    pub fn load(dir: &Path, kind: PoseModelKind) -> Result<PoseModels, ModelError> {
+        let landmarks_path = dir.join(format!("{}.onnx", kind.file_stem()));
+        if kind != PoseModelKind::Full && !landmarks_path.is_file() {
+            // Checked first: no point loading the detector for a daemon that cannot start.
+            return Err(ModelError::MissingPoseModel {
+                kind,
+                path: landmarks_path,
+            });
+        }
         // One after the other: loading both at once would double the peak memory for a few
         // tens of milliseconds saved.
         let (detector, detector_layout) = OnnxModel::load_image(
@@ -153,18 +176,41 @@ impl PoseModels {
             &["Identity", "Identity_1"],
         )?;
         // Landmarks, presence, and the heatmap MediaPipe refines x, y with.
-        let (landmarks, landmarks_layout) = OnnxModel::load_image(
-            &dir.join("pose_landmarks.onnx"),
-            CROP,
-            &["Identity", "Identity_1", "Identity_3"],
-        )?;
+        let names = LANDMARK_OUTPUTS.map(|(name, _)| name);
+        let (landmarks, landmarks_layout) = OnnxModel::load_image(&landmarks_path, CROP, &names)
+            .map_err(|e| match e {
+                ModelError::Load { path, message } => ModelError::Load {
+                    path,
+                    message: format!("pose.model = \"{kind}\": {message}"),
+                },
+                e => e,
+            })?;
+        for (i, (name, len)) in LANDMARK_OUTPUTS.iter().enumerate() {
+            let shape = landmarks.output_shape(i);
+            let got = shape.as_ref().map(|s| s.iter().product::<usize>());
+            if got != Some(*len) {
+                return Err(ModelError::Shape {
+                    path: landmarks_path,
+                    message: format!(
+                        "pose.model = \"{kind}\": output {i} ({name}) has shape {shape:?}, \
+                         expected {len} values"
+                    ),
+                });
+            }
+        }
         Ok(PoseModels {
             detector,
             detector_layout,
             landmarks,
             landmarks_layout,
             anchors: detector::anchors().into(),
+            kind,
         })
+    }
+
+    /// Which landmark model was loaded.
+    pub fn kind(&self) -> PoseModelKind {
+        self.kind
     }
 }
 

@@ -43,7 +43,8 @@ fn load_models(config: &Config) -> Result<Models, DaemonError> {
         tug_end: config.activity.tug_end,
         ..DecoderConfig::default()
     };
-    Models::load(&config.models.dir, decoder).map_err(|e| DaemonError::Model(e.to_string()))
+    Models::load(&config.models.dir, config.pose.model, decoder)
+        .map_err(|e| DaemonError::Model(e.to_string()))
 }
 
 /// Builds the inference stages for one camera: pose, then the stages that use it.
@@ -149,7 +150,7 @@ pub fn run(config: Config, base_dir: &Path) -> Result<(), DaemonError> {
     let model_info = config
         .api
         .enabled
-        .then(|| crate::model::model_info(&config.models.dir))
+        .then(|| crate::model::model_info(&config.models.dir, config.pose.model))
         .transpose()
         .map_err(|e| DaemonError::Model(e.to_string()))?;
 

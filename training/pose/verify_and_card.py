@@ -305,9 +305,11 @@ def card(a, kind, verification, conv_log):
                    "Identity_3": "heatmap logits [1,64,64,39] used by MediaPipe's "
                                  "RefineLandmarksFromHeatmapCalculator (see "
                                  "verification.heatmap_refinement_shift_px256)"}
+        complexity = {"lite": 0, "full": 1, "heavy": 2}[a.variant]
         extra = {"removed_outputs": {k: v for k, v in removed.items() if k not in kept},
-                 "full_model": "pose_landmark_full (MediaPipe model_complexity=1)"}
-        name, path_in_wheel = "blazepose_landmarks_full", a.lm_path
+                 "full_model": f"pose_landmark_{a.variant} (MediaPipe "
+                               f"model_complexity={complexity})"}
+        name, path_in_wheel = f"blazepose_landmarks_{a.variant}", a.lm_path
         notes = (f"Outputs pruned to {', '.join(kept)} (in this order; the other branches "
                  "are removed, so runtimes do not compute them). Weights are float16 in the "
                  ".tflite (DEQUANTIZE ops); tf2onnx folded them into float32 initializers.")
@@ -320,6 +322,21 @@ def card(a, kind, verification, conv_log):
     else:
         ver["detections_on_fixtures"] = {
             im["input"]: im["detections"] for im in verification["images"]}
+    source = {
+        "package": "mediapipe", "package_version": a.mp_version,
+        "wheel": a.wheel_name, "wheel_sha256": a.wheel_sha256,
+        "path_in_wheel": path_in_wheel,
+        "tflite_sha256": sha256(tfl_path), "tflite_bytes": os.path.getsize(tfl_path),
+        "upstream": "google-ai-edge/mediapipe (BlazePose GHUM 3D)"}
+    if kind == "landmarks" and a.lm_source_json:
+        # lite and heavy: not in the wheel; the card names the package they came from
+        src = json.loads(a.lm_source_json)
+        source = {"package": src["package"], "tarball": src["tarball"],
+                  "tarball_sha256": src["tarball_sha256"],
+                  "path_in_package": src["path_in_package"],
+                  "tflite_sha256": sha256(tfl_path), "tflite_bytes": os.path.getsize(tfl_path),
+                  "upstream": "google-ai-edge/mediapipe (BlazePose GHUM 3D)",
+                  "mediapipe_release": a.mp_version, "note": src["note"]}
     return {
         "name": name,
         "version": f"{a.mp_version}-onnx{a.revision}",
@@ -331,12 +348,7 @@ def card(a, kind, verification, conv_log):
         "precision": "float32",
         "licence": "Apache-2.0",
         "licence_file": "LICENSE-mediapipe.txt",
-        "source": {
-            "package": "mediapipe", "package_version": a.mp_version,
-            "wheel": a.wheel_name, "wheel_sha256": a.wheel_sha256,
-            "path_in_wheel": path_in_wheel,
-            "tflite_sha256": sha256(tfl_path), "tflite_bytes": os.path.getsize(tfl_path),
-            "upstream": "google-ai-edge/mediapipe (BlazePose GHUM 3D)"},
+        "source": source,
         "inputs": ins,
         "outputs": outs,
         **extra,
@@ -363,12 +375,20 @@ def main():
               "wheel_name", "wheel_sha256", "mp_version", "det_path", "lm_path", "revision",
               "det_cmd", "lm_cmd", "verification_json"):
         ap.add_argument("--" + k.replace("_", "-"), dest=k, required=True)
+    # Which landmark model (MediaPipe's model_complexity 0/1/2); "full" also writes the
+    # detector's card. --lm-source-json describes where a variant not in the wheel came from.
+    ap.add_argument("--variant", choices=("lite", "full", "heavy"), default="full")
+    ap.add_argument("--lm-source-json", default="")
     a = ap.parse_args()
     v = verify(a)
     with open(a.verification_json, "w") as f:
         json.dump(v, f, indent=1)
     conv_log = {"detector": a.det_cmd, "landmarks": a.lm_cmd}
-    for kind, fname in (("detector", "pose_detector.json"), ("landmarks", "pose_landmarks.json")):
+    cards = [("landmarks", "pose_landmarks.json" if a.variant == "full"
+              else f"pose_landmarks_{a.variant}.json")]
+    if a.variant == "full":
+        cards.insert(0, ("detector", "pose_detector.json"))
+    for kind, fname in cards:
         c = card(a, kind, v, conv_log)
         with open(os.path.join(a.out_dir, fname), "w") as f:
             json.dump(c, f, indent=2)
