@@ -175,6 +175,7 @@ fn the_broker_publishes_the_last_will_when_the_daemon_dies() {
 }
 
 /// Numbers of the synthetic events received (their start times: 0, 1, 2, …).
+#[cfg(feature = "fault-injection")]
 fn event_numbers(sub: &Sub) -> Vec<u64> {
     sub.payloads(&format!("{BASE}/cam0/event"))
         .iter()
@@ -186,6 +187,7 @@ fn event_numbers(sub: &Sub) -> Vec<u64> {
         .collect()
 }
 
+#[cfg(feature = "fault-injection")]
 fn metric(port: u16, name: &str) -> f64 {
     http::metric(
         &String::from_utf8(http::get(port, "/metrics").body).unwrap(),
