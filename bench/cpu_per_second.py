@@ -37,6 +37,8 @@ def run(process_fps, seconds):
     port = free_port()
     open(f"{work}/a.toml", "w").write(
         f'device_id = "c"\n[api]\nbind = "127.0.0.1:{port}"\n[mqtt]\nenabled = false\n'
+        # One person tracked, as MediaPipe's pose solution does (bench/people_cpu.py: more).
+        f'[pose]\nmax_people = 1\n'
         f'[[cameras]]\nid = "cam0"\nsource = "file://{clip}"\nloop = true\nprocess_fps = {process_fps}\n')
     d = subprocess.Popen([os.environ.get("ACTIVITYD_BIN", os.path.join(ROOT, "target/release/activityd")),
                           "run", "--config", f"{work}/a.toml"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

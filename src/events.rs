@@ -12,6 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 
 use crate::classify::{Change, Finished, Label, Segment, Step, TugResult};
+use crate::zones::ZoneEvent;
 
 /// A frame's two clocks: its camera time and the wall-clock time it was captured.
 #[derive(Debug, Clone, Copy)]
@@ -68,6 +69,8 @@ pub enum EventKind {
     NobodyInView { at: f64 },
     /// A Timed Up and Go test was completed.
     Tug(TugResult),
+    /// Someone entered or left a zone.
+    Zone(ZoneEvent),
 }
 
 /// One event and the wall-clock time of the moment it names (a start, an end, a test's end).
@@ -76,6 +79,8 @@ pub struct Event {
     pub kind: EventKind,
     /// Unix seconds.
     pub ts: f64,
+    /// Whose event it is (the tracker's person id); `None` for the camera's own events.
+    pub person: Option<u32>,
 }
 
 /// A camera's state after a frame.
@@ -117,12 +122,14 @@ pub fn of_step(step: &Step, clock: Clock) -> (State, Vec<Event>) {
         events.push(Event {
             kind,
             ts: clock.wall_at(at),
+            person: None,
         });
     }
     if let Some(t) = &step.tug {
         events.push(Event {
             kind: EventKind::Tug(t.clone()),
             ts: clock.wall_at(t.end),
+            person: None,
         });
     }
     let state = State {
@@ -143,11 +150,13 @@ pub fn of_finished(fin: &Finished, clock: Clock) -> (Option<State>, Vec<Event>) 
         .map(|seg| Event {
             kind: EventKind::Ended(seg.clone()),
             ts: clock.wall_at(seg.end),
+            person: None,
         })
         .collect();
     events.extend(fin.tugs.iter().map(|t| Event {
         kind: EventKind::Tug(t.clone()),
         ts: clock.wall_at(t.end),
+        person: None,
     }));
     let state = fin.decisions.last().map(|f| State {
         activity: f.activity.clone(),
@@ -155,6 +164,73 @@ pub fn of_finished(fin: &Finished, clock: Clock) -> (Option<State>, Vec<Event>) 
         person_present: f.person,
         at: f.at,
     });
+    (state, events)
+}
+
+/// The events of one frame with several people: each person's (`(id, step, in view)`),
+/// marked with their id, and the classifiers' last decisions for people forgotten at this
+/// frame (`gone`). A person leaving the view is no event of its own: "nobody in view" is
+/// reported only when nobody else is in view either.
+pub fn of_people<'a>(
+    people: impl IntoIterator<Item = (u32, &'a Step, bool)>,
+    gone: &[(u32, Finished)],
+    clock: Clock,
+) -> Vec<Event> {
+    let people: Vec<(u32, &Step, bool)> = people.into_iter().collect();
+    let anyone = people.iter().any(|p| p.2);
+    let mut events = Vec::new();
+    for (id, step, _) in &people {
+        let (_, evs) = of_step(step, clock);
+        events.extend(
+            evs.into_iter()
+                .filter(|e| !(anyone && matches!(e.kind, EventKind::NobodyInView { .. })))
+                .map(|e| Event {
+                    person: Some(*id),
+                    ..e
+                }),
+        );
+    }
+    for (id, fin) in gone {
+        let (_, evs) = of_finished(fin, clock);
+        events.extend(evs.into_iter().map(|e| Event {
+            person: Some(*id),
+            ..e
+        }));
+    }
+    events
+}
+
+/// Zone changes as events (each names its person).
+pub fn of_zones(zone_events: &[ZoneEvent], clock: Clock) -> Vec<Event> {
+    zone_events
+        .iter()
+        .map(|z| Event {
+            kind: EventKind::Zone(z.clone()),
+            ts: clock.wall_at(z.at),
+            person: Some(z.person),
+        })
+        .collect()
+}
+
+/// The state and events of a source's end with several people: everyone's (marked with
+/// their id), and the state of `primary`'s last decision.
+pub fn of_finished_people(
+    people: &[(u32, Finished)],
+    primary: Option<u32>,
+    clock: Clock,
+) -> (Option<State>, Vec<Event>) {
+    let mut state = None;
+    let mut events = Vec::new();
+    for (id, fin) in people {
+        let (st, evs) = of_finished(fin, clock);
+        if Some(*id) == primary {
+            state = st;
+        }
+        events.extend(evs.into_iter().map(|e| Event {
+            person: Some(*id),
+            ..e
+        }));
+    }
     (state, events)
 }
 

@@ -27,12 +27,16 @@
 //! * [`capture`]: one thread per camera; sources (video, or recorded landmarks replayed in
 //!   real time), the `process_fps` gate, reconnection with backoff, the newest-wins hand-off
 //!   to the worker, each camera's status.
-//! * [`pose`]: BlazePose — person detector, landmark model on a rotated crop, tracking.
+//! * [`pose`]: BlazePose — person detector, landmark model on a rotated crop, tracking up to
+//!   `max_people` people with stable ids.
+//! * [`zones`]: named areas of a camera's image, who is in each (by where they stand) and for
+//!   how long.
 //! * [`features`]: 109 numbers per frame describing the last two seconds of movement.
 //! * [`classify`]: the activity model, temporal decoding into segments, Timed Up and Go
 //!   timing, and the annotation document of a file.
 //! * [`events`]: what a classified frame means to the outside world (state; activity
-//!   started/ended, nobody in view, test completed; wall-clock times), worked out once.
+//!   started/ended, nobody in view, test completed, zone entered/left; whose; wall-clock
+//!   times), worked out once.
 //! * [`pipeline`]: the [`Analyser`](pipeline::Analyser) that drives pose → classify for
 //!   every caller (recorded landmarks skip pose), the per-camera worker thread, and the
 //!   [`Analysis`](pipeline::Analysis) every output reads.
@@ -61,3 +65,4 @@ pub mod service;
 pub mod shutdown;
 pub(crate) mod threads;
 pub mod timings;
+pub mod zones;

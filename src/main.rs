@@ -65,6 +65,13 @@ enum Command {
         /// The landmark model, as `pose.model` in the configuration.
         #[arg(long, value_enum, default_value_t = PoseModelKind::Full)]
         pose_model: PoseModelKind,
+        /// People tracked at once, as `pose.max_people` in the configuration (1-8).
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(1..=8))]
+        max_people: u8,
+        /// One line per person found in each frame, with its `"person"` id (a frame with
+        /// nobody: one line without). Without it, one line per frame: the primary person.
+        #[arg(long)]
+        people: bool,
     },
     /// Feature vectors (109 per frame) from landmark frames, for training (JSON Lines; `-` =
     /// stdin). CSV has a header `t,f000,…,f108`; NPY is float32 [N, 110] with `t` first.
@@ -100,6 +107,13 @@ enum Command {
         /// The landmark model, as `pose.model` in the configuration.
         #[arg(long, value_enum, default_value_t = PoseModelKind::Full)]
         pose_model: PoseModelKind,
+        /// People tracked at once, as `pose.max_people` in the configuration (1-8).
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(1..=8))]
+        max_people: u8,
+        /// A zone, as a camera's `zones` in the configuration: `NAME=x,y x,y x,y …` (corners
+        /// as fractions of the image). Repeat for more; each person's visits are in `people`.
+        #[arg(long = "zone", value_parser = parse_zone)]
+        zones: Vec<activityd::config::ZoneConfig>,
     },
     /// The model cards as JSON (`pose_landmarks`: the card of the landmark model chosen).
     ModelInfo {
@@ -115,6 +129,10 @@ enum Command {
         /// The landmark model, as `pose.model` in the configuration.
         #[arg(long, value_enum, default_value_t = PoseModelKind::Full)]
         pose_model: PoseModelKind,
+        /// People tracked at once (1-8). 1 by default, as MediaPipe's pose solution, which
+        /// the benchmark is compared with; more to measure the cost per person.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=8))]
+        max_people: u8,
     },
 }
 
@@ -172,9 +190,21 @@ fn main() -> ExitCode {
             overlay,
             process_fps,
             pose_model,
+            max_people,
+            people,
         } => {
             logging::init(LogFormat::Text, "warn");
-            report(pose(&input, overlay.as_deref(), process_fps, pose_model))
+            let models = PoseChoice {
+                model: pose_model,
+                max_people: max_people.into(),
+            };
+            report(pose(
+                &input,
+                overlay.as_deref(),
+                process_fps,
+                models,
+                people,
+            ))
         }
         Command::Features {
             landmarks,
@@ -185,9 +215,10 @@ fn main() -> ExitCode {
             input,
             json,
             pose_model,
+            max_people,
         } => {
             logging::init(LogFormat::Text, "warn");
-            report(bench(&input, json, pose_model))
+            report(bench(&input, json, pose_model, max_people.into()))
         }
         Command::Classify { landmarks } => {
             logging::init(LogFormat::Text, "warn");
@@ -200,6 +231,8 @@ fn main() -> ExitCode {
             timeline,
             process_fps,
             pose_model,
+            max_people,
+            zones,
         } => {
             logging::init(LogFormat::Text, "warn");
             report(annotate(
@@ -208,7 +241,11 @@ fn main() -> ExitCode {
                 format,
                 timeline.as_deref(),
                 process_fps,
-                pose_model,
+                PoseChoice {
+                    model: pose_model,
+                    max_people: max_people.into(),
+                },
+                &zones,
             ))
         }
         Command::ModelInfo { pose_model } => {
@@ -237,27 +274,63 @@ fn report(r: anyhow::Result<()>) -> ExitCode {
     }
 }
 
+/// `--zone NAME=x,y x,y x,y …`, checked as a configured zone is.
+fn parse_zone(s: &str) -> Result<activityd::config::ZoneConfig, String> {
+    let (name, corners) = s
+        .split_once('=')
+        .ok_or("expected NAME=x,y x,y x,y (corners as fractions of the image)")?;
+    let polygon = corners
+        .split_whitespace()
+        .map(|c| {
+            let (x, y) = c
+                .split_once(',')
+                .ok_or_else(|| format!("corner {c:?} is not x,y"))?;
+            let num = |v: &str| {
+                v.trim()
+                    .parse::<f32>()
+                    .map_err(|_| format!("corner {c:?}: {v:?} is not a number"))
+            };
+            Ok([num(x)?, num(y)?])
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let zone = activityd::config::ZoneConfig {
+        name: name.trim().to_string(),
+        polygon,
+    };
+    match zone.problems().first() {
+        Some((field, reason)) => Err(format!("{field}: {reason}")),
+        None => Ok(zone),
+    }
+}
+
 fn models_dir() -> PathBuf {
     activityd::config::default_models_dir()
 }
 
-fn load_models(pose_model: PoseModelKind) -> anyhow::Result<Models> {
-    Ok(Models::load(
-        &models_dir(),
-        pose_model,
-        DecoderConfig::default(),
-    )?)
+/// The pose settings of an offline command (`--pose-model`, `--max-people`).
+#[derive(Clone, Copy)]
+struct PoseChoice {
+    model: PoseModelKind,
+    max_people: usize,
+}
+
+fn load_models(pose: PoseChoice) -> anyhow::Result<Models> {
+    Ok(
+        Models::load(&models_dir(), pose.model, DecoderConfig::default())?
+            .with_max_people(pose.max_people),
+    )
 }
 
 fn pose(
     input: &Path,
     overlay: Option<&Path>,
     process_fps: f32,
-    pose_model: PoseModelKind,
+    pose_choice: PoseChoice,
+    people: bool,
 ) -> anyhow::Result<()> {
     use std::io::Write;
     check_process_fps(process_fps)?;
-    let models = load_models(pose_model)?;
+    let models = load_models(pose_choice)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     match offline::open_input(input)? {
@@ -278,16 +351,28 @@ fn pose(
             let mut write_err = None;
             let mut analyser = Analyser::for_video(&models, models.decoder.clone())?;
             analyse::file(&mut analyser, &path, process_fps, |frame, a, _| {
-                let lf = activityd::pose::landmark_frame(
-                    frame.t,
-                    frame.width,
-                    frame.height,
-                    a.pose.as_ref(),
-                );
-                if write_err.is_none()
-                    && let Err(e) = serde_json::to_string(&lf).map(|s| writeln!(out, "{s}"))
-                {
-                    write_err = Some(e);
+                let frame_of = |pose| {
+                    activityd::pose::landmark_frame(frame.t, frame.width, frame.height, pose)
+                };
+                let mut lines = Vec::new();
+                if people {
+                    for p in a.people.iter().filter(|p| p.pose.is_some()) {
+                        let mut v = serde_json::to_value(frame_of(p.pose.as_ref()));
+                        if let Ok(serde_json::Value::Object(m)) = &mut v {
+                            m.insert("person".into(), p.person.into());
+                        }
+                        lines.push(v.and_then(|v| serde_json::to_string(&v)));
+                    }
+                }
+                if lines.is_empty() {
+                    lines.push(serde_json::to_string(&frame_of(a.pose.as_ref())));
+                }
+                for line in lines {
+                    if write_err.is_none()
+                        && let Err(e) = line.map(|s| writeln!(out, "{s}"))
+                    {
+                        write_err = Some(e);
+                    }
                 }
             })?;
             if let Some(e) = write_err {
@@ -348,15 +433,17 @@ fn annotate(
     format: AnnotationFormat,
     timeline: Option<&Path>,
     process_fps: f32,
-    pose_model: PoseModelKind,
+    pose_choice: PoseChoice,
+    zones: &[activityd::config::ZoneConfig],
 ) -> anyhow::Result<()> {
     use std::io::{IsTerminal, Write};
     check_process_fps(process_fps)?;
-    let models = load_models(pose_model)?;
+    let models = load_models(pose_choice)?;
     let progress = std::io::stderr().is_terminal();
     let done = analyse::annotate(
         &models,
         models.decoder.clone(),
+        zones,
         |analyser, each| analyse::file(analyser, input, process_fps, each),
         |frame, _| {
             if progress && frame.seq % 15 == 0 {
@@ -399,8 +486,13 @@ fn check_process_fps(process_fps: f32) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn bench(input: &Path, json: bool, pose_model: PoseModelKind) -> anyhow::Result<()> {
-    let r = offline::bench::run(&models_dir(), pose_model, input)?;
+fn bench(
+    input: &Path,
+    json: bool,
+    pose_model: PoseModelKind,
+    max_people: usize,
+) -> anyhow::Result<()> {
+    let r = offline::bench::run(&models_dir(), pose_model, max_people, input)?;
     if json {
         println!("{}", serde_json::to_string(&r)?);
     } else {

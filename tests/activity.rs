@@ -249,6 +249,90 @@ fn the_sports2d_clip_is_annotated_end_to_end() {
 }
 
 /// Browser recordings (MediaRecorder WebM, track flagged as carrying alpha) and the 4:4:4 VP9
+/// Both people on the Sports2D clip, each on their own, and two zones, checked against what a
+/// person sees in the frames (30 fps, 640×360): the man on the box (from the first frames
+/// to the end; jumping jacks, his turn at 2.9–3.8 s, then a jump down to the right at
+/// 5.9–6.3 s) and the woman walking right to left below him (from ~2.5 s, out of view at
+/// ~6.8 s). They pass each other at ~4.3 s. By eye, the woman's feet cross x = 0.33 at
+/// 4.8–4.9 s, and the man's leave the band x = 0.25–0.5 in mid-jump at 6.0–6.2 s.
+#[test]
+fn both_people_on_the_sports2d_clip_are_tracked_apart_with_their_zones() {
+    let clip = fixture("video/sports2d_640x360.mp4");
+    let doc = json_of(&[
+        "annotate".as_ref(),
+        clip.as_ref(),
+        "--zone".as_ref(),
+        "left=0,0 0.33,0 0.33,1 0,1".as_ref(),
+        "--zone".as_ref(),
+        "band=0.25,0 0.5,0 0.5,1 0.25,1".as_ref(),
+    ]);
+    let people = doc["people"].as_array().unwrap();
+    eprintln!("{}", serde_json::to_string_pretty(people).unwrap());
+    assert_eq!(people.len(), 2, "two people, ids never given twice");
+    let (man, woman) = (&people[0], &people[1]);
+    let f = |v: &serde_json::Value| v.as_f64().unwrap();
+    assert_eq!(
+        (man["id"].as_u64(), woman["id"].as_u64()),
+        (Some(1), Some(2))
+    );
+    assert!(
+        f(&man["first_seen"]) < 0.5 && f(&man["last_seen"]) > 7.0,
+        "{man}"
+    );
+    assert!((2.0..3.6).contains(&f(&woman["first_seen"])), "{woman}");
+    assert!((6.3..7.2).contains(&f(&woman["last_seen"])), "{woman}");
+    // Their own activities: his turn; her walk across and nothing else.
+    let segs = |p: &serde_json::Value| -> Vec<(String, f64, f64)> {
+        p["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["activity"].as_str().unwrap().to_string(),
+                    f(&s["start"]),
+                    f(&s["end"]),
+                )
+            })
+            .collect()
+    };
+    assert!(
+        segs(man)
+            .iter()
+            .any(|(a, s, e)| a == "turn" && *s < 3.4 && *e > 3.3),
+        "{:?}",
+        segs(man)
+    );
+    let hers = segs(woman);
+    assert!(hers.iter().all(|(a, _, _)| a == "walk_across"), "{hers:?}");
+    let walked: f64 = hers.iter().map(|(_, s, e)| e - s).sum();
+    assert!(walked >= 2.5, "{hers:?}");
+    // The document's own segments are the primary person's: the man's (seen the longest).
+    assert_eq!(doc["segments"], man["segments"]);
+    // Zones, by where the feet are.
+    let visits = |p: &serde_json::Value, zone: &str| -> Vec<(f64, Option<f64>)> {
+        p["zones"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| v["zone"] == zone)
+            .map(|v| (f(&v["enter"]), v["leave"].as_f64()))
+            .collect()
+    };
+    let left = visits(woman, "left");
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!((4.6..5.1).contains(&left[0].0), "{left:?}");
+    assert!(left[0].1.is_some_and(|l| l > 6.3), "{left:?}");
+    assert!(visits(man, "left").is_empty(), "{:?}", visits(man, "left"));
+    let band = visits(man, "band");
+    assert_eq!(band.len(), 1, "{band:?}");
+    assert!(band[0].0 < 0.5, "{band:?}");
+    assert!(
+        band[0].1.is_some_and(|l| (5.8..6.4).contains(&l)),
+        "{band:?}"
+    );
+}
+
 /// libvpx makes of RGB input, flagged the same way: `annotate` reads every frame, at the
 /// stream's timestamps.
 #[test]

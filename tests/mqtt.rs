@@ -30,7 +30,12 @@ const BASE: &str = "activityd/hall-1";
 fn availability_discovery_state_and_events_from_a_real_clip() {
     let broker = Broker::start();
     let sub = Sub::start(broker.port, "#", None);
-    let mut d = Daemon::start(&config(broker.port, None, &clip_camera(), ""), &[]);
+    // A zone around the box the man exercises on (he jumps down from it at ~6 s of the clip).
+    let camera = format!(
+        "{}\n[[cameras.zones]]\nname = \"box\"\npolygon = [[0.25, 0.0], [0.5, 0.0], [0.5, 1.0], [0.25, 1.0]]",
+        clip_camera()
+    );
+    let mut d = Daemon::start(&config(broker.port, None, &camera, ""), &[]);
     let avail = format!("{BASE}/availability");
     assert!(
         sub.wait_for(&avail, Duration::from_secs(15), |p| p == "online")
@@ -52,6 +57,18 @@ fn availability_discovery_state_and_events_from_a_real_clip() {
     let cmps = v["cmps"].as_object().unwrap();
     for p in ["event", "sensor", "binary_sensor"] {
         assert!(cmps.values().any(|c| c["p"] == p), "no {p} entity");
+    }
+    // The people count, and the zone's occupancy and count.
+    let zone_topic = format!("{BASE}/cam0/zone/box");
+    for (id, topic) in [
+        ("activityd_hall-1_cam0_people", format!("{BASE}/cam0/state")),
+        (
+            "activityd_hall-1_cam0_zone_box_occupied",
+            zone_topic.clone(),
+        ),
+        ("activityd_hall-1_cam0_zone_box_count", zone_topic.clone()),
+    ] {
+        assert_eq!(cmps[id]["state_topic"], topic, "{id}");
     }
 
     // State: retained, so a late subscriber gets it at once.
@@ -90,7 +107,44 @@ fn availability_discovery_state_and_events_from_a_real_clip() {
             assert!(e.get(k).is_some(), "event lacks {k}: {e}");
         }
         assert_eq!(e["camera"], "cam0");
+        assert!(
+            e["person"].as_u64().is_some_and(|p| p >= 1),
+            "event lacks person: {e}"
+        );
     }
+
+    // Two people at once: the man and the woman walking past (from ~3.2 s of the clip).
+    let two = sub.wait_for(&state_topic, Duration::from_secs(40), |p| {
+        serde_json::from_str::<serde_json::Value>(p).unwrap()["people_count"] == 2
+    });
+    let s: serde_json::Value =
+        serde_json::from_str(&two.expect("two people in the state")).unwrap();
+    let ids: Vec<u64> = s["people"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["person"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 2, "{s}");
+    assert_ne!(ids[0], ids[1], "{s}");
+
+    // The zone: occupied (retained), and entered and left by the man as he jumps down.
+    let occ = sub
+        .wait_for(&zone_topic, Duration::from_secs(40), |p| {
+            p.contains("\"occupied\":true")
+        })
+        .expect("the box zone occupied");
+    let occ: serde_json::Value = serde_json::from_str(&occ).unwrap();
+    assert!(occ["count"].as_u64().unwrap() >= 1, "{occ}");
+    let zone_events = format!("{zone_topic}/event");
+    let left = sub
+        .wait_for(&zone_events, Duration::from_secs(40), |p| {
+            p.contains("\"phase\":\"leave\"")
+        })
+        .expect("someone left the box zone");
+    let left: serde_json::Value = serde_json::from_str(&left).unwrap();
+    assert!(left["dwell_s"].as_f64().unwrap() > 0.0, "{left}");
+    assert!(left["person"].as_u64().is_some(), "{left}");
 
     // Stats, named like Frigate's.
     let stats = sub

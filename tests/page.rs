@@ -409,6 +409,13 @@ fn the_page_follows_a_camera_from_landmarks_alone() {
         "document.querySelector('svg.skeleton[data-camera=\"cam0\"]').getAttribute('viewBox')",
     );
     assert_eq!(viewbox, "0 0 640 360", "the frame's aspect ratio");
+    // The woman walking past the man is drawn too, as another person (3.2-6.8 s of the clip).
+    b.wait_for(
+        Duration::from_secs(60),
+        "a second person drawn",
+        "(() => { const o = document.querySelector('svg.skeleton[data-camera=\"cam0\"] path.others'); \
+         return !!o && o.dataset.people === '1' && o.getAttribute('d').length > 100; })()",
+    );
     assert!(
         b.eval(
             "Number(document.querySelector('svg.skeleton[data-camera=\"cam0\"]').dataset.t) >= 0"

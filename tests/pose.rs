@@ -310,14 +310,14 @@ fn a_person_lost_for_a_moment_is_found_again_before_a_bystander() {
     // (hip x in pixels, whether a new track started) of whoever is found.
     let find = |f: &activityd::frame::Frame, est: &mut PoseEstimator, t: f64| {
         let pose = est.estimate(f, t, &mut Timings::default()).unwrap();
-        pose.map(|p| {
+        pose.into_iter().next().map(|p| {
             let x = 1280.0 * (p.landmarks[23].x + p.landmarks[24].x) / 2.0;
             (x, p.new_track)
         })
     };
 
     // On its own, the detector takes the bystander (larger, central): the premise.
-    let mut fresh = PoseEstimator::new(&models.pose, Mode::Video).unwrap();
+    let mut fresh = PoseEstimator::new(&models.pose, Mode::Video, 1).unwrap();
     let (x, new) = find(&both, &mut fresh, 0.0).expect("someone in the two-person frame");
     assert!(
         (x - 760.0).abs() < 150.0,
@@ -325,7 +325,7 @@ fn a_person_lost_for_a_moment_is_found_again_before_a_bystander() {
     );
     assert!(new, "the first person found starts a track");
 
-    let mut est = PoseEstimator::new(&models.pose, Mode::Video).unwrap();
+    let mut est = PoseEstimator::new(&models.pose, Mode::Video, 1).unwrap();
     let mut t = 0.0;
     for i in 0..10 {
         let (x, new) = find(&alone, &mut est, t).expect("the patient alone");
@@ -352,7 +352,7 @@ fn a_person_lost_for_a_moment_is_found_again_before_a_bystander() {
     // Settling: someone lost at every other frame (as fast walking can be at a low
     // `process_fps`) is a new track at each find only until SETTLE_S after they were first
     // found; then the track goes on, or the motion window would never fill.
-    let mut est = PoseEstimator::new(&models.pose, Mode::Video).unwrap();
+    let mut est = PoseEstimator::new(&models.pose, Mode::Video, 1).unwrap();
     let mut news = Vec::new();
     for i in 0..12 {
         let t = i as f64 * 0.1;
@@ -433,14 +433,14 @@ fn a_person_lying_down_is_tracked_lying_down() {
         (image::imageops::rotate270, -90.0, |x, y, w, _h| (y, w - x)),
     ];
     for (turn, added, map) in turns {
-        let mut est = PoseEstimator::new(&models.pose, Mode::Video).unwrap();
+        let mut est = PoseEstimator::new(&models.pose, Mode::Video, 1).unwrap();
         let mut worst = (0.0f32, 0.0f32);
         for (t, img, (lean, hip)) in &frames {
             let (w, h) = (img.width() as f32, img.height() as f32);
             let turned = turn(img);
             let frame = Frame::from_rgb(turned.width(), turned.height(), turned.into_raw(), *t);
             let pose = est.estimate(&frame, *t, &mut Timings::default()).unwrap();
-            let lf = activityd::pose::landmark_frame(*t, frame.width, frame.height, pose.as_ref());
+            let lf = activityd::pose::landmark_frame(*t, frame.width, frame.height, pose.first());
             let (got, at) = torso(&lf).unwrap_or_else(|| panic!("{added}°, t={t}: nobody"));
             let want = map(hip.0, hip.1, w, h);
             let off_deg = (got - (lean + added) + 180.0).rem_euclid(360.0) - 180.0;
@@ -587,5 +587,76 @@ fn a_landmark_model_of_another_shape_is_refused() {
     assert!(
         err.contains("pose.model = \"lite\"") && err.contains("expected [1, 3, 256, 256]"),
         "{err}"
+    );
+}
+
+/// Two people cross: two real people cut from their photos slide across a frame in opposite
+/// directions at 15 fps, the second passing in front of the first. Each keeps their id from
+/// one side to the other (the one hidden behind may be lost for a moment and found again),
+/// and the detector does not run on frames where both are tracked.
+#[test]
+fn two_people_crossing_keep_their_ids() {
+    use activityd::pose::{Mode, PoseEstimator};
+    use activityd::timings::Timings;
+    let models = models();
+    let load = |name: &str| match offline::open_input(&fixture(name)).unwrap() {
+        Input::Image(img) => img,
+        Input::Video(_) => panic!("{name} is not an image"),
+    };
+    let cut = |img: &image::RgbImage| {
+        let (x, y, w, h) = person_box(&models, img);
+        image::imageops::crop_imm(img, x, y, w, h).to_image()
+    };
+    let a = cut(&load("images/pose2sim_cam04_f060_back_side.jpg"));
+    let b = cut(&load("images/pose2sim_cam01_f030_front.jpg"));
+    let mut est = PoseEstimator::new(&models.pose, Mode::Video, 4).unwrap();
+    let n = 45;
+    // Per frame: (a's x, b's x) and who was found where.
+    let mut ids_a = Vec::new();
+    let mut ids_b = Vec::new();
+    let mut both_tracked_detector_runs = 0;
+    for i in 0..n {
+        let k = i as f64 / (n - 1) as f64;
+        let xa = (200.0 + 880.0 * k) as u32;
+        let xb = (1080.0 - 880.0 * k) as u32;
+        let frame = scene(&[(&a, xa, 560), (&b, xb, 600)]);
+        let t = i as f64 / 15.0;
+        let before = est.counters().detector_runs;
+        let tracking_both = i > 0 && est.is_tracking();
+        let poses = est.estimate(&frame, t, &mut Timings::default()).unwrap();
+        let hip_x =
+            |p: &activityd::pose::Pose| 1280.0 * (p.landmarks[23].x + p.landmarks[24].x) / 2.0;
+        for p in &poses {
+            let x = hip_x(p);
+            if (x - xa as f32).abs() < 80.0 && (xa as f32 - xb as f32).abs() > 250.0 {
+                ids_a.push(p.person);
+            }
+            if (x - xb as f32).abs() < 80.0 && (xa as f32 - xb as f32).abs() > 250.0 {
+                ids_b.push(p.person);
+            }
+        }
+        if tracking_both && poses.len() == 2 && est.counters().detector_runs > before {
+            both_tracked_detector_runs += 1;
+        }
+    }
+    eprintln!("a: {ids_a:?}\nb: {ids_b:?}\ncounters: {:?}", est.counters());
+    assert!(
+        ids_a.len() >= 25 && ids_b.len() >= 25,
+        "{ids_a:?} {ids_b:?}"
+    );
+    assert!(
+        ids_a.iter().all(|&id| id == ids_a[0]),
+        "a changed id: {ids_a:?}"
+    );
+    assert!(
+        ids_b.iter().all(|&id| id == ids_b[0]),
+        "b changed id: {ids_b:?}"
+    );
+    assert_ne!(ids_a[0], ids_b[0]);
+    // With both tracked and room for two more, the detector looks for newcomers once a
+    // second (NEWCOMER_SEARCH_S), not at every frame.
+    assert!(
+        both_tracked_detector_runs <= 4,
+        "{both_tracked_detector_runs}"
     );
 }

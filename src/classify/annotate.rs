@@ -35,6 +35,27 @@ pub struct Annotation {
     /// Every test seen, in order.
     pub tugs: Vec<TugResult>,
     pub classes: Vec<String>,
+    /// Each person tracked in a video (empty, and not serialised, for a landmark file).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub people: Vec<PersonAnnotation>,
+}
+
+/// One tracked person's part of a video's annotation.
+#[derive(Debug, Clone, Serialize)]
+pub struct PersonAnnotation {
+    /// The tracker's id (from 1).
+    pub id: u32,
+    /// Times (s) they were first and last seen.
+    pub first_seen: f64,
+    pub last_seen: f64,
+    /// Analysed frames they were in view in.
+    pub frames_in_view: usize,
+    pub segments: Vec<Segment>,
+    /// Their last test, and all of them.
+    pub tug: Option<TugResult>,
+    pub tugs: Vec<TugResult>,
+    /// Their visits to the zones given (in order).
+    pub zones: Vec<crate::zones::ZoneVisit>,
 }
 
 /// A decision's instant and the smoothed probabilities then.
@@ -74,6 +95,12 @@ impl Annotator {
         self.tugs.extend(step.tug.clone());
         self.frames.push((t, person));
         self.decide(&step.frame);
+    }
+
+    /// Keeps a frame at `t` that this annotator's person had no step for (before they were
+    /// first seen, after they were forgotten): nobody, no decision.
+    pub fn absent(&mut self, t: f64) {
+        self.frames.push((t, false));
     }
 
     fn decide(&mut self, f: &FrameActivity) {
@@ -136,6 +163,7 @@ impl Annotator {
             tug: self.tugs.last().cloned(),
             tugs: self.tugs,
             classes: self.classes,
+            people: Vec::new(),
         }
     }
 }

@@ -23,7 +23,7 @@ use crate::features::{FeatureExtractor, LABEL_LAG_S, NUM_FEATURES};
 use crate::landmarks::LandmarkFrame;
 use crate::model::{ModelError, OnnxModel, Session, read_card, values};
 use crate::timings::Timings;
-pub use annotate::{AnnotatedFrame, Annotation, Annotator, annotate_landmarks};
+pub use annotate::{AnnotatedFrame, Annotation, Annotator, PersonAnnotation, annotate_landmarks};
 pub use decode::{Change, Decoder, DecoderConfig, Label, Segment};
 pub use presence::PRESENCE_ON_S;
 use presence::Presence;

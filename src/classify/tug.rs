@@ -138,6 +138,10 @@ pub struct TugResult {
     /// When the person was seen settled, if they were.
     pub settled: Option<f64>,
     pub phases: Vec<Phase>,
+    /// Whose test it was: the tracker's id of the person who rose and sat down again (set by
+    /// the pipeline; not serialised when unknown, as for a landmark file).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub person: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -706,6 +710,7 @@ impl TugDetector {
             seat_contact: contact,
             settled,
             phases,
+            person: None,
         }))
     }
 

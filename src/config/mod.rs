@@ -251,11 +251,23 @@ pub fn default_models_dir() -> PathBuf {
 }
 
 /// Pose estimation.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PoseConfig {
     /// The landmark model: `"lite"`, `"full"` (the default) or `"heavy"`.
     pub model: PoseModelKind,
+    /// How many people each camera tracks at once (1-8). Each tracked person costs one
+    /// landmark-model run per analysed frame.
+    pub max_people: usize,
+}
+
+impl Default for PoseConfig {
+    fn default() -> PoseConfig {
+        PoseConfig {
+            model: PoseModelKind::default(),
+            max_people: 4,
+        }
+    }
 }
 
 /// How per-frame probabilities become reported activities.
@@ -338,6 +350,55 @@ pub struct CameraConfig {
     /// Analyse at most this many frames per second (0 = every frame).
     #[serde(default)]
     pub process_fps: f32,
+    /// Named areas of the image (a chair, a bed, a doorway): who is in each, and for how long.
+    #[serde(default)]
+    pub zones: Vec<ZoneConfig>,
+}
+
+/// A named polygon in normalised image coordinates (0..1 across, 0..1 down).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneConfig {
+    /// Used in MQTT topics and Home Assistant ids: letters, digits, '-' or '_'.
+    pub name: String,
+    /// At least 3 `[x, y]` corners, in order around the area.
+    pub polygon: Vec<[f32; 2]>,
+}
+
+impl ZoneConfig {
+    /// What is wrong with this zone, as (field, reason) pairs.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if !is_topic_level(&self.name) {
+            out.push((
+                "name",
+                format!(
+                    "must be 1-64 characters of letters, digits, '-' or '_', got {:?}",
+                    self.name
+                ),
+            ));
+        }
+        if self.polygon.len() < 3 {
+            out.push((
+                "polygon",
+                format!("needs at least 3 corners, got {}", self.polygon.len()),
+            ));
+        }
+        if let Some(p) = self
+            .polygon
+            .iter()
+            .find(|p| !p.iter().all(|v| (0.0..=1.0).contains(v)))
+        {
+            out.push((
+                "polygon",
+                format!(
+                    "corners are fractions of the image (0 to 1), got [{}, {}]",
+                    p[0], p[1]
+                ),
+            ));
+        }
+        out
+    }
 }
 
 fn default_fps() -> u32 {
@@ -428,6 +489,12 @@ impl Config {
                     "must be an IP address and port like 127.0.0.1:8000, got {:?}",
                     self.api.bind
                 ),
+            );
+        }
+        if !(1..=8).contains(&self.pose.max_people) {
+            err(
+                "pose.max_people".into(),
+                format!("must be between 1 and 8, got {}", self.pose.max_people),
             );
         }
         if !(1..=2048).contains(&self.api.max_upload_mb) {
@@ -587,6 +654,18 @@ impl Config {
                     p("max_width"),
                     format!("must be 0 or between 64 and 7680, got {}", cam.max_width),
                 );
+            }
+            let mut names = HashSet::new();
+            for (z, zone) in cam.zones.iter().enumerate() {
+                for (field, reason) in zone.problems() {
+                    err(p(&format!("zones[{z}].{field}")), reason);
+                }
+                if !names.insert(zone.name.as_str()) {
+                    err(
+                        p(&format!("zones[{z}].name")),
+                        format!("duplicate zone name {:?}", zone.name),
+                    );
+                }
             }
             if !(cam.process_fps == 0.0 || (0.1..=120.0).contains(&cam.process_fps)) {
                 err(

@@ -7,13 +7,20 @@ use std::path::Path;
 use crate::capture::CaptureError;
 use crate::capture::gate::RateGate;
 use crate::capture::gst::FileFrames;
-use crate::classify::{Annotation, Annotator, DecoderConfig, Label};
+use std::collections::BTreeMap;
+
+use crate::config::ZoneConfig;
+
+use crate::classify::{
+    Annotation, Annotator, DecoderConfig, Finished, Label, PersonAnnotation, TugResult,
+};
 use crate::features::{RATE_HZ, WINDOW_S};
 use crate::frame::Frame;
 use crate::landmarks::LandmarkFrame;
 use crate::pipeline::{Analysed, Analyser, Models};
 use crate::pose::{Pose, landmark_frame};
 use crate::timings::Timings;
+use crate::zones::{ZoneEvent, visits};
 
 use super::OfflineError;
 
@@ -22,7 +29,10 @@ use super::OfflineError;
 pub struct Still {
     /// The landmark frame (the contract's record) at t = 0.
     pub frame: LandmarkFrame,
+    /// The primary (most prominent) person's pose, whom the activity describes.
     pub pose: Option<Pose>,
+    /// Everyone found, the primary person first.
+    pub people: Vec<Pose>,
     /// A class name, `uncertain` or `no_person`.
     pub activity: String,
     pub confidence: f32,
@@ -64,8 +74,11 @@ pub fn image(
             (name, conf, probs)
         }
     };
+    let mut people: Vec<Pose> = first.people.iter().filter_map(|p| p.pose.clone()).collect();
+    people.sort_by_key(|p| Some(p.person) != first.primary);
     Ok(Still {
         frame: lf,
+        people,
         pose: first.pose,
         activity,
         confidence,
@@ -139,28 +152,135 @@ pub struct Annotated {
     pub with_person: usize,
 }
 
+/// One tracked person's annotation while a clip is annotated.
+struct Tracked {
+    annotator: Annotator,
+    first_seen: f64,
+    last_seen: f64,
+    in_view: usize,
+    /// What finishing their classifier decided (when they were forgotten, or at the end).
+    finished: Option<Finished>,
+    zone_events: Vec<ZoneEvent>,
+}
+
 /// Annotates a clip: every frame through the analyser (decoded with `decoder`), collected into
 /// the annotation document. `run` feeds the frames (see [`frames`] and [`file`]); `each`
 /// sees every analysed frame (progress, timings).
+///
+/// Every person tracked gets their own part of the document (`people`). The document's own
+/// `segments` and `frames` describe the *primary* person: the one whose Timed Up and Go test
+/// completed last, else the one in view the longest. Its `tugs` hold every person's tests in
+/// the order they started (each names its person), `tug` the last to end.
 pub fn annotate(
     models: &Models,
     decoder: DecoderConfig,
+    zones: &[ZoneConfig],
     run: impl FnOnce(
         &mut Analyser,
         &mut dyn FnMut(&Frame, &Analysed, &Timings),
     ) -> Result<usize, OfflineError>,
     mut each: impl FnMut(&Frame, &Timings),
 ) -> Result<Annotated, OfflineError> {
-    let mut analyser = Analyser::for_video(models, decoder)?;
-    let mut annotator = Annotator::new(analyser.classes().to_vec());
+    let mut analyser = Analyser::for_video(models, decoder)?.with_zones(zones.to_vec());
+    let classes = analyser.classes().to_vec();
+    let mut people: BTreeMap<u32, Tracked> = BTreeMap::new();
+    let mut times: Vec<f64> = Vec::new();
     let mut with_person = 0usize;
     let n = run(&mut analyser, &mut |frame, a, timings| {
-        with_person += usize::from(a.pose.is_some());
-        annotator.record(frame.t, a.pose.is_some(), &a.step);
+        with_person += usize::from(a.in_view() > 0);
+        for p in &a.people {
+            let tracked = people.entry(p.person).or_insert_with(|| {
+                let mut annotator = Annotator::new(classes.clone());
+                for &t in &times {
+                    annotator.absent(t);
+                }
+                Tracked {
+                    annotator,
+                    first_seen: p.first_seen,
+                    last_seen: p.last_seen,
+                    in_view: 0,
+                    finished: None,
+                    zone_events: Vec::new(),
+                }
+            });
+            tracked.annotator.record(frame.t, p.pose.is_some(), &p.step);
+            tracked.last_seen = p.last_seen;
+            tracked.in_view += usize::from(p.pose.is_some());
+        }
+        for z in &a.zone_events {
+            if let Some(tracked) = people.get_mut(&z.person) {
+                tracked.zone_events.push(z.clone());
+            }
+        }
+        for (id, fin) in &a.gone {
+            if let Some(tracked) = people.get_mut(id) {
+                tracked.finished = Some(fin.clone());
+            }
+        }
+        for (id, tracked) in people.iter_mut() {
+            if !a.people.iter().any(|p| p.person == *id) {
+                tracked.annotator.absent(frame.t);
+            }
+        }
+        times.push(frame.t);
         each(frame, timings);
     })?;
+    for z in analyser.finish_zones() {
+        if let Some(tracked) = people.get_mut(&z.person) {
+            tracked.zone_events.push(z);
+        }
+    }
+    for (id, fin) in analyser.finish() {
+        if let Some(tracked) = people.get_mut(&id) {
+            tracked.finished = Some(fin);
+        }
+    }
+    let mut parts: Vec<(usize, Annotation, PersonAnnotation)> = people
+        .into_iter()
+        .map(|(id, tr)| {
+            let doc = tr.annotator.finish(tr.finished.unwrap_or_default());
+            let part = PersonAnnotation {
+                id,
+                first_seen: tr.first_seen,
+                last_seen: tr.last_seen,
+                frames_in_view: tr.in_view,
+                segments: doc.segments.clone(),
+                tug: doc.tug.clone(),
+                tugs: doc.tugs.clone(),
+                zones: visits(&tr.zone_events),
+            };
+            (tr.in_view, doc, part)
+        })
+        .collect();
+    let mut tugs: Vec<TugResult> = parts.iter().flat_map(|p| p.2.tugs.clone()).collect();
+    tugs.sort_by(|a, b| a.start.total_cmp(&b.start));
+    let last_tug = tugs.iter().max_by(|a, b| a.end.total_cmp(&b.end)).cloned();
+    let primary = match last_tug.as_ref().and_then(|t| t.person) {
+        Some(id) => parts.iter().position(|p| p.2.id == id),
+        None => parts
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.0.cmp(&b.1.0).then(b.1.2.id.cmp(&a.1.2.id)))
+            .map(|(i, _)| i),
+    };
+    let mut people: Vec<PersonAnnotation> = parts.iter().map(|p| p.2.clone()).collect();
+    let mut annotation = match primary {
+        Some(i) => parts.swap_remove(i).1,
+        // Nobody was ever seen: every frame is nobody.
+        None => {
+            let mut annotator = Annotator::new(classes);
+            for &t in &times {
+                annotator.absent(t);
+            }
+            annotator.finish(Finished::default())
+        }
+    };
+    annotation.tug = last_tug;
+    annotation.tugs = tugs;
+    people.sort_by_key(|p| p.id);
+    annotation.people = people;
     Ok(Annotated {
-        annotation: annotator.finish(analyser.finish()),
+        annotation,
         frames: n,
         with_person,
     })

@@ -139,10 +139,12 @@ fn frames(input: &Path) -> Result<TimedFrames, OfflineError> {
 pub fn run(
     models_dir: &Path,
     pose_model: PoseModelKind,
+    max_people: usize,
     input: &Path,
 ) -> Result<BenchReport, OfflineError> {
     let start = Instant::now();
-    let models = Models::load(models_dir, pose_model, DecoderConfig::default())?;
+    let models =
+        Models::load(models_dir, pose_model, DecoderConfig::default())?.with_max_people(max_people);
     let model_load_ms = ms(start.elapsed());
     let rss_after_load_mb = proc_status_mb("VmRSS:");
 
@@ -186,7 +188,7 @@ pub fn run(
     let fps = n as f64 / pass.elapsed().as_secs_f64();
 
     // Pass 2: the detector on every frame.
-    let mut det = PoseEstimator::new(&models.pose, Mode::Image)?;
+    let mut det = PoseEstimator::new(&models.pose, Mode::Image, 1)?;
     let mut detector_only = Vec::new();
     for item in frames(input)? {
         let (f, _) = item?;

@@ -86,9 +86,12 @@ fn rounded(mut v: Value) -> Value {
 }
 
 /// An event as the page reads it: its kind's fields and `ts`.
-fn event_json(kind: &EventKind, ts: f64) -> Value {
+fn event_json(kind: &EventKind, ts: f64, person: Option<u32>) -> Value {
     let mut v = rounded(serde_json::to_value(kind).unwrap_or_default());
     v["ts"] = json!(ts);
+    if let Some(id) = person {
+        v["person"] = json!(id);
+    }
     v
 }
 
@@ -134,7 +137,11 @@ impl Live {
                 view.state = Some(s.clone());
             }
             for e in &a.events {
+                // The timeline and the current activity follow the primary person.
+                let primary = e.person.is_none() || e.person == a.primary;
                 match &e.kind {
+                    _ if !primary
+                        && matches!(e.kind, EventKind::Started { .. } | EventKind::Ended(_)) => {}
                     EventKind::Started {
                         activity, start, ..
                     } => view.current = Some((activity.clone(), *start)),
@@ -145,14 +152,15 @@ impl Live {
                         }
                     }
                     EventKind::NobodyInView { .. } => view.current = None,
+                    EventKind::Zone(_) => {}
                     EventKind::Tug(_) => {
-                        view.tugs.push_back(event_json(&e.kind, e.ts));
+                        view.tugs.push_back(event_json(&e.kind, e.ts, e.person));
                         if view.tugs.len() > TUGS_KEPT {
                             view.tugs.pop_front();
                         }
                     }
                 }
-                let ev = event_json(&e.kind, e.ts);
+                let ev = event_json(&e.kind, e.ts, e.person);
                 if listening {
                     messages.push(json!({"type": "event", "camera": &*a.camera, "event": ev}));
                 }
@@ -181,6 +189,17 @@ impl Live {
                 "width": a.width,
                 "height": a.height,
                 "landmarks": a.pose.as_ref().map(|p| landmark_rows(&p.landmarks)),
+                "person": a.primary,
+                // Everyone else in view (their skeletons are drawn too).
+                "others": a
+                    .people
+                    .iter()
+                    .filter(|p| Some(p.person) != a.primary)
+                    .filter_map(|p| p.pose.as_ref().map(|q| json!({
+                        "person": p.person,
+                        "landmarks": landmark_rows(&q.landmarks),
+                    })))
+                    .collect::<Vec<_>>(),
                 "activity": activity,
                 "confidence": confidence,
                 "person_present": a.state.as_ref().map_or(a.pose.is_some(), |s| s.person_present),
@@ -270,6 +289,7 @@ mod tests {
                 confidence: 0.8,
             }),
             100.0,
+            None,
         );
         assert_eq!(v["kind"], "ended");
         assert_eq!(v["activity"], "turn");
@@ -282,6 +302,7 @@ mod tests {
                 confidence: 0.9,
             },
             5.0,
+            Some(2),
         );
         assert_eq!(
             (v["kind"].as_str(), v["start"].as_f64()),

@@ -15,6 +15,8 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+
+use crate::pose::TrackerCounters;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets, linear_buckets};
 use prometheus_client::registry::Registry;
 
@@ -72,6 +74,11 @@ pub struct Metrics {
     pub activities: Family<ActivityLabels, Counter>,
     pub frames_analysed: Family<CameraLabels, Counter>,
     pub frames_with_person: Family<CameraLabels, Counter>,
+    pub people_tracked: Family<CameraLabels, Gauge>,
+    pub detector_runs: Family<CameraLabels, Counter>,
+    pub track_switches: Family<CameraLabels, Counter>,
+    /// Each camera's tracker totals at its last analysis, to count what was added since.
+    tracker_last: std::sync::Mutex<std::collections::HashMap<String, TrackerCounters>>,
     pub mqtt_queue_depth: Gauge,
     pub mqtt_dropped: Counter,
     pub mqtt_published: Counter,
@@ -101,6 +108,10 @@ impl Metrics {
             activities: Family::default(),
             frames_analysed: Family::default(),
             frames_with_person: Family::default(),
+            people_tracked: Family::default(),
+            detector_runs: Family::default(),
+            track_switches: Family::default(),
+            tracker_last: Default::default(),
             mqtt_queue_depth: Gauge::default(),
             mqtt_dropped: Counter::default(),
             mqtt_published: Counter::default(),
@@ -184,6 +195,21 @@ impl Metrics {
             m.mqtt_published.clone(),
         );
         r.register(
+            "people_tracked",
+            "People the camera's pose tracker follows now",
+            m.people_tracked.clone(),
+        );
+        r.register(
+            "detector_runs",
+            "Person detector runs",
+            m.detector_runs.clone(),
+        );
+        r.register(
+            "track_switches",
+            "Times two tracks ended on one person and one was let go",
+            m.track_switches.clone(),
+        );
+        r.register(
             "predictions_rejected",
             "Predict requests refused because the server was busy",
             m.predictions_rejected.clone(),
@@ -198,6 +224,9 @@ impl Metrics {
         };
         drop(self.frames_analysed.get_or_create(&cam));
         drop(self.frames_with_person.get_or_create(&cam));
+        drop(self.people_tracked.get_or_create(&cam));
+        drop(self.detector_runs.get_or_create(&cam));
+        drop(self.track_switches.get_or_create(&cam));
         drop(self.confidence.get_or_create(&cam));
     }
 
@@ -215,6 +244,23 @@ impl Metrics {
         let with_person = self.frames_with_person.get_or_create(&cam);
         if a.pose.is_some() {
             with_person.inc();
+        }
+        self.people_tracked
+            .get_or_create(&cam)
+            .set(a.people.iter().filter(|p| p.pose.is_some()).count() as i64);
+        {
+            let mut last = self.tracker_last.lock().unwrap_or_else(|e| e.into_inner());
+            let before = last.entry(cam.camera.clone()).or_default();
+            let now = a.counters;
+            // A tracker that started afresh counts from zero again.
+            let added = |now: u64, before: u64| if now >= before { now - before } else { now };
+            self.detector_runs
+                .get_or_create(&cam)
+                .inc_by(added(now.detector_runs, before.detector_runs));
+            self.track_switches
+                .get_or_create(&cam)
+                .inc_by(added(now.track_switches, before.track_switches));
+            *before = now;
         }
         for (stage, d) in &a.timings.steps {
             self.stage_seconds

@@ -40,7 +40,10 @@ pub async fn log_events(mut analyses: Analyses) {
                     tracing::info!(camera = %a.camera, at = format!("{at:.2}"), "nobody in view")
                 }
                 EventKind::Tug(t) => {
-                    tracing::info!(camera = %a.camera, total_s = t.total_s, phases = t.phases.len(), "Timed Up and Go completed")
+                    tracing::info!(camera = %a.camera, total_s = t.total_s, phases = t.phases.len(), person = t.person, "Timed Up and Go completed")
+                }
+                EventKind::Zone(z) => {
+                    tracing::info!(camera = %a.camera, zone = %z.zone, person = z.person, phase = z.phase, at = format!("{:.2}", z.at), dwell_s = z.dwell_s, "zone")
                 }
             }
         }

@@ -34,6 +34,9 @@ const LOW_CONFIDENCE: f32 = 0.6;
 const ARM_GRACE_S: f64 = 5.0;
 /// Seconds of each camera's frames kept to judge a test's quality (longer than any test).
 const FRAME_LOG_S: f64 = 120.0;
+/// Someone other than the subject in view this long (s) during a test flags it
+/// `other_person`.
+const OTHERS_MIN_S: f64 = 1.0;
 
 /// Why a trial request was refused.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -180,13 +183,41 @@ pub struct ArmRequest {
     pub walk_m: Option<f64>,
 }
 
-/// One frame as trials judge a test's quality by.
+/// One person in one frame, as trials judge a test's quality by.
 #[derive(Debug, Clone, Copy)]
-struct Seen {
-    t: f64,
+struct SeenPerson {
+    person: u32,
     present: bool,
     new_track: bool,
     confidence: Option<f32>,
+}
+
+/// One frame: everyone tracked in it.
+#[derive(Debug, Clone)]
+struct Seen {
+    t: f64,
+    people: Vec<SeenPerson>,
+}
+
+impl Seen {
+    /// The test's subject in this frame (`None`: a test without a person id, the primary).
+    fn subject(&self, person: Option<u32>) -> Option<&SeenPerson> {
+        match person {
+            Some(id) => self.people.iter().find(|p| p.person == id),
+            None => self.people.first(),
+        }
+    }
+
+    fn present(&self, person: Option<u32>) -> bool {
+        self.subject(person).is_some_and(|p| p.present)
+    }
+
+    /// Someone other than the subject is in view.
+    fn others(&self, person: Option<u32>) -> bool {
+        self.people
+            .iter()
+            .any(|p| p.present && Some(p.person) != person && person.is_some())
+    }
 }
 
 struct Inner {
@@ -372,13 +403,16 @@ impl Trials {
         if !a.end_of_source {
             log.push_back(Seen {
                 t: a.t,
-                present: a.pose.is_some(),
-                new_track: a.pose.as_ref().is_some_and(|p| p.new_track),
-                confidence: a
-                    .activity
-                    .as_ref()
-                    .filter(|_| a.pose.is_some())
-                    .map(|f| f.confidence),
+                people: a
+                    .people
+                    .iter()
+                    .map(|p| SeenPerson {
+                        person: p.person,
+                        present: p.pose.is_some(),
+                        new_track: p.pose.as_ref().is_some_and(|q| q.new_track),
+                        confidence: p.pose.as_ref().map(|_| p.activity.confidence),
+                    })
+                    .collect(),
             });
         }
         while log.front().is_some_and(|s| s.t < a.t - FRAME_LOG_S) {
@@ -424,19 +458,34 @@ fn judge(tug: &TugResult, walk_m: f64, log: &VecDeque<Seen>) -> TrialResult {
         .iter()
         .filter(|s| s.t >= tug.start && s.t <= tug.end)
         .collect();
-    // Out of view: the time from each frame without a person to the next frame.
-    let mut out_of_view = 0.0;
+    let who = tug.person;
+    // Out of view: the time from each frame without the subject to the next frame; and the
+    // time someone else was in view.
+    let (mut out_of_view, mut others) = (0.0, 0.0);
     for w in during.windows(2) {
-        if !w[0].present {
+        if !w[0].present(who) {
             out_of_view += w[1].t - w[0].t;
         }
+        if w[0].others(who) {
+            others += w[1].t - w[0].t;
+        }
     }
-    let confidences: Vec<f32> = during.iter().filter_map(|s| s.confidence).collect();
+    let confidences: Vec<f32> = during
+        .iter()
+        .filter_map(|s| s.subject(who).and_then(|p| p.confidence))
+        .collect();
     let mean_confidence = (!confidences.is_empty())
         .then(|| confidences.iter().sum::<f32>() / confidences.len() as f32);
     let mut flags = Vec::new();
-    if during.iter().skip(1).any(|s| s.new_track) {
+    if during
+        .iter()
+        .skip(1)
+        .any(|s| s.subject(who).is_some_and(|p| p.new_track))
+    {
         flags.push("track_switch");
+    }
+    if others >= OTHERS_MIN_S {
+        flags.push("other_person");
     }
     if mean_confidence.is_some_and(|c| c < LOW_CONFIDENCE) {
         flags.push("low_confidence");
@@ -602,6 +651,7 @@ mod tests {
                 phase("turn", 19.0, 20.0),
                 phase("sit_down", 20.0, 10.0 + total),
             ],
+            person: None,
         }
     }
 
@@ -645,19 +695,38 @@ mod tests {
         let mut log = VecDeque::new();
         for i in 0..300 {
             let t = 8.0 + i as f64 * 0.1;
-            log.push_back(Seen {
-                t,
+            // The subject (1), out of view for a second; someone else (2) walking through
+            // for 2 s.
+            let mut people = vec![SeenPerson {
+                person: 1,
                 present: !(14.6..15.6).contains(&t),
                 new_track: false,
                 confidence: Some(0.9),
-            });
+            }];
+            if (16.0..18.0).contains(&t) {
+                people.push(SeenPerson {
+                    person: 2,
+                    present: true,
+                    new_track: false,
+                    confidence: Some(0.5),
+                });
+            }
+            log.push_back(Seen { t, people });
         }
         let r = judge(&tug(13.0), 3.0, &log);
         // 6 m over 3 s + 3 s of walking.
         assert_eq!(r.gait_speed_mps, Some(1.0));
         assert_eq!(r.turn_s, Some(1.5));
         assert!((r.out_of_view_s - 1.0).abs() < 0.11, "{}", r.out_of_view_s);
+        // A test without a person id (the primary's, as a landmark file gives) cannot tell
+        // who else was there.
         assert_eq!(r.quality.flags, vec!["out_of_view"]);
+        assert_eq!(r.quality.mean_confidence, Some(0.9));
+        let mut theirs = tug(13.0);
+        theirs.person = Some(1);
+        let r = judge(&theirs, 3.0, &log);
+        assert_eq!(r.quality.flags, vec!["other_person", "out_of_view"]);
+        assert_eq!(r.quality.mean_confidence, Some(0.9));
         assert!(r.fall_risk.at_or_above);
         assert!(!judge(&tug(9.0), 3.0, &log).fall_risk.at_or_above);
     }

@@ -3,32 +3,48 @@
 //! `/predict/video` and the WebSocket stream all run frames through an [`Analyser`], so they
 //! cannot disagree about what a frame shows.
 //!
+//! Everyone the pose tracker follows is classified on their own: each person (by their id)
+//! has a [`Classifier`] of their own (motion window, activity decoder, Timed Up and Go
+//! finder), stepped at every frame, with nobody while they are out of view, until they have
+//! been gone for [`FORGET_S`]. One of them is the *primary* person, whose results fill the
+//! single-person fields every output had before people were tracked apart
+//! ([`Analysed::pose`], [`Analysed::step`]): the person in view tracked the longest.
+//!
 //! A frame of recorded landmarks (a `landmarks:` camera, [`Content::Landmarks`]) skips the pose
-//! models: its landmarks are the pose, and everything after pose is the same as for an image.
+//! models: its landmarks are the pose (person 1), and everything after pose is the same as
+//! for an image.
 
 use std::path::Path;
 
-use crate::classify::{ActivityModel, Classifier, DecoderConfig, Finished, Step};
+use crate::classify::{
+    ActivityModel, Classifier, DecoderConfig, Finished, FrameActivity, Label, Step,
+};
 use crate::events;
 use crate::frame::{Content, Frame};
 use crate::landmarks::LandmarkFrame;
 use crate::model::ModelError;
-use crate::pose::{Mode, Pose, PoseEstimator, PoseModelKind, PoseModels, landmark_frame};
+use crate::pose::{
+    FORGET_S, Mode, Pose, PoseEstimator, PoseModelKind, PoseModels, TrackerCounters, landmark_frame,
+};
 use crate::timings::Timings;
+use crate::zones::{Occupancy, ZoneEvent, ZoneTracker};
 
-use super::analysis::{Analysis, Stage, StageError};
+use super::analysis::{Analysis, PersonAnalysis, Stage, StageError};
 
-/// The models every camera, file and request shares, loaded once, and the decoder settings.
+/// The models every camera, file and request shares, loaded once, and the settings that go
+/// with them.
 #[derive(Clone)]
 pub struct Models {
     pub pose: PoseModels,
     pub activity: ActivityModel,
     pub decoder: DecoderConfig,
+    /// How many people a camera or file tracks at once (`pose.max_people`).
+    pub max_people: usize,
 }
 
 impl Models {
     /// Loads the pose models (the landmark model `pose_model`) and the activity model from
-    /// `dir`.
+    /// `dir`; up to the default `pose.max_people` (4) people are tracked.
     pub fn load(
         dir: &Path,
         pose_model: PoseModelKind,
@@ -38,7 +54,14 @@ impl Models {
             pose: PoseModels::load(dir, pose_model)?,
             activity: ActivityModel::load(dir)?,
             decoder,
+            max_people: crate::config::PoseConfig::default().max_people,
         })
+    }
+
+    /// The same models tracking up to `n` people (at least one).
+    pub fn with_max_people(mut self, n: usize) -> Models {
+        self.max_people = n.max(1);
+        self
     }
 }
 
@@ -67,17 +90,62 @@ impl IdleSearch {
     }
 }
 
-/// One frame's result: the pose found (if any) and the classifier's step.
+/// One frame's result for one person.
 #[derive(Debug, Clone)]
-pub struct Analysed {
+pub struct PersonStep {
+    pub person: u32,
+    /// Their pose in this frame; `None` while they are out of view (not yet forgotten).
     pub pose: Option<Pose>,
     pub step: Step,
+    /// Camera times they were first and last seen.
+    pub first_seen: f64,
+    pub last_seen: f64,
+}
+
+/// One frame's result: everyone's, and the primary person's pose and step.
+#[derive(Debug, Clone)]
+pub struct Analysed {
+    /// The primary person's pose in this frame (see the module docs).
+    pub pose: Option<Pose>,
+    /// The primary person's step; with nobody remembered, a step saying so.
+    pub step: Step,
+    /// Who the primary person is, if anyone is remembered.
+    pub primary: Option<u32>,
+    /// Everyone remembered (in view or recently lost), by id.
+    pub people: Vec<PersonStep>,
+    /// People forgotten at this frame, and what finishing their classifier decided.
+    pub gone: Vec<(u32, Finished)>,
+    /// The tracker's running totals.
+    pub counters: TrackerCounters,
+    /// Zones entered and left at this frame, and who is in each zone now.
+    pub zone_events: Vec<ZoneEvent>,
+    pub occupancy: Vec<Occupancy>,
+}
+
+impl Analysed {
+    /// How many people are in view in this frame.
+    pub fn in_view(&self) -> usize {
+        self.people.iter().filter(|p| p.pose.is_some()).count()
+    }
+}
+
+/// One person's classifier and when they were seen.
+struct Person {
+    id: u32,
+    classifier: Classifier,
+    first_seen: f64,
+    last_seen: f64,
 }
 
 /// Pose, then classification, for one camera, file, upload or stream.
 pub struct Analyser {
     estimator: PoseEstimator,
-    classifier: Classifier,
+    activity: ActivityModel,
+    decoder: DecoderConfig,
+    people: Vec<Person>,
+    /// The primary person of the last frame (kept while they stay in view).
+    primary: Option<u32>,
+    zones: ZoneTracker,
     /// Live cameras only: slow the detector down while the room is empty.
     idle: Option<IdleSearch>,
     /// The [`Frame::epoch`] of the last frame.
@@ -87,11 +155,21 @@ pub struct Analyser {
 impl Analyser {
     fn new(models: &Models, mode: Mode, decoder: DecoderConfig) -> Result<Analyser, ModelError> {
         Ok(Analyser {
-            estimator: PoseEstimator::new(&models.pose, mode)?,
-            classifier: Classifier::new(&models.activity, decoder)?,
+            estimator: PoseEstimator::new(&models.pose, mode, models.max_people)?,
+            activity: models.activity.clone(),
+            decoder,
+            people: Vec::new(),
+            primary: None,
+            zones: ZoneTracker::default(),
             idle: None,
             epoch: 0,
         })
+    }
+
+    /// The same analyser, also following who is in `zones`.
+    pub fn with_zones(mut self, zones: Vec<crate::config::ZoneConfig>) -> Analyser {
+        self.zones = ZoneTracker::new(zones);
+        self
     }
 
     /// For a live camera: tracking and smoothing, and while the room has been empty for
@@ -118,14 +196,14 @@ impl Analyser {
     }
 
     pub fn classes(&self) -> &[String] {
-        self.classifier.classes()
+        &self.activity.classes
     }
 
-    /// One frame: pose, then the classifier. A new epoch (the source restarted: a looping
-    /// file, a reconnect) forgets the tracked person and restarts the motion window; so does a
-    /// pose that starts a new track (someone else is followed), since a jump from one person
-    /// or take to the next is not movement. Recorded landmarks are the frame's pose: the pose
-    /// models do not run.
+    /// One frame: pose, then each person's classifier. A new epoch (the source restarted: a
+    /// looping file, a reconnect) forgets who was tracked and restarts every motion window;
+    /// so does, for one person, a pose that starts a new track (someone else is followed
+    /// under their id), since a jump from one person or take to the next is not movement.
+    /// Recorded landmarks are the frame's pose: the pose models do not run.
     pub fn analyse(
         &mut self,
         frame: &Frame,
@@ -134,66 +212,204 @@ impl Analyser {
         if frame.epoch != self.epoch {
             self.epoch = frame.epoch;
             self.estimator.reset();
-            self.classifier.restart_window();
+            for p in &mut self.people {
+                p.classifier.restart_window();
+            }
         }
-        let pose = match &frame.content {
-            Content::Image(_) => self.pose(frame, timings)?,
+        let poses = match &frame.content {
+            Content::Image(_) => self.poses(frame, timings)?,
             Content::Landmarks(recorded) => recorded
                 .as_deref()
-                .map(|lm| Pose::recorded(*lm, frame.width, frame.height)),
+                .map(|lm| Pose::recorded(*lm, frame.width, frame.height))
+                .into_iter()
+                .collect(),
         };
-        let step = self.after_pose(frame.t, (frame.width, frame.height), pose.as_ref(), timings)?;
-        Ok(Analysed { pose, step })
+        self.after_pose(frame.t, (frame.width, frame.height), poses, timings)
     }
 
-    /// Classifies the pose found (or nobody) in a `width`×`height` frame at `t`.
+    /// Classifies everyone found (or nobody) in a `width`×`height` frame at `t`.
     fn after_pose(
         &mut self,
         t: f64,
         (width, height): (u32, u32),
-        pose: Option<&Pose>,
+        mut poses: Vec<Pose>,
         timings: &mut Timings,
-    ) -> Result<Step, ModelError> {
-        if pose.is_some_and(|p| p.new_track) {
-            self.classifier.restart_window();
+    ) -> Result<Analysed, ModelError> {
+        for pose in &poses {
+            let known = self.people.iter().position(|p| p.id == pose.person);
+            let i = match known {
+                Some(i) => i,
+                None => {
+                    self.people.push(Person {
+                        id: pose.person,
+                        classifier: Classifier::new(&self.activity, self.decoder.clone())?,
+                        first_seen: t,
+                        last_seen: t,
+                    });
+                    self.people.len() - 1
+                }
+            };
+            let p = &mut self.people[i];
+            p.last_seen = t;
+            if pose.new_track {
+                p.classifier.restart_window();
+            }
         }
-        self.classify(&landmark_frame(t, width, height, pose), timings)
+        // Forgotten: gone for FORGET_S (or the clock went back: a new source).
+        let mut gone = Vec::new();
+        let mut i = 0;
+        while i < self.people.len() {
+            let p = &self.people[i];
+            let seen = poses.iter().any(|q| q.person == p.id);
+            let remembered = t >= p.last_seen && t - p.last_seen <= FORGET_S;
+            if !(seen || remembered) {
+                let mut p = self.people.remove(i);
+                gone.push((p.id, finish(p.id, &mut p.classifier)));
+            } else {
+                i += 1;
+            }
+        }
+        let mut people = Vec::with_capacity(self.people.len());
+        for p in &mut self.people {
+            let at = poses.iter().position(|q| q.person == p.id);
+            let pose = at.map(|i| poses.swap_remove(i));
+            let lf = landmark_frame(t, width, height, pose.as_ref());
+            let mut step = p.classifier.step(&lf, timings)?;
+            if let Some(tug) = &mut step.tug {
+                tug.person = Some(p.id);
+            }
+            people.push(PersonStep {
+                person: p.id,
+                pose,
+                step,
+                first_seen: p.first_seen,
+                last_seen: p.last_seen,
+            });
+        }
+        people.sort_by_key(|p| p.person);
+        let zone_events = self.zones.update(
+            t,
+            people
+                .iter()
+                .map(|p| (p.person, p.pose.as_ref().map(|q| &q.landmarks))),
+        );
+        self.primary = primary(&people, self.primary);
+        let (pose, step) = match people.iter().find(|p| Some(p.person) == self.primary) {
+            Some(p) => (p.pose.clone(), p.step.clone()),
+            None => (None, nobody(t)),
+        };
+        Ok(Analysed {
+            pose,
+            step,
+            primary: self.primary,
+            people,
+            gone,
+            counters: self.estimator.counters(),
+            zone_events,
+            occupancy: self.zones.occupancy(),
+        })
     }
 
-    fn pose(&mut self, frame: &Frame, timings: &mut Timings) -> Result<Option<Pose>, ModelError> {
+    fn poses(&mut self, frame: &Frame, timings: &mut Timings) -> Result<Vec<Pose>, ModelError> {
         let tracking = self.estimator.is_tracking();
         if let Some(idle) = &mut self.idle {
             if idle.skip(frame.t, tracking) {
-                return Ok(None);
+                return Ok(Vec::new());
             }
             if !tracking {
                 idle.last_search = frame.t;
             }
         }
-        let pose = self.estimator.estimate(frame, frame.t, timings)?;
-        if let (Some(idle), Some(_)) = (&mut self.idle, &pose) {
+        let poses = self.estimator.estimate(frame, frame.t, timings)?;
+        if let Some(idle) = &mut self.idle
+            && !poses.is_empty()
+        {
             idle.last_seen = frame.t;
         }
-        Ok(pose)
+        Ok(poses)
     }
 
-    /// The classifier alone, on a landmark frame (a still image's pose held over time).
+    /// The first person's classifier alone, on a landmark frame (a still image's pose held
+    /// over time).
     pub fn classify(
         &mut self,
         lf: &LandmarkFrame,
         timings: &mut Timings,
     ) -> Result<Step, ModelError> {
-        self.classifier.step(lf, timings)
+        if self.people.is_empty() {
+            self.people.push(Person {
+                id: 1,
+                classifier: Classifier::new(&self.activity, self.decoder.clone())?,
+                first_seen: lf.t,
+                last_seen: lf.t,
+            });
+        }
+        self.people[0].classifier.step(lf, timings)
     }
 
-    /// Ends a file or stream: decides its last moments (see [`Classifier::finish`]).
-    pub fn finish(&mut self) -> Finished {
-        self.classifier.finish()
+    /// Ends a file or stream: decides everyone's last moments (see [`Classifier::finish`]),
+    /// by person id.
+    pub fn finish(&mut self) -> Vec<(u32, Finished)> {
+        self.people
+            .drain(..)
+            .map(|mut p| (p.id, finish(p.id, &mut p.classifier)))
+            .collect()
+    }
+
+    /// Ends a file or stream for the zones: everyone inside leaves at their last sighting.
+    pub fn finish_zones(&mut self) -> Vec<ZoneEvent> {
+        self.zones.finish()
     }
 
     /// The label the decoder's rules give `probs` now (see [`Classifier::frame_label`]).
-    pub fn frame_label(&self, probs: &[f32]) -> (crate::classify::Label, f32) {
-        self.classifier.frame_label(probs)
+    pub fn frame_label(&self, probs: &[f32]) -> (Label, f32) {
+        crate::classify::Decoder::new(self.decoder.clone(), self.activity.classes.clone())
+            .frame_label(probs)
+    }
+}
+
+/// The primary person: the one of last frame while they are in view; else the person in view
+/// tracked the longest; else, with nobody in view, whoever was seen last.
+fn primary(people: &[PersonStep], last: Option<u32>) -> Option<u32> {
+    if let Some(id) = last
+        && people.iter().any(|p| p.person == id && p.pose.is_some())
+    {
+        return Some(id);
+    }
+    people
+        .iter()
+        .filter(|p| p.pose.is_some())
+        .min_by(|a, b| a.first_seen.total_cmp(&b.first_seen))
+        .or_else(|| {
+            people
+                .iter()
+                .max_by(|a, b| a.last_seen.total_cmp(&b.last_seen))
+        })
+        .map(|p| p.person)
+}
+
+/// Finishes person `id`'s classifier; their tests carry their id.
+fn finish(id: u32, classifier: &mut Classifier) -> Finished {
+    let mut fin = classifier.finish();
+    for t in &mut fin.tugs {
+        t.person = Some(id);
+    }
+    fin
+}
+
+/// The step of a frame with nobody remembered.
+fn nobody(t: f64) -> Step {
+    Step {
+        frame: FrameActivity {
+            at: t,
+            label: Label::NoPerson,
+            activity: "no_person".into(),
+            confidence: 0.0,
+            probabilities: Vec::new(),
+            person: false,
+        },
+        changes: Vec::new(),
+        tug: None,
     }
 }
 
@@ -210,18 +426,38 @@ impl Stage for Analyser {
                 stage: "analyse",
                 message: e.to_string(),
             })?;
-        let (state, events) = events::of_step(&a.step, analysis.clock());
+        let clock = analysis.clock();
+        let (state, _) = events::of_step(&a.step, clock);
+        analysis.events = events::of_people(
+            a.people
+                .iter()
+                .map(|p| (p.person, &p.step, p.pose.is_some())),
+            &a.gone,
+            clock,
+        );
+        analysis
+            .events
+            .extend(events::of_zones(&a.zone_events, clock));
+        analysis.occupancy = a.occupancy;
+        analysis.primary = a.primary;
+        analysis.people = a.people.iter().map(PersonAnalysis::of).collect();
+        analysis.counters = a.counters;
         analysis.pose = a.pose;
         analysis.activity = Some(a.step.frame);
         analysis.state = Some(state);
-        analysis.events = events;
         Ok(())
     }
 
     fn finish(&mut self, analysis: &mut Analysis) {
         let fin = Analyser::finish(self);
-        let (state, events) = events::of_finished(&fin, analysis.clock());
-        analysis.activity = fin.decisions.last().cloned();
+        let clock = analysis.clock();
+        let (state, mut events) = events::of_finished_people(&fin, self.primary, clock);
+        events.extend(events::of_zones(&self.zones.finish(), clock));
+        analysis.occupancy = self.zones.occupancy();
+        analysis.activity = fin
+            .iter()
+            .find(|(id, _)| Some(*id) == self.primary)
+            .and_then(|(_, f)| f.decisions.last().cloned());
         analysis.state = state;
         analysis.events = events;
     }
@@ -255,9 +491,10 @@ mod tests {
                 roi,
                 detected: i == 0 || last,
                 new_track: i == 0 || (last && new_track),
+                person: 1,
             };
             let mut t = Timings::default();
-            a.after_pose(i as f64 / 15.0, (2, 2), Some(&pose), &mut t)
+            a.after_pose(i as f64 / 15.0, (2, 2), vec![pose], &mut t)
                 .unwrap();
             ran = t.steps.iter().any(|(s, _)| *s == "classifier");
         }
@@ -277,10 +514,12 @@ mod tests {
         );
         let text = std::fs::read_to_string(path).unwrap();
         let recorded = crate::landmarks::read_jsonl(text.as_bytes()).unwrap();
-        let want = annotate_landmarks(&models.activity, DecoderConfig::default(), &recorded)
+        let mut want = annotate_landmarks(&models.activity, DecoderConfig::default(), &recorded)
             .unwrap()
             .tug
             .expect("the file holds a TUG");
+        // The pipeline names whose test it was: the recording's one person.
+        want.person = Some(1);
 
         let mut a = Analyser::for_camera(&models).unwrap();
         let mut tugs = Vec::new();
@@ -298,8 +537,66 @@ mod tests {
             assert_eq!(out.pose.as_ref().map(|p| p.landmarks), lf.landmarks);
             tugs.extend(out.step.tug);
         }
-        tugs.extend(a.finish().tugs);
+        tugs.extend(a.finish().into_iter().flat_map(|(_, f)| f.tugs));
         assert_eq!(tugs, vec![want]);
+    }
+
+    /// A Timed Up and Go test (person 1, recorded landmarks) with a second person walking
+    /// across the view in the middle of it, as an examiner might: the test is found once,
+    /// for person 1, with the same time as without the walker; the walker has no test.
+    #[test]
+    fn a_second_person_walking_through_neither_breaks_nor_doubles_a_test() {
+        let dir = crate::config::default_models_dir();
+        let models = Models::load(&dir, PoseModelKind::Full, DecoderConfig::default()).unwrap();
+        let read = |name: &str| {
+            let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+            crate::landmarks::read_jsonl(std::fs::read_to_string(path).unwrap().as_bytes()).unwrap()
+        };
+        let tug = read("tug/test_00150_tug.jsonl");
+        let walker: Vec<_> = read("mocap/deepmimic_walk_front.jsonl")
+            .into_iter()
+            .filter_map(|f| f.landmarks)
+            .collect();
+        let (t0, t1) = (tug[0].t, tug[tug.len() - 1].t);
+        let body = |lm: [crate::landmarks::Point; 33], person: u32| Pose {
+            roi: Pose::recorded(lm, 640, 480).roi,
+            person,
+            ..Pose::recorded(lm, 640, 480)
+        };
+        let run = |with_walker: bool| {
+            let mut a = Analyser::for_video(&models, DecoderConfig::default()).unwrap();
+            let mut tests = Vec::new();
+            for (i, f) in tug.iter().enumerate() {
+                let mut poses: Vec<Pose> = f.landmarks.map(|lm| body(lm, 1)).into_iter().collect();
+                // The walker crosses from the right to the left during the middle third.
+                let k = (f.t - t0) / (t1 - t0);
+                if with_walker && (1.0 / 3.0..2.0 / 3.0).contains(&k) {
+                    let mut lm = walker[i % walker.len()];
+                    let dx = (0.9 - 2.4 * (k - 1.0 / 3.0)) as f32 - lm[23].x;
+                    for p in &mut lm {
+                        p.x += dx;
+                    }
+                    poses.push(body(lm, 2));
+                }
+                let out = a
+                    .after_pose(f.t, (640, 480), poses, &mut Timings::default())
+                    .unwrap();
+                for p in &out.people {
+                    tests.extend(p.step.tug.clone());
+                }
+                for (_, fin) in out.gone {
+                    tests.extend(fin.tugs);
+                }
+            }
+            tests.extend(a.finish().into_iter().flat_map(|(_, f)| f.tugs));
+            tests
+        };
+        let alone = run(false);
+        assert_eq!(alone.len(), 1, "{alone:?}");
+        let with = run(true);
+        assert_eq!(with.len(), 1, "{with:?}");
+        assert_eq!(with[0].person, Some(1));
+        assert_eq!(with[0].total_s, alone[0].total_s);
     }
 
     #[test]

@@ -9,9 +9,10 @@ use tokio::sync::broadcast;
 use crate::classify::FrameActivity;
 use crate::events::{Clock, Event, State};
 use crate::frame::Frame;
-use crate::pose::Pose;
+use crate::pose::{Pose, TrackerCounters};
 use crate::shutdown::Shutdown;
 use crate::timings::Timings;
+use crate::zones::Occupancy;
 
 /// Everything the stages found out about one frame; what outputs receive.
 #[derive(Debug, Clone)]
@@ -25,8 +26,16 @@ pub struct Analysis {
     pub height: u32,
     /// Capture → worker hand-off latency.
     pub handoff: Duration,
-    /// The person's pose, when one was found.
+    /// The primary person's pose, when they are in view (see [`crate::pipeline::Analyser`]).
     pub pose: Option<Pose>,
+    /// Everyone tracked (in view or lost a moment ago), by id.
+    pub people: Vec<PersonAnalysis>,
+    /// Whose activity [`Analysis::activity`] and [`Analysis::state`] describe.
+    pub primary: Option<u32>,
+    /// The pose tracker's running totals.
+    pub counters: TrackerCounters,
+    /// Who is in each of the camera's zones after this frame.
+    pub occupancy: Vec<Occupancy>,
     /// The activity decided at this frame (about the instant [`FrameActivity::at`]).
     pub activity: Option<FrameActivity>,
     /// The camera's state after this frame, when it was classified.
@@ -50,6 +59,10 @@ impl Analysis {
             height: frame.height,
             handoff: frame.captured_at.elapsed(),
             pose: None,
+            people: Vec::new(),
+            primary: None,
+            counters: TrackerCounters::default(),
+            occupancy: Vec::new(),
             activity: None,
             state: None,
             events: Vec::new(),
@@ -70,6 +83,10 @@ impl Analysis {
             height: a.height,
             handoff: Duration::ZERO,
             pose: None,
+            people: Vec::new(),
+            primary: None,
+            counters: TrackerCounters::default(),
+            occupancy: Vec::new(),
             activity: None,
             state: None,
             events: Vec::new(),
@@ -83,6 +100,31 @@ impl Analysis {
         Clock {
             t: self.t,
             wall: self.wall,
+        }
+    }
+}
+
+/// One person in one analysed frame.
+#[derive(Debug, Clone)]
+pub struct PersonAnalysis {
+    pub person: u32,
+    /// Their pose, when they are in view in this frame.
+    pub pose: Option<Pose>,
+    /// Their activity decided at this frame.
+    pub activity: FrameActivity,
+    /// Camera times they were first and last seen.
+    pub first_seen: f64,
+    pub last_seen: f64,
+}
+
+impl PersonAnalysis {
+    pub fn of(p: &super::analyser::PersonStep) -> PersonAnalysis {
+        PersonAnalysis {
+            person: p.person,
+            pose: p.pose.clone(),
+            activity: p.step.frame.clone(),
+            first_seen: p.first_seen,
+            last_seen: p.last_seen,
         }
     }
 }

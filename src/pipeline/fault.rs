@@ -71,6 +71,7 @@ impl Stage for EventStage {
                     confidence: 1.0,
                 }),
                 ts: a.clock().wall_at(start + 0.5),
+                person: None,
             });
             self.next += 1;
         }

@@ -13,6 +13,6 @@ pub mod analysis;
 pub mod fault;
 pub mod worker;
 
-pub use analyser::{Analysed, Analyser, Models};
-pub use analysis::{Analyses, Analysis, AnalysisSender, Stage, StageError};
+pub use analyser::{Analysed, Analyser, Models, PersonStep};
+pub use analysis::{Analyses, Analysis, AnalysisSender, PersonAnalysis, Stage, StageError};
 pub use worker::{Worker, WorkerStatus};

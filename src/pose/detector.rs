@@ -141,16 +141,7 @@ impl Detection {
 
 /// Picks the most prominent person: large, and near the middle of the frame.
 pub fn most_prominent(rois: &[(Roi, f32)], width: u32, height: u32) -> Option<usize> {
-    let (mx, my) = (width as f32 / 2.0, height as f32 / 2.0);
-    let half_diag = (mx * mx + my * my).sqrt();
-    rois.iter()
-        .enumerate()
-        .map(|(i, (r, _))| {
-            let off = ((r.cx - mx).powi(2) + (r.cy - my).powi(2)).sqrt() / half_diag;
-            (i, r.w * (1.0 - 0.5 * off.min(1.0)))
-        })
-        .max_by(|a, b| a.1.total_cmp(&b.1))
-        .map(|(i, _)| i)
+    by_prominence(rois, width, height).first().copied()
 }
 
 /// Centre distance between two ROIs, pixels.
@@ -163,6 +154,27 @@ fn distance(a: &Roi, b: &Roi) -> f32 {
 pub fn could_be(r: &Roi, last: &Roi) -> bool {
     let side = last.w.max(1.0);
     r.w >= 0.5 * side && r.w <= 2.0 * side && distance(r, last) <= 0.75 * side
+}
+
+/// Whether a detection at `r` is the person tracked at `tracked` (the crop their landmarks
+/// came from): about their size, and centred within a quarter of their crop's side of theirs.
+/// Someone standing beside them is further away than that (shoulder to shoulder, ~0.3 of a
+/// crop side apart).
+pub fn covers(tracked: &Roi, r: &Roi) -> bool {
+    could_be(r, tracked) && distance(r, tracked) <= 0.25 * tracked.w.max(1.0)
+}
+
+/// Prominence of each ROI (see [`most_prominent`]): larger and nearer the middle first.
+pub fn by_prominence(rois: &[(Roi, f32)], width: u32, height: u32) -> Vec<usize> {
+    let (mx, my) = (width as f32 / 2.0, height as f32 / 2.0);
+    let half_diag = (mx * mx + my * my).sqrt();
+    let key = |r: &Roi| {
+        let off = ((r.cx - mx).powi(2) + (r.cy - my).powi(2)).sqrt() / half_diag;
+        r.w * (1.0 - 0.5 * off.min(1.0))
+    };
+    let mut order: Vec<usize> = (0..rois.len()).collect();
+    order.sort_by(|&a, &b| key(&rois[b].0).total_cmp(&key(&rois[a].0)));
+    order
 }
 
 /// Picks the person most likely to be the one last seen at `last`: the nearest that

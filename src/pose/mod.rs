@@ -17,14 +17,20 @@
 //!    mode: One Euro filters scaled by the pose's size), and the auxiliary points give the
 //!    next frame's ROI, so the detector does not run again while tracking holds.
 //!
-//! One person is tracked at a time: the most prominent (largest, most central) at detection,
-//! kept until lost. For [`REACQUIRE_S`] after losing someone (a fast movement, an occlusion,
-//! a missed frame), the detector prefers a person where they were, of about their size, even
-//! at a lower detector score ([`detector::REACQUIRE_MIN_SCORE`]; the landmark model's presence
-//! score still confirms them), so a bystander (a therapist beside the patient) does not take
-//! over because they stand nearer the middle or score higher. Someone lost and found again
-//! within [`SETTLE_S`] of being first found starts a new track ([`Pose::new_track`]): the
-//! tracker has not settled on them yet, and their first poses jump about.
+//! Up to `max_people` people are tracked at once, each with an id (from 1, never reused)
+//! and their own crop and filters; per analysed frame each costs one landmark run. The
+//! detector runs when nobody is tracked, while someone lost in the last [`REACQUIRE_S`] is
+//! looked for, and every [`NEWCOMER_SEARCH_S`] while there is room for more; never while
+//! everyone is tracked. A detection on someone tracked is not taken again, and two tracks
+//! that end on one person (people passing each other) become one, the crop centred nearer
+//! them keeping them. Someone lost is looked for where they were, of about their size, even
+//! at a lower detector score ([`detector::REACQUIRE_MIN_SCORE`]; the landmark model's
+//! presence score still confirms them), so they keep their id and a bystander (a therapist
+//! beside the patient) does not take it; someone found again within [`FORGET_S`] near where
+//! they left keeps it too. A pose that starts a new track ([`Pose::new_track`]): someone
+//! new, someone found again after their crop had drifted, or found again within
+//! [`SETTLE_S`] of being first found (the tracker has not settled on them yet, and their
+//! first poses jump about).
 
 pub mod detector;
 pub mod filter;
@@ -66,6 +72,17 @@ pub const UPRIGHT_CHECK_RAD: f32 = 0.5;
 /// crop, it may have made a person up to fit the crop.
 pub const SURE_PRESENCE: f32 = 0.9;
 
+/// While fewer than `max_people` are tracked, the detector looks for newcomers this often
+/// (seconds of video). With everyone tracked it does not run at all.
+pub const NEWCOMER_SEARCH_S: f64 = 1.0;
+/// How long (seconds of video) someone lost is remembered: a person found again within it,
+/// near where they were lost, keeps their id (someone walking out of view at the far end of a
+/// Timed Up and Go test and back).
+pub const FORGET_S: f64 = 10.0;
+/// Two poses whose shoulders and hips lie within this fraction of a crop side of each other,
+/// on average, are one person.
+const SAME_PERSON: f32 = 0.1;
+
 const LANDMARK_FILTER: OneEuroParams = OneEuroParams {
     min_cutoff: 0.05,
     beta: 80.0,
@@ -93,6 +110,10 @@ pub struct Pose {
     /// Movement measured across it would be one person's position against another's, or
     /// against a pose the landmark model had not yet settled on.
     pub new_track: bool,
+    /// The person's id on this camera or in this file (from 1, never reused): the same
+    /// while they are tracked, and when found again near where they were lost within
+    /// [`FORGET_S`].
+    pub person: u32,
 }
 
 impl Pose {
@@ -119,6 +140,7 @@ impl Pose {
             },
             detected: false,
             new_track: false,
+            person: 1,
         }
     }
 }
@@ -233,7 +255,52 @@ struct Smoothers {
     aux: LandmarkSmoother,
 }
 
-/// One camera's (or one file's) pose tracker.
+/// Someone being tracked: the crop their landmarks will be looked for in next, their filters.
+struct Track {
+    person: u32,
+    /// The ROI predicted from this frame's landmarks, for the next frame.
+    next: Roi,
+    smoothers: Smoothers,
+    /// When this person was first found (settling counts from here).
+    first_seen: f64,
+    /// When they were last found.
+    last_seen: f64,
+}
+
+/// Someone tracked and then lost: where and when they were last seen, to find them again.
+#[derive(Debug, Clone, Copy)]
+struct Lost {
+    person: u32,
+    roi: Roi,
+    at: f64,
+    first_seen: f64,
+}
+
+/// A person found in this frame, before smoothing.
+struct Found {
+    person: u32,
+    first_seen: f64,
+    /// The crop the landmarks came from.
+    roi: Roi,
+    result: RoiResult,
+    /// A tracked person's filters; `None` when the detector found them (filters start afresh).
+    smoothers: Option<Smoothers>,
+    new_track: bool,
+}
+
+/// Running totals of one tracker's work (Prometheus counters).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TrackerCounters {
+    /// Times the detector ran.
+    pub detector_runs: u64,
+    /// Times two tracks ended up on one person (one followed the other's person, as when
+    /// people pass each other) and one was let go.
+    pub track_switches: u64,
+    /// People given a new id.
+    pub new_people: u64,
+}
+
+/// One camera's (or one file's) pose tracker: up to `max_people` people at once.
 pub struct PoseEstimator {
     detector: Session,
     detector_layout: Layout,
@@ -241,17 +308,24 @@ pub struct PoseEstimator {
     landmarks_layout: Layout,
     anchors: Arc<[Anchor]>,
     mode: Mode,
-    /// The ROI predicted from the previous frame's landmarks.
-    tracked: Option<Roi>,
-    /// The last person's ROI and when they were seen (video mode), to find them again.
-    last_seen: Option<(Roi, f64)>,
-    smoothers: Option<Smoothers>,
-    /// When the person now followed was first found (video mode).
-    track_start: Option<f64>,
+    max_people: usize,
+    /// The people followed now, in the order they were first found.
+    tracks: Vec<Track>,
+    /// People lost in the last [`FORGET_S`] (video mode), to find them again.
+    lost: Vec<Lost>,
+    next_person: u32,
+    /// Camera time the detector last looked for newcomers.
+    last_search: f64,
+    counters: TrackerCounters,
 }
 
 impl PoseEstimator {
-    pub fn new(models: &PoseModels, mode: Mode) -> Result<PoseEstimator, ModelError> {
+    /// A tracker following up to `max_people` people (at least one).
+    pub fn new(
+        models: &PoseModels,
+        mode: Mode,
+        max_people: usize,
+    ) -> Result<PoseEstimator, ModelError> {
         Ok(PoseEstimator {
             detector: models.detector.session()?,
             detector_layout: models.detector_layout,
@@ -259,126 +333,303 @@ impl PoseEstimator {
             landmarks_layout: models.landmarks_layout,
             anchors: models.anchors.clone(),
             mode,
-            tracked: None,
-            last_seen: None,
-            smoothers: None,
-            track_start: None,
+            max_people: max_people.max(1),
+            tracks: Vec::new(),
+            lost: Vec::new(),
+            next_person: 1,
+            last_search: f64::NEG_INFINITY,
+            counters: TrackerCounters::default(),
         })
     }
 
-    /// Forgets the tracked person (e.g. after a gap in the video).
+    /// Forgets everyone tracked (e.g. after a gap in the video). Ids are not reused.
     pub fn reset(&mut self) {
-        self.tracked = None;
-        self.last_seen = None;
-        self.smoothers = None;
-        self.track_start = None;
+        self.tracks.clear();
+        self.lost.clear();
+        self.last_search = f64::NEG_INFINITY;
     }
 
-    /// Is a person being tracked (so the next frame will skip the detector)?
+    /// Is anyone being tracked (so the next frame need not run the detector)?
     pub fn is_tracking(&self) -> bool {
-        self.tracked.is_some()
+        !self.tracks.is_empty()
     }
 
-    /// Finds the pose in `frame` (seen at time `t`, seconds), recording step timings.
+    /// The tracker's running totals.
+    pub fn counters(&self) -> TrackerCounters {
+        self.counters
+    }
+
+    /// Finds the people in `frame` (seen at time `t`, seconds), recording step timings.
+    /// Video mode tracks them from frame to frame (see the module docs), images are searched
+    /// afresh. Poses come in the order people were first found; each carries its person's id.
     pub fn estimate(
         &mut self,
         frame: &Frame,
         t: f64,
         timings: &mut Timings,
-    ) -> Result<Option<Pose>, ModelError> {
-        let tracked = if self.mode == Mode::Video {
-            self.tracked.take()
-        } else {
-            None
-        };
-        let mut found = None;
-        if let Some(roi) = tracked {
-            found = self.landmarks_in(frame, &roi, timings)?.map(|r| (roi, r));
+    ) -> Result<Vec<Pose>, ModelError> {
+        if self.mode == Mode::Image {
+            self.tracks.clear();
+            self.lost.clear();
         }
-        // Nobody tracked, or tracking lost: look for a person in this very frame.
-        let detected = found.is_none();
-        // Whoever was seen in the last REACQUIRE_S, if the detector has to look again.
-        let near = match self.last_seen {
-            Some((roi, seen)) if t >= seen && t - seen <= REACQUIRE_S => Some(roi),
-            _ => None,
-        };
-        if detected {
-            self.smoothers = None;
-            for roi in self.detect(frame, near.as_ref(), timings)? {
-                found = self.landmarks_of_detection(frame, roi, timings)?;
-                if found.is_some() {
-                    break;
+        self.lost
+            .retain(|l| t >= l.at && t - l.at <= FORGET_S && self.mode == Mode::Video);
+        // 1. Everyone tracked, in the crop their last landmarks predict.
+        let mut found: Vec<Found> = Vec::new();
+        let mut lost_now = false;
+        for track in std::mem::take(&mut self.tracks) {
+            match self.landmarks_in(frame, &track.next, timings)? {
+                Some(result) => found.push(Found {
+                    person: track.person,
+                    first_seen: track.first_seen,
+                    roi: track.next,
+                    result,
+                    smoothers: Some(track.smoothers),
+                    new_track: false,
+                }),
+                None => {
+                    lost_now = true;
+                    self.lost.push(Lost {
+                        person: track.person,
+                        roi: track.next,
+                        at: track.last_seen,
+                        first_seen: track.first_seen,
+                    });
                 }
             }
         }
-        let Some((roi, mut result)) = found else {
-            self.smoothers = None;
-            return Ok(None);
-        };
-        // Someone else, or the same person found again before their track settled. Settling
-        // counts from when this person was first found, not from the last re-find, so
-        // someone lost at every analysed frame (fast walking at a low `process_fps`) is
-        // followed as one track after SETTLE_S rather than restarted for ever.
-        let someone_else = detected && near.is_none_or(|last| !detector::could_be(&roi, &last));
-        let settling = self
-            .track_start
-            .is_some_and(|start| t >= start && t - start < SETTLE_S);
-        let new_track = someone_else || (detected && settling);
-        if someone_else {
-            self.track_start = Some(t);
+        self.drop_duplicate_tracks(&mut found, t, (frame.width as f64, frame.height as f64));
+        // 2. The detector: when nobody is tracked; while someone lost in the last
+        //    REACQUIRE_S is not found again (from the very frame they were lost in); and
+        //    every NEWCOMER_SEARCH_S while there is room for more.
+        let room = found.len() < self.max_people;
+        let due = !(t >= self.last_search && t - self.last_search < NEWCOMER_SEARCH_S);
+        let looking_for = lost_now
+            || self
+                .lost
+                .iter()
+                .any(|l| t >= l.at && t - l.at <= REACQUIRE_S);
+        if found.is_empty() || (room && (looking_for || due)) {
+            self.last_search = t;
+            self.search(frame, t, &mut found, timings)?;
         }
-
+        // 3. Smoothing, and each person's crop for the next frame.
         let start = Instant::now();
-        if self.mode == Mode::Video {
-            let (aux0, aux1) = (result.points[33], result.points[34]);
-            // The object scale is the unfiltered auxiliary ROI's size (MediaPipe's
-            // OBJECT_SCALE_ROI): twice the distance between the two auxiliary points.
-            let scale = 2.0 * ((aux1[0] - aux0[0]).powi(2) + (aux1[1] - aux0[1]).powi(2)).sqrt();
-            let s = self.smoothers.get_or_insert_with(|| Smoothers {
-                landmarks: LandmarkSmoother::new(NUM_LANDMARKS, LANDMARK_FILTER),
-                aux: LandmarkSmoother::new(2, AUX_FILTER),
+        let mut poses = Vec::with_capacity(found.len());
+        for f in found {
+            let Found {
+                person,
+                first_seen,
+                roi,
+                mut result,
+                smoothers,
+                new_track,
+            } = f;
+            let detected = smoothers.is_none();
+            if self.mode == Mode::Video {
+                let (aux0, aux1) = (result.points[33], result.points[34]);
+                // The object scale is the unfiltered auxiliary ROI's size (MediaPipe's
+                // OBJECT_SCALE_ROI): twice the distance between the two auxiliary points.
+                let scale =
+                    2.0 * ((aux1[0] - aux0[0]).powi(2) + (aux1[1] - aux0[1]).powi(2)).sqrt();
+                let mut s = smoothers.unwrap_or_else(|| Smoothers {
+                    landmarks: LandmarkSmoother::new(NUM_LANDMARKS, LANDMARK_FILTER),
+                    aux: LandmarkSmoother::new(2, AUX_FILTER),
+                });
+                s.landmarks
+                    .apply(t, scale, &mut result.points[..NUM_LANDMARKS]);
+                s.aux.apply(t, scale, &mut result.points[33..35]);
+                let (a0, a1) = (result.points[33], result.points[34]);
+                let next = Roi::from_alignment(
+                    (a0[0] as f32, a0[1] as f32),
+                    (a1[0] as f32, a1[1] as f32),
+                    1.25,
+                );
+                self.tracks.push(Track {
+                    person,
+                    next,
+                    smoothers: s,
+                    first_seen,
+                    last_seen: t,
+                });
+            }
+            let (w, h) = (frame.width as f64, frame.height as f64);
+            let mut landmarks = [Point::default(); NUM_LANDMARKS];
+            for (out, p) in landmarks.iter_mut().zip(&result.points) {
+                *out = Point {
+                    x: (p[0] / w) as f32,
+                    y: (p[1] / h) as f32,
+                    z: (p[2] / w) as f32,
+                    visibility: p[3] as f32,
+                };
+            }
+            poses.push(Pose {
+                landmarks,
+                score: result.score,
+                roi,
+                detected,
+                new_track,
+                person,
             });
-            s.landmarks
-                .apply(t, scale, &mut result.points[..NUM_LANDMARKS]);
-            s.aux.apply(t, scale, &mut result.points[33..35]);
-            let (a0, a1) = (result.points[33], result.points[34]);
-            let next = Roi::from_alignment(
-                (a0[0] as f32, a0[1] as f32),
-                (a1[0] as f32, a1[1] as f32),
-                1.25,
-            );
-            self.tracked = Some(next);
-            self.last_seen = Some((next, t));
-        }
-        let (w, h) = (frame.width as f64, frame.height as f64);
-        let mut landmarks = [Point::default(); NUM_LANDMARKS];
-        for (out, p) in landmarks.iter_mut().zip(&result.points) {
-            *out = Point {
-                x: (p[0] / w) as f32,
-                y: (p[1] / h) as f32,
-                z: (p[2] / w) as f32,
-                visibility: p[3] as f32,
-            };
         }
         timings.record("post", start.elapsed());
-        Ok(Some(Pose {
-            landmarks,
-            score: result.score,
-            roi,
-            detected,
-            new_track,
-        }))
+        Ok(poses)
     }
 
-    /// Runs the detector; returns the ROIs to try, in order: the person matching `near`
-    /// (someone just lost) if there is one, then the most prominent person, if any.
+    /// Two tracks that found the same person this frame (one crop slid onto the other's
+    /// person, as when people pass each other): the track whose crop was centred nearer
+    /// where that person is now keeps them; the other person counts as lost.
+    fn drop_duplicate_tracks(&mut self, found: &mut Vec<Found>, t: f64, size: (f64, f64)) {
+        let mut i = 0;
+        while i < found.len() {
+            let dup = (0..found.len()).find(|&j| {
+                j != i && same_person(&found[i].result, &found[j].result, &found[i].roi, size)
+            });
+            let Some(j) = dup else {
+                i += 1;
+                continue;
+            };
+            let off = |f: &Found| {
+                let c = torso_centre(&f.result);
+                ((f.roi.cx - c.0).powi(2) + (f.roi.cy - c.1).powi(2)).sqrt()
+            };
+            let drop = if off(&found[i]) <= off(&found[j]) {
+                j
+            } else {
+                i
+            };
+            let gone = found.remove(drop);
+            self.counters.track_switches += 1;
+            self.lost.push(Lost {
+                person: gone.person,
+                roi: gone.roi,
+                at: t,
+                first_seen: gone.first_seen,
+            });
+            if drop < i {
+                i -= 1;
+            }
+        }
+    }
+
+    /// Runs the detector and adds the people it finds to `found`, up to `max_people`: first
+    /// anyone lost in the last [`REACQUIRE_S`], where they were (even at a lower detector
+    /// score), then newcomers, the most prominent first. People already tracked are skipped.
+    fn search(
+        &mut self,
+        frame: &Frame,
+        t: f64,
+        found: &mut Vec<Found>,
+        timings: &mut Timings,
+    ) -> Result<(), ModelError> {
+        let recent = |l: &Lost| t >= l.at && t - l.at <= REACQUIRE_S;
+        let mut recently_lost: Vec<Lost> =
+            self.lost.iter().filter(|l| recent(l)).copied().collect();
+        recently_lost.sort_by(|a, b| b.at.total_cmp(&a.at));
+        let rois = self.detect(frame, !recently_lost.is_empty(), timings)?;
+        let tracked: Vec<Roi> = found.iter().map(|f| f.roi).collect();
+        let mut free: Vec<(Roi, f32)> = rois
+            .into_iter()
+            .filter(|(r, _)| !tracked.iter().any(|tr| detector::covers(tr, r)))
+            .collect();
+        // Candidates: (crop, the lost person it is looked for as).
+        let mut candidates: Vec<(Roi, Option<Lost>)> = Vec::new();
+        for l in &recently_lost {
+            if let Some(i) = detector::nearest_to(&free, &l.roi) {
+                candidates.push((free.remove(i).0, Some(*l)));
+            }
+        }
+        let strong: Vec<(Roi, f32)> = free
+            .into_iter()
+            .filter(|(_, s)| *s >= detector::MIN_SCORE)
+            .collect();
+        for i in detector::by_prominence(&strong, frame.width, frame.height) {
+            candidates.push((strong[i].0, None));
+        }
+        let size = (frame.width as f64, frame.height as f64);
+        // Each free place may cost a failed try or two, no more.
+        let mut tries = self.max_people.saturating_sub(found.len()) + 1;
+        for (roi, looked_for) in candidates {
+            if found.len() >= self.max_people || tries == 0 {
+                break;
+            }
+            tries -= 1;
+            let Some((roi, result)) = self.landmarks_of_detection(frame, roi, timings)? else {
+                continue;
+            };
+            if found
+                .iter()
+                .any(|f| same_person(&f.result, &result, &f.roi, size))
+            {
+                continue;
+            }
+            // Who is it? Someone just lost, where they were; or, within FORGET_S, someone lost
+            // near here; or a newcomer.
+            let again = looked_for.or_else(|| {
+                self.lost
+                    .iter()
+                    .filter(|l| recent(l) && may_be_again(&roi, &l.roi))
+                    .max_by(|a, b| a.at.total_cmp(&b.at))
+                    .copied()
+            });
+            // Found again where the last crop was not quite them (of another size, a little
+            // further: their last poses had drifted, as a tracker losing a jumping man does)
+            // is the same person, but movement measured across the find would be the drift.
+            let (person, first_seen, someone_else) = match again {
+                Some(l) => (l.person, l.first_seen, !detector::could_be(&roi, &l.roi)),
+                None => match self.remembered_near(&roi) {
+                    Some(l) => (l.person, t, true),
+                    None => {
+                        let id = self.next_person;
+                        self.next_person += 1;
+                        self.counters.new_people += 1;
+                        (id, t, true)
+                    }
+                },
+            };
+            self.lost.retain(|l| l.person != person);
+            // Someone else, found again after drifting, or found again before their track
+            // settled: movement measured across the find would not be this person's.
+            let settling = t >= first_seen && t - first_seen < SETTLE_S;
+            found.push(Found {
+                person,
+                first_seen,
+                roi,
+                result,
+                smoothers: None,
+                new_track: self.mode == Mode::Video && (someone_else || settling),
+            });
+        }
+        found.sort_by_key(|f| f.person);
+        Ok(())
+    }
+
+    /// Someone lost within [`FORGET_S`] who may have come back at `roi`: about the same size,
+    /// within two crop sides of where they were last seen (the far end of a walk, out of
+    /// view and back), the most recently lost first.
+    fn remembered_near(&self, roi: &Roi) -> Option<Lost> {
+        self.lost
+            .iter()
+            .filter(|l| {
+                let side = l.roi.w.max(1.0);
+                let d = ((roi.cx - l.roi.cx).powi(2) + (roi.cy - l.roi.cy).powi(2)).sqrt();
+                roi.w >= 0.5 * side && roi.w <= 2.0 * side && d <= 2.0 * side
+            })
+            .max_by(|a, b| a.at.total_cmp(&b.at))
+            .copied()
+    }
+
+    /// Runs the detector; returns every person it proposes (down to
+    /// [`detector::REACQUIRE_MIN_SCORE`] when `reacquiring` someone just lost, else
+    /// [`detector::MIN_SCORE`]), with their scores.
     fn detect(
         &mut self,
         frame: &Frame,
-        near: Option<&Roi>,
+        reacquiring: bool,
         timings: &mut Timings,
-    ) -> Result<Vec<Roi>, ModelError> {
+    ) -> Result<Vec<(Roi, f32)>, ModelError> {
         let start = Instant::now();
+        self.counters.detector_runs += 1;
         let letterbox = Roi::letterbox(frame.width, frame.height);
         let out = self.detector.run(|buf| {
             warp_into(
@@ -392,45 +643,21 @@ impl PoseEstimator {
                 buf,
             )
         })?;
-        // One decoding at the lowest score needed. Someone just lost is looked for where they
+        // One decoding at the lowest score needed: someone just lost is looked for where they
         // were down to a lower detector score (the landmark model still has to find them
         // there); anyone else must score as MediaPipe requires.
-        let min_score = if near.is_some() {
+        let min_score = if reacquiring {
             detector::REACQUIRE_MIN_SCORE
         } else {
             detector::MIN_SCORE
         };
         let dets = detector::decode(values(&out[0])?, values(&out[1])?, &self.anchors, min_score);
-        let rois = |dets: Vec<detector::Detection>| -> Vec<(Roi, f32)> {
-            detector::weighted_nms(dets)
-                .iter()
-                .map(|d| (d.roi(&letterbox), d.score))
-                .collect()
-        };
-        let (found_again, strong) = match near {
-            Some(last) => {
-                let strong = rois(
-                    dets.iter()
-                        .filter(|d| d.score >= detector::MIN_SCORE)
-                        .cloned()
-                        .collect(),
-                );
-                let weak = rois(dets);
-                let again = detector::nearest_to(&weak, last).map(|i| weak[i].0);
-                (again, strong)
-            }
-            None => (None, rois(dets)),
-        };
-        let prominent =
-            detector::most_prominent(&strong, frame.width, frame.height).map(|i| strong[i].0);
-        let mut candidates: Vec<Roi> = found_again.into_iter().collect();
-        if let Some(p) = prominent
-            && candidates.first() != Some(&p)
-        {
-            candidates.push(p);
-        }
+        let rois = detector::weighted_nms(dets)
+            .iter()
+            .map(|d| (d.roi(&letterbox), d.score))
+            .collect();
         timings.record("detector", start.elapsed());
-        Ok(candidates)
+        Ok(rois)
     }
 
     /// The landmarks in a crop the detector proposed. The detector's rotation comes from two
@@ -525,6 +752,61 @@ impl PoseEstimator {
         timings.record("post", start.elapsed());
         Ok(Some(RoiResult { score, points }))
     }
+}
+
+/// Shoulders and hips, the points that tell one person from another.
+const TORSO: [usize; 4] = [11, 12, 23, 24];
+
+/// The middle of a result's shoulders and hips (frame pixels).
+fn torso_centre(r: &RoiResult) -> (f32, f32) {
+    let (mut x, mut y) = (0.0, 0.0);
+    for i in TORSO {
+        x += r.points[i][0] as f32 / 4.0;
+        y += r.points[i][1] as f32 / 4.0;
+    }
+    (x, y)
+}
+
+/// Whether two landmark results are one person: shoulders and hips within [`SAME_PERSON`] of
+/// `roi`'s side of each other on average, or bodies (the 33 landmarks' boxes, cut to the
+/// frame `size`) overlapping by more than half (a person half out of view, whose hidden
+/// half two crops guess differently).
+fn same_person(a: &RoiResult, b: &RoiResult, roi: &Roi, size: (f64, f64)) -> bool {
+    let mean: f64 = TORSO
+        .iter()
+        .map(|&i| {
+            let (p, q) = (a.points[i], b.points[i]);
+            ((p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2)).sqrt()
+        })
+        .sum::<f64>()
+        / TORSO.len() as f64;
+    if mean < (SAME_PERSON * roi.w.max(1.0)) as f64 {
+        return true;
+    }
+    let bbox = |r: &RoiResult| {
+        let mut b = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
+        for p in &r.points[..NUM_LANDMARKS] {
+            let (x, y) = (p[0].clamp(0.0, size.0), p[1].clamp(0.0, size.1));
+            b = [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)];
+        }
+        b
+    };
+    let (p, q) = (bbox(a), bbox(b));
+    let iw = (p[2].min(q[2]) - p[0].max(q[0])).max(0.0);
+    let ih = (p[3].min(q[3]) - p[1].max(q[1])).max(0.0);
+    let inter = iw * ih;
+    let union = (p[2] - p[0]) * (p[3] - p[1]) + (q[2] - q[0]) * (q[3] - q[1]) - inter;
+    union > 0.0 && inter / union > 0.5
+}
+
+/// Whether someone lost at `lost` a moment ago may be the person detected at `r`: within one
+/// crop side (the larger) of where they were, of a size within 3× (a person jumping or
+/// crouching changes their crop's size faster than the tracker follows).
+fn may_be_again(r: &Roi, lost: &Roi) -> bool {
+    let side = r.w.max(lost.w).max(1.0);
+    let d = ((r.cx - lost.cx).powi(2) + (r.cy - lost.cy).powi(2)).sqrt();
+    let ratio = r.w.max(1.0) / lost.w.max(1.0);
+    d <= side && (1.0 / 3.0..=3.0).contains(&ratio)
 }
 
 /// MediaPipe's `RefineLandmarksFromHeatmapCalculator` (kernel 7, min confidence 0.5): each

@@ -44,13 +44,20 @@ fn load_models(config: &Config) -> Result<Models, DaemonError> {
         ..DecoderConfig::default()
     };
     Models::load(&config.models.dir, config.pose.model, decoder)
+        .map(|m| m.with_max_people(config.pose.max_people))
         .map_err(|e| DaemonError::Model(e.to_string()))
 }
 
 /// Builds the inference stages for one camera: pose, then the stages that use it.
-fn build_stages(models: &Models, _shutdown: &Shutdown) -> Result<Vec<Box<dyn Stage>>, DaemonError> {
+fn build_stages(
+    models: &Models,
+    zones: &[crate::config::ZoneConfig],
+    _shutdown: &Shutdown,
+) -> Result<Vec<Box<dyn Stage>>, DaemonError> {
     let err = |e: crate::model::ModelError| DaemonError::Model(e.to_string());
-    let analyser = Analyser::for_camera(models).map_err(err)?;
+    let analyser = Analyser::for_camera(models)
+        .map_err(err)?
+        .with_zones(zones.to_vec());
     #[allow(unused_mut)]
     let mut stages: Vec<Box<dyn Stage>> = vec![Box::new(analyser)];
     #[cfg(feature = "fault-injection")]
@@ -103,7 +110,7 @@ pub fn run(config: Config, base_dir: &Path) -> Result<(), DaemonError> {
         let spec = SourceSpec::parse(&cam.source)
             .map_err(std::io::Error::other)?
             .resolve_relative(base_dir);
-        let stages = build_stages(&models, &shutdown)?;
+        let stages = build_stages(&models, &cam.zones, &shutdown)?;
         let camera = Camera::spawn(cam, spec, shutdown.clone())?;
         let worker = Worker::spawn(
             camera.status.clone(),

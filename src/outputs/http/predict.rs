@@ -83,9 +83,15 @@ fn frame(models: &Models, bytes: &[u8], timings: &mut Timings) -> Result<Value, 
             "all_probabilities": probabilities(&still.classes, &still.probabilities),
         },
         "landmarks": still.pose.as_ref().map(|p| landmark_rows(&p.landmarks)),
+        "people": still.people.iter().map(|p| json!({
+            "person": p.person,
+            "score": round3(p.score as f64),
+            "landmarks": landmark_rows(&p.landmarks),
+        })).collect::<Vec<_>>(),
         "metadata": {
             "processing_time_ms": ms(start.elapsed()),
             "landmarks_detected": still.pose.is_some(),
+            "people_count": still.people.len(),
             "width": width,
             "height": height,
         },
@@ -112,6 +118,7 @@ fn video(
     let done = analyse::annotate(
         models,
         decoder,
+        &[],
         |analyser, each| analyse::frames(analyser, frames, |i, _| i % every == 0, each),
         |_, t| timings.extend(t),
     )

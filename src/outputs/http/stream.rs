@@ -57,16 +57,25 @@ impl StreamSession {
             t,
             wall: frame.wall,
         };
-        let (state, evs) = events::of_step(&a.step, clock);
+        let (state, _) = events::of_step(&a.step, clock);
+        let evs = events::of_people(
+            a.people
+                .iter()
+                .map(|p| (p.person, &p.step, p.pose.is_some())),
+            &a.gone,
+            clock,
+        );
         let events: Vec<Value> = evs
             .iter()
             .filter_map(|e| match &e.kind {
                 EventKind::Started {
                     activity, start, ..
-                } => Some(json!({"phase": "start", "activity": activity, "start": start})),
-                EventKind::Ended(s) => Some(
-                    json!({"phase": "end", "activity": s.activity, "start": s.start, "end": s.end}),
+                } => Some(
+                    json!({"phase": "start", "activity": activity, "start": start,
+                    "person": e.person}),
                 ),
+                EventKind::Ended(s) => Some(json!({"phase": "end", "activity": s.activity,
+                    "start": s.start, "end": s.end, "person": e.person})),
                 _ => None,
             })
             .collect();
@@ -78,7 +87,13 @@ impl StreamSession {
             "at": r3(state.at),
             "landmarks": a.pose.as_ref().map(|p| landmark_rows(&p.landmarks)),
             "events": events,
-            "tug": a.step.tug,
+            "people": a.people.iter().filter(|p| p.pose.is_some()).map(|p| json!({
+                "person": p.person,
+                "activity": p.step.frame.activity,
+                "confidence": r3(p.step.frame.confidence as f64),
+                "landmarks": p.pose.as_ref().map(|q| landmark_rows(&q.landmarks)),
+            })).collect::<Vec<_>>(),
+            "tug": a.people.iter().find_map(|p| p.step.tug.clone()),
             "timings_ms": stage_ms(&timings),
         }))
     }

@@ -82,10 +82,13 @@ pub struct MqttOutput {
     eventloop: EventLoop,
     topics: Topics,
     cameras: Vec<String>,
+    /// (camera, zone) of every zone, for Home Assistant.
+    zones: Vec<(String, String)>,
     classes: Vec<String>,
     queue: OutQueue,
     translator: Translator,
     /// Latest state per camera, re-sent on every (re)connection.
+    /// The latest retained message of each state and zone topic.
     states: HashMap<String, Message>,
     connected: bool,
     /// Kinds of publishes handed to the client, waiting for their packet id.
@@ -119,6 +122,10 @@ impl MqttOutput {
             translator: Translator::new(topics.clone()),
             topics,
             cameras: config.active_cameras().map(|c| c.id.clone()).collect(),
+            zones: config
+                .active_cameras()
+                .flat_map(|c| c.zones.iter().map(|z| (c.id.clone(), z.name.clone())))
+                .collect(),
             classes,
             queue: OutQueue::new(cfg.queue_size),
             states: HashMap::new(),
@@ -173,7 +180,8 @@ impl MqttOutput {
         if let Some(topic) = self.topics.discovery() {
             let m = Message {
                 topic,
-                payload: discovery_payload(&self.topics, &self.cameras, &self.classes).to_string(),
+                payload: discovery_payload(&self.topics, &self.cameras, &self.classes, &self.zones)
+                    .to_string(),
                 qos: QoS::AtLeastOnce,
                 retain: true,
             };
@@ -246,10 +254,11 @@ impl MqttOutput {
         }
     }
 
-    fn on_analysis(&mut self, a: &Analysis) {
-        let (state, queued) = self.translator.translate(a);
-        if let Some(s) = state {
-            self.states.insert(a.camera.to_string(), s);
+    /// Queues the analysis's events; returns the retained messages that changed.
+    fn on_analysis(&mut self, a: &Analysis) -> Vec<Message> {
+        let (retained, queued) = self.translator.translate(a);
+        for s in &retained {
+            self.states.insert(s.topic.clone(), s.clone());
         }
         for m in queued {
             if self.queue.push(m, self.head_inflight) {
@@ -261,15 +270,16 @@ impl MqttOutput {
             }
         }
         self.update_queue_metrics();
+        retained
     }
 
-    /// Sends the latest state of a camera when it changed.
-    async fn flush_state(&mut self, camera: &str, changed: bool) {
-        if changed
-            && self.connected
-            && let Some(s) = self.states.get(camera).cloned()
-        {
-            self.publish(&s, Sent::Other).await;
+    /// Sends the retained messages (camera states, zone occupancy) that changed. While
+    /// disconnected they wait in `states`, sent on reconnection.
+    async fn flush_states(&mut self, changed: Vec<Message>) {
+        if self.connected {
+            for s in changed {
+                self.publish(&s, Sent::Other).await;
+            }
         }
     }
 
@@ -372,10 +382,8 @@ impl MqttOutput {
                 }
                 a = analyses.next() => match a {
                     Some(a) => {
-                        let before = self.states.get(&*a.camera).cloned();
-                        self.on_analysis(&a);
-                        let changed = self.states.get(&*a.camera) != before.as_ref();
-                        self.flush_state(&a.camera, changed).await;
+                        let changed = self.on_analysis(&a);
+                        self.flush_states(changed).await;
                         self.pump().await;
                     }
                     // Shutdown (or every camera gone).

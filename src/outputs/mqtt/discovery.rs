@@ -1,5 +1,5 @@
 //! Home Assistant MQTT device discovery: one device, and per camera an event entity, an
-//! activity sensor, an occupancy sensor and two diagnostic sensors.
+//! activity sensor, an occupancy sensor, a people count and two diagnostic sensors.
 
 use serde_json::json;
 
@@ -12,6 +12,7 @@ pub fn discovery_payload(
     topics: &Topics,
     cameras: &[String],
     classes: &[String],
+    zones: &[(String, String)],
 ) -> serde_json::Value {
     let dev = &topics.device_id;
     let mut cmps = serde_json::Map::new();
@@ -54,6 +55,18 @@ pub fn discovery_payload(
                 "device_class": "occupancy",
             }),
         );
+        cmps.insert(
+            uid("people"),
+            json!({
+                "p": "sensor",
+                "name": format!("{cam} people"),
+                "unique_id": uid("people"),
+                "state_topic": topics.state(cam),
+                "value_template": "{{ value_json.people_count | default(0) }}",
+                "state_class": "measurement",
+                "icon": "mdi:account-group",
+            }),
+        );
         // Diagnostic sensors read from the stats message.
         for (what, name, stat, unit, class) in [
             ("fps", "analysed frame rate", "process_fps", "fps", None),
@@ -80,6 +93,33 @@ pub fn discovery_payload(
             }
             cmps.insert(uid(what), c);
         }
+    }
+    // Per zone: occupied or not, and how many people are in it.
+    for (cam, zone) in zones {
+        let uid = |what: &str| format!("activityd_{dev}_{cam}_zone_{zone}_{what}");
+        cmps.insert(
+            uid("occupied"),
+            json!({
+                "p": "binary_sensor",
+                "name": format!("{cam} {zone} occupied"),
+                "unique_id": uid("occupied"),
+                "state_topic": topics.zone(cam, zone),
+                "value_template": "{{ 'ON' if value_json.occupied else 'OFF' }}",
+                "device_class": "occupancy",
+            }),
+        );
+        cmps.insert(
+            uid("count"),
+            json!({
+                "p": "sensor",
+                "name": format!("{cam} {zone} people"),
+                "unique_id": uid("count"),
+                "state_topic": topics.zone(cam, zone),
+                "value_template": "{{ value_json.count }}",
+                "state_class": "measurement",
+                "icon": "mdi:account-group",
+            }),
+        );
     }
     json!({
         "dev": {
@@ -112,7 +152,7 @@ mod tests {
             "homeassistant/device/hall-1/config"
         );
         let classes = vec!["walk_toward".to_string(), "turn".to_string()];
-        let d = discovery_payload(&topics, &["cam0".into()], &classes);
+        let d = discovery_payload(&topics, &["cam0".into()], &classes, &[]);
         assert_eq!(d["avty_t"], "activityd/hall-1/availability");
         assert_eq!(d["dev"]["ids"][0], "activityd_hall-1");
         assert!(
@@ -123,7 +163,7 @@ mod tests {
         let by_platform = |p: &str| cmps.values().filter(|c| c["p"] == p).count();
         assert_eq!(by_platform("event"), 1);
         assert_eq!(by_platform("binary_sensor"), 1);
-        assert_eq!(by_platform("sensor"), 3);
+        assert_eq!(by_platform("sensor"), 4);
         let ev = cmps.values().find(|c| c["p"] == "event").unwrap();
         assert_eq!(ev["event_types"], serde_json::json!(classes));
         assert_eq!(ev["state_topic"], "activityd/hall-1/cam0/event");

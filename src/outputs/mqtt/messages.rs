@@ -20,12 +20,16 @@ fn round3(v: f64) -> f64 {
 struct StateKey {
     activity: String,
     person: bool,
+    /// Each person in view and their activity.
+    people: Vec<(u32, String)>,
 }
 
 /// Turns analyses into messages: state on change, events for segment starts and ends, tests.
 pub struct Translator {
     topics: Topics,
     last_state: HashMap<String, StateKey>,
+    /// Per (camera, zone), who was last reported inside.
+    last_zones: HashMap<(String, String), Vec<u32>>,
 }
 
 impl Translator {
@@ -33,15 +37,22 @@ impl Translator {
         Translator {
             topics,
             last_state: HashMap::new(),
+            last_zones: HashMap::new(),
         }
     }
 
     /// The retained state message, when the activity or presence changed.
     fn state_message(&mut self, a: &Analysis, st: &crate::events::State) -> Option<Message> {
         let cam = &*a.camera;
+        let people: Vec<&crate::pipeline::PersonAnalysis> =
+            a.people.iter().filter(|p| p.pose.is_some()).collect();
         let key = StateKey {
             activity: st.activity.clone(),
             person: st.person_present,
+            people: people
+                .iter()
+                .map(|p| (p.person, p.activity.activity.clone()))
+                .collect(),
         };
         if self.last_state.get(cam) == Some(&key) {
             return None;
@@ -53,6 +64,15 @@ impl Translator {
                 "activity": st.activity,
                 "confidence": round3(st.confidence as f64),
                 "person_present": st.person_present,
+                "people_count": people.len(),
+                "people": people
+                    .iter()
+                    .map(|p| json!({
+                        "person": p.person,
+                        "activity": p.activity.activity,
+                        "confidence": round3(p.activity.confidence as f64),
+                    }))
+                    .collect::<Vec<_>>(),
                 "t": round3(a.t),
                 "at": round3(st.at),
                 "ts": unix(a.wall),
@@ -63,10 +83,44 @@ impl Translator {
         })
     }
 
-    /// The retained state message when it changed, and the queued messages (events, tests).
-    pub fn translate(&mut self, a: &Analysis) -> (Option<Message>, Vec<Message>) {
+    /// The retained occupancy message of each zone whose occupants changed.
+    fn zone_messages(&mut self, a: &Analysis) -> Vec<Message> {
         let cam = &*a.camera;
-        let state = a.state.as_ref().and_then(|st| self.state_message(a, st));
+        let mut out = Vec::new();
+        for z in &a.occupancy {
+            let key = (cam.to_string(), z.zone.clone());
+            if self.last_zones.get(&key) == Some(&z.people) {
+                continue;
+            }
+            self.last_zones.insert(key, z.people.clone());
+            out.push(Message {
+                topic: self.topics.zone(cam, &z.zone),
+                payload: json!({
+                    "zone": z.zone,
+                    "occupied": !z.people.is_empty(),
+                    "count": z.people.len(),
+                    "people": z.people,
+                    "ts": unix(a.wall),
+                })
+                .to_string(),
+                qos: QoS::AtLeastOnce,
+                retain: true,
+            });
+        }
+        out
+    }
+
+    /// The retained state messages that changed (the camera's state, zones' occupancy), and
+    /// the queued messages (events, tests, zone changes).
+    pub fn translate(&mut self, a: &Analysis) -> (Vec<Message>, Vec<Message>) {
+        let cam = &*a.camera;
+        let mut state: Vec<Message> = a
+            .state
+            .as_ref()
+            .and_then(|st| self.state_message(a, st))
+            .into_iter()
+            .collect();
+        state.extend(self.zone_messages(a));
         let mut queued = Vec::new();
         for e in &a.events {
             let (topic, payload) = match &e.kind {
@@ -104,8 +158,23 @@ impl Translator {
                     v["ts"] = json!(e.ts);
                     (self.topics.tug(cam), v)
                 }
+                EventKind::Zone(z) => (
+                    self.topics.zone_event(cam, &z.zone),
+                    json!({
+                        "camera": cam,
+                        "zone": z.zone,
+                        "phase": z.phase,
+                        "at": round3(z.at),
+                        "dwell_s": z.dwell_s,
+                        "ts": e.ts,
+                    }),
+                ),
                 EventKind::NobodyInView { .. } => continue,
             };
+            let mut payload = payload;
+            if let Some(id) = e.person {
+                payload["person"] = json!(id);
+            }
             queued.push(Message {
                 topic,
                 payload: payload.to_string(),

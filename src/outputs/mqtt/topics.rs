@@ -35,6 +35,14 @@ impl Topics {
     pub fn trial(&self, camera: &str) -> String {
         format!("{}/{camera}/tug/trial", self.base)
     }
+    /// A zone's occupancy (retained).
+    pub fn zone(&self, camera: &str, zone: &str) -> String {
+        format!("{}/{camera}/zone/{zone}", self.base)
+    }
+    /// A zone's enter and leave events.
+    pub fn zone_event(&self, camera: &str, zone: &str) -> String {
+        format!("{}/{camera}/zone/{zone}/event", self.base)
+    }
     pub fn stats(&self) -> String {
         format!("{}/stats", self.base)
     }

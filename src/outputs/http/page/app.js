@@ -191,6 +191,10 @@
     cam.svg.setAttribute('aria-label', 'pose of the person in view of ' + cam.id);
     cam.frameRect = svg('rect', { 'class': 'frame', x: 0, y: 0, width: 640, height: 480 });
     cam.svg.appendChild(cam.frameRect);
+    // Everyone else in view, drawn behind the person followed, in one grey path.
+    cam.others = svg('path', { 'class': 'others', d: '' });
+    cam.others.dataset.people = '0';
+    cam.svg.appendChild(cam.others);
     cam.lines = BONES.map(function (b) {
       var side = (b[0] % 2 === 1 && b[1] % 2 === 1) ? 'left' : (b[0] % 2 === 0 && b[1] % 2 === 0 && b[0] > 0 ? 'right' : 'mid');
       if (b[0] <= 10 && b[1] <= 10) { side = 'face'; }
@@ -341,6 +345,29 @@
     cam.updates += 1;
     cam.svg.dataset.updates = String(cam.updates);
     if (num(t) !== null) { cam.svg.dataset.t = String(t); }
+  }
+
+  // The other people in view: each one's bones as path segments (visible points only).
+  function drawOthers(cam, others) {
+    var w = cam.width, h = cam.height, d = [], n = 0;
+    (Array.isArray(others) ? others : []).forEach(function (o) {
+      var lm = o && o.landmarks;
+      if (!Array.isArray(lm) || lm.length < 33) { return; }
+      n += 1;
+      var at = function (k) {
+        var row = lm[k];
+        if (!Array.isArray(row) || row.length < 2) { return null; }
+        var x = num(row[0]), y = num(row[1]), vis = row.length >= 3 ? num(row[row.length - 1]) : 1;
+        if (x === null || y === null || (vis !== null && vis < MIN_VISIBILITY)) { return null; }
+        return (x * w).toFixed(1) + ' ' + (y * h).toFixed(1);
+      };
+      BONES.forEach(function (b) {
+        var a = at(b[0]), c = at(b[1]);
+        if (a && c) { d.push('M' + a + 'L' + c); }
+      });
+    });
+    cam.others.setAttribute('d', d.join(''));
+    cam.others.dataset.people = String(n);
   }
 
   function setActivity(cam, activity, confidence, present) {
@@ -600,6 +627,7 @@
       setNow(cam, m.t);
       setActivity(cam, m.activity, m.confidence, m.person_present);
       drawSkeleton(cam, m.landmarks, m.t);
+      drawOthers(cam, m.others);
       cam.lastFrame = Date.now();
       cam.card.classList.remove('stale');
     } else if (m.type === 'event') {
