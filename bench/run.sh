@@ -25,7 +25,7 @@ echo "== the camera's pace while the API is flooded, and SIGTERM under load"
 python3 bench/pace_under_load.py
 echo "== the web page: weight, and the daemon's CPU with a page open"
 python3 bench/page_cpu.py
-echo "== CPU per camera-second by people tracked (1, 2, 4), and one person with room for more"
-python3 bench/people_cpu.py
+echo "== CPU per camera-second by people in view (1, 2; 4 computed), and one person with room for more"
+"$VENV/bin/python" bench/people_cpu.py
 echo "== capture hand-off"
 cargo bench --bench handoff

@@ -273,6 +273,16 @@ fn person_box(models: &Models, img: &image::RgbImage) -> (u32, u32, u32, u32) {
     (cx0, cy0, cx1 - cx0, cy1 - cy0)
 }
 
+/// The person in a fixture photo, cut out with a margin (see [`person_box`]).
+fn person_cut(models: &Models, name: &str) -> image::RgbImage {
+    let img = match offline::open_input(&fixture(name)).unwrap() {
+        Input::Image(img) => img,
+        Input::Video(_) => panic!("{name} is not an image"),
+    };
+    let (x, y, w, h) = person_box(models, &img);
+    image::imageops::crop_imm(&img, x, y, w, h).to_image()
+}
+
 /// A grey frame with each person cut from their photo, scaled to `height` and centred at `x`.
 fn scene(people: &[(&image::RgbImage, u32, u32)]) -> activityd::frame::Frame {
     let mut canvas = image::RgbImage::from_pixel(1280, 720, image::Rgb([128, 128, 128]));
@@ -295,15 +305,7 @@ fn a_person_lost_for_a_moment_is_found_again_before_a_bystander() {
     use activityd::pose::{Mode, PoseEstimator, REACQUIRE_S, SETTLE_S};
     use activityd::timings::Timings;
     let models = models();
-    let load = |name: &str| match offline::open_input(&fixture(name)).unwrap() {
-        Input::Image(img) => img,
-        Input::Video(_) => panic!("{name} is not an image"),
-    };
-    let cut = |img: &image::RgbImage| {
-        let (x, y, w, h) = person_box(&models, img);
-        image::imageops::crop_imm(img, x, y, w, h).to_image()
-    };
-    let patient = cut(&load("images/pose2sim_cam04_f060_back_side.jpg"));
+    let patient = person_cut(&models, "images/pose2sim_cam04_f060_back_side.jpg");
     let alone = scene(&[(&patient, 250, 560)]);
     let empty = scene(&[]);
     let both = scene(&[(&patient, 250, 560), (&patient, 760, 600)]);
@@ -593,22 +595,14 @@ fn a_landmark_model_of_another_shape_is_refused() {
 /// Two people cross: two real people cut from their photos slide across a frame in opposite
 /// directions at 15 fps, the second passing in front of the first. Each keeps their id from
 /// one side to the other (the one hidden behind may be lost for a moment and found again),
-/// and the detector does not run on frames where both are tracked.
+/// and while both are tracked the detector runs only to look for newcomers, once a second.
 #[test]
 fn two_people_crossing_keep_their_ids() {
     use activityd::pose::{Mode, PoseEstimator};
     use activityd::timings::Timings;
     let models = models();
-    let load = |name: &str| match offline::open_input(&fixture(name)).unwrap() {
-        Input::Image(img) => img,
-        Input::Video(_) => panic!("{name} is not an image"),
-    };
-    let cut = |img: &image::RgbImage| {
-        let (x, y, w, h) = person_box(&models, img);
-        image::imageops::crop_imm(img, x, y, w, h).to_image()
-    };
-    let a = cut(&load("images/pose2sim_cam04_f060_back_side.jpg"));
-    let b = cut(&load("images/pose2sim_cam01_f030_front.jpg"));
+    let a = person_cut(&models, "images/pose2sim_cam04_f060_back_side.jpg");
+    let b = person_cut(&models, "images/pose2sim_cam01_f030_front.jpg");
     let mut est = PoseEstimator::new(&models.pose, Mode::Video, 4).unwrap();
     let n = 45;
     // Per frame: (a's x, b's x) and who was found where.
