@@ -353,6 +353,9 @@ pub struct CameraConfig {
     /// Named areas of the image (a chair, a bed, a doorway): who is in each, and for how long.
     #[serde(default)]
     pub zones: Vec<ZoneConfig>,
+    /// People this camera tracks at once (1-8); unset: `pose.max_people`.
+    #[serde(default)]
+    pub max_people: Option<usize>,
 }
 
 /// A named polygon in normalised image coordinates (0..1 across, 0..1 down).
@@ -655,6 +658,11 @@ impl Config {
                     format!("must be 0 or between 64 and 7680, got {}", cam.max_width),
                 );
             }
+            if let Some(n) = cam.max_people
+                && !(1..=8).contains(&n)
+            {
+                err(p("max_people"), format!("must be between 1 and 8, got {n}"));
+            }
             let mut names = HashSet::new();
             for (z, zone) in cam.zones.iter().enumerate() {
                 for (field, reason) in zone.problems() {
@@ -759,6 +767,54 @@ process_fps = 10
 
     /// `pose.model` takes the three names of MediaPipe's landmark models; anything else is
     /// refused naming the key and the three names.
+    #[test]
+    fn people_and_zones_are_checked_with_their_paths() {
+        let c = Config::parse(GOOD).unwrap();
+        assert_eq!(c.pose.max_people, 4);
+        assert!(c.cameras[0].zones.is_empty() && c.cameras[0].max_people.is_none());
+        let zone = |name: &str, poly: &str| {
+            format!("[[cameras.zones]]\nname = \"{name}\"\npolygon = {poly}\n")
+        };
+        let ok = format!(
+            "{GOOD}max_people = 2\n{}{}",
+            zone("chair", "[[0.1, 0.5], [0.3, 0.5], [0.3, 0.9]]"),
+            zone("bed", "[[0.5, 0.5], [0.9, 0.5], [0.9, 0.9], [0.5, 0.9]]")
+        );
+        let c = Config::parse(&ok).unwrap();
+        assert!(c.validate().is_empty(), "{:?}", c.validate());
+        assert_eq!(c.cameras[0].max_people, Some(2));
+        assert_eq!(c.cameras[0].zones[1].name, "bed");
+        let bad = format!(
+            "{GOOD}max_people = 9\n{}{}{}[pose]\nmax_people = 0\n",
+            zone("chair", "[[0.1, 0.5], [0.3, 0.5]]"),
+            zone("chair", "[[0.1, 0.5], [1.3, 0.5], [0.3, 0.9]]"),
+            zone("a b", "[[0.1, 0.5], [0.3, 0.5], [0.3, 0.9]]")
+        );
+        let e = errors_of(&bad);
+        let starts = |p: &str| e.iter().any(|m| m.starts_with(p));
+        assert!(starts("pose.max_people: must be between 1 and 8"), "{e:?}");
+        assert!(
+            starts("cameras[0].max_people: must be between 1 and 8"),
+            "{e:?}"
+        );
+        assert!(
+            starts("cameras[0].zones[0].polygon: needs at least 3 corners"),
+            "{e:?}"
+        );
+        assert!(
+            starts("cameras[0].zones[1].polygon: corners are fractions"),
+            "{e:?}"
+        );
+        assert!(
+            starts("cameras[0].zones[1].name: duplicate zone name"),
+            "{e:?}"
+        );
+        assert!(
+            starts("cameras[0].zones[2].name: must be 1-64 characters"),
+            "{e:?}"
+        );
+    }
+
     #[test]
     fn pose_model_is_one_of_three_names() {
         assert_eq!(Config::parse(GOOD).unwrap().pose.model, PoseModelKind::Full);

@@ -51,13 +51,18 @@ fn load_models(config: &Config) -> Result<Models, DaemonError> {
 /// Builds the inference stages for one camera: pose, then the stages that use it.
 fn build_stages(
     models: &Models,
-    zones: &[crate::config::ZoneConfig],
+    cam: &crate::config::CameraConfig,
     _shutdown: &Shutdown,
 ) -> Result<Vec<Box<dyn Stage>>, DaemonError> {
     let err = |e: crate::model::ModelError| DaemonError::Model(e.to_string());
-    let analyser = Analyser::for_camera(models)
+    // The camera's own `max_people`, else `pose.max_people` (already in `models`).
+    let models = match cam.max_people {
+        Some(n) => models.clone().with_max_people(n),
+        None => models.clone(),
+    };
+    let analyser = Analyser::for_camera(&models)
         .map_err(err)?
-        .with_zones(zones.to_vec());
+        .with_zones(cam.zones.clone());
     #[allow(unused_mut)]
     let mut stages: Vec<Box<dyn Stage>> = vec![Box::new(analyser)];
     #[cfg(feature = "fault-injection")]
@@ -110,7 +115,7 @@ pub fn run(config: Config, base_dir: &Path) -> Result<(), DaemonError> {
         let spec = SourceSpec::parse(&cam.source)
             .map_err(std::io::Error::other)?
             .resolve_relative(base_dir);
-        let stages = build_stages(&models, &cam.zones, &shutdown)?;
+        let stages = build_stages(&models, cam, &shutdown)?;
         let camera = Camera::spawn(cam, spec, shutdown.clone())?;
         let worker = Worker::spawn(
             camera.status.clone(),
