@@ -88,6 +88,10 @@ enum Command {
     Classify {
         #[arg(long)]
         landmarks: PathBuf,
+        /// Decode as this configuration file's `[activity]` section asks (threshold, minimum
+        /// duration, `tug_end`) instead of the defaults.
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
     /// The whole pipeline on a video file: pose, activities, segments, Timed Up and Go.
     Annotate {
@@ -114,6 +118,10 @@ enum Command {
         /// as fractions of the image). Repeat for more; each person's visits are in `people`.
         #[arg(long = "zone", value_parser = parse_zone)]
         zones: Vec<activityd::config::ZoneConfig>,
+        /// Decode as this configuration file's `[activity]` section asks (threshold, minimum
+        /// duration, `tug_end`) instead of the defaults. Pose options stay the flags'.
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
     /// The model cards as JSON (`pose_landmarks`: the card of the landmark model chosen).
     ModelInfo {
@@ -220,9 +228,9 @@ fn main() -> ExitCode {
             logging::init(LogFormat::Text, "warn");
             report(bench(&input, json, pose_model, max_people.into()))
         }
-        Command::Classify { landmarks } => {
+        Command::Classify { landmarks, config } => {
             logging::init(LogFormat::Text, "warn");
-            report(classify(&landmarks))
+            report(decoder_of(config.as_deref()).and_then(|d| classify(&landmarks, d)))
         }
         Command::Annotate {
             input,
@@ -233,8 +241,13 @@ fn main() -> ExitCode {
             pose_model,
             max_people,
             zones,
+            config,
         } => {
             logging::init(LogFormat::Text, "warn");
+            let decoder = match decoder_of(config.as_deref()) {
+                Ok(d) => d,
+                Err(e) => return report(Err(e)),
+            };
             report(annotate(
                 &input,
                 out.as_deref(),
@@ -246,6 +259,7 @@ fn main() -> ExitCode {
                     max_people: max_people.into(),
                 },
                 &zones,
+                decoder,
             ))
         }
         Command::ModelInfo { pose_model } => {
@@ -419,10 +433,22 @@ fn features(input: &Path, format: FeatureFormat, out: Option<&Path>) -> anyhow::
     Ok(())
 }
 
-fn classify(input: &Path) -> anyhow::Result<()> {
+/// The decoder settings of `--config FILE`'s `[activity]` section (checked as `check-config`
+/// checks it), else the defaults.
+fn decoder_of(config: Option<&Path>) -> anyhow::Result<DecoderConfig> {
+    match config {
+        None => Ok(DecoderConfig::default()),
+        Some(path) => {
+            let c = Config::load(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            Ok(DecoderConfig::from(&c.activity))
+        }
+    }
+}
+
+fn classify(input: &Path, decoder: DecoderConfig) -> anyhow::Result<()> {
     let frames = read_landmarks(input)?;
     let model = ActivityModel::load(&models_dir())?;
-    let doc = annotate_landmarks(&model, DecoderConfig::default(), &frames)?;
+    let doc = annotate_landmarks(&model, decoder, &frames)?;
     println!("{}", serde_json::to_string(&doc)?);
     Ok(())
 }
@@ -435,6 +461,7 @@ fn annotate(
     process_fps: f32,
     pose_choice: PoseChoice,
     zones: &[activityd::config::ZoneConfig],
+    decoder: DecoderConfig,
 ) -> anyhow::Result<()> {
     use std::io::{IsTerminal, Write};
     check_process_fps(process_fps)?;
@@ -442,7 +469,7 @@ fn annotate(
     let progress = std::io::stderr().is_terminal();
     let done = analyse::annotate(
         &models,
-        models.decoder.clone(),
+        decoder,
         zones,
         |analyser, each| analyse::file(analyser, input, process_fps, each),
         |frame, _| {

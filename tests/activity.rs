@@ -362,6 +362,46 @@ fn alpha_flagged_webm_is_annotated() {
 /// landmarks to the timed test, through the binary as a user runs it. The reference time is
 /// the labels': from the first `stand_up` frame to the first `sitting` frame after the last
 /// `sit_down`. The person must be reported seated before and after.
+/// `classify --config` decodes as a box's `[activity]` settings ask: `tug_end =
+/// "seat_contact"` stops the clock when the hip reaches the seat, before the person has
+/// settled; a configuration with an error is refused naming the field.
+#[test]
+fn classify_takes_the_activity_settings_of_a_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let tug = fixture("tug/test_00150_tug.jsonl");
+    let cfg = dir.path().join("box.toml");
+    std::fs::write(
+        &cfg,
+        "device_id = \"box\"\n[activity]\ntug_end = \"seat_contact\"\n",
+    )
+    .unwrap();
+    let with = |args: &[&std::ffi::OsStr]| {
+        let mut a: Vec<&std::ffi::OsStr> =
+            vec!["classify".as_ref(), "--landmarks".as_ref(), tug.as_ref()];
+        a.extend_from_slice(args);
+        json_of(&a)["tug"].clone()
+    };
+    let default = with(&[]);
+    let contact = with(&["--config".as_ref(), cfg.as_ref()]);
+    assert_eq!(default["end_rule"], "settled", "{default}");
+    assert_eq!(contact["end_rule"], "seat_contact", "{contact}");
+    assert!(contact["total_s"].as_f64() < default["total_s"].as_f64());
+    std::fs::write(
+        &cfg,
+        "device_id = \"box\"\n[activity]\ntug_end = \"whenever\"\n",
+    )
+    .unwrap();
+    let out = Command::new(bin())
+        .args(["classify", "--landmarks"])
+        .arg(&tug)
+        .arg("--config")
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("activity.tug_end"));
+}
+
 #[test]
 fn a_timed_up_and_go_is_found_and_timed_from_landmarks() {
     for name in ["test_00150_tug", "test_00167_tug"] {

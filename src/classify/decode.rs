@@ -108,6 +108,18 @@ pub struct DecoderConfig {
     pub tug_end: TugEnd,
 }
 
+impl From<&crate::config::ActivityConfig> for DecoderConfig {
+    /// The decoder a configuration's `[activity]` section asks for.
+    fn from(a: &crate::config::ActivityConfig) -> DecoderConfig {
+        DecoderConfig {
+            confidence_threshold: a.confidence_threshold,
+            min_duration_s: a.min_duration_s as f64,
+            tug_end: a.tug_end,
+            ..DecoderConfig::default()
+        }
+    }
+}
+
 impl Default for DecoderConfig {
     fn default() -> Self {
         DecoderConfig {

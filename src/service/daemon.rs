@@ -37,12 +37,7 @@ pub enum DaemonError {
 
 /// Loads the models every camera and request shares, once at start-up.
 fn load_models(config: &Config) -> Result<Models, DaemonError> {
-    let decoder = DecoderConfig {
-        confidence_threshold: config.activity.confidence_threshold,
-        min_duration_s: config.activity.min_duration_s as f64,
-        tug_end: config.activity.tug_end,
-        ..DecoderConfig::default()
-    };
+    let decoder = DecoderConfig::from(&config.activity);
     Models::load(&config.models.dir, config.pose.model, decoder)
         .map(|m| m.with_max_people(config.pose.max_people))
         .map_err(|e| DaemonError::Model(e.to_string()))
