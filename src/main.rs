@@ -248,18 +248,21 @@ fn main() -> ExitCode {
                 Ok(d) => d,
                 Err(e) => return report(Err(e)),
             };
+            let analysis = AnalysisChoice {
+                process_fps,
+                pose: PoseChoice {
+                    model: pose_model,
+                    max_people: max_people.into(),
+                },
+                zones,
+                decoder,
+            };
             report(annotate(
                 &input,
                 out.as_deref(),
                 format,
                 timeline.as_deref(),
-                process_fps,
-                PoseChoice {
-                    model: pose_model,
-                    max_people: max_people.into(),
-                },
-                &zones,
-                decoder,
+                analysis,
             ))
         }
         Command::ModelInfo { pose_model } => {
@@ -453,24 +456,35 @@ fn classify(input: &Path, decoder: DecoderConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How `annotate` analyses a file: which frames, the pose settings, the zones, the decoder.
+struct AnalysisChoice {
+    process_fps: f32,
+    pose: PoseChoice,
+    zones: Vec<activityd::config::ZoneConfig>,
+    decoder: DecoderConfig,
+}
+
 fn annotate(
     input: &Path,
     out: Option<&Path>,
     format: AnnotationFormat,
     timeline: Option<&Path>,
-    process_fps: f32,
-    pose_choice: PoseChoice,
-    zones: &[activityd::config::ZoneConfig],
-    decoder: DecoderConfig,
+    analysis: AnalysisChoice,
 ) -> anyhow::Result<()> {
     use std::io::{IsTerminal, Write};
+    let AnalysisChoice {
+        process_fps,
+        pose,
+        zones,
+        decoder,
+    } = analysis;
     check_process_fps(process_fps)?;
-    let models = load_models(pose_choice)?;
+    let models = load_models(pose)?;
     let progress = std::io::stderr().is_terminal();
     let done = analyse::annotate(
         &models,
         decoder,
-        zones,
+        &zones,
         |analyser, each| analyse::file(analyser, input, process_fps, each),
         |frame, _| {
             if progress && frame.seq % 15 == 0 {

@@ -118,11 +118,18 @@ pub struct PersonAnalysis {
 }
 
 impl PersonAnalysis {
+    /// A person's part of a frame. Someone in view whose classifier has not yet seen them
+    /// long enough to say they are present (the first 0.2 s) is `uncertain`, not `no_person`.
     pub fn of(p: &super::analyser::PersonStep) -> PersonAnalysis {
+        let mut activity = p.step.frame.clone();
+        if p.pose.is_some() && activity.label == crate::classify::Label::NoPerson {
+            activity.label = crate::classify::Label::Uncertain;
+            activity.activity = "uncertain".into();
+        }
         PersonAnalysis {
             person: p.person,
             pose: p.pose.clone(),
-            activity: p.step.frame.clone(),
+            activity,
             first_seen: p.first_seen,
             last_seen: p.last_seen,
         }
