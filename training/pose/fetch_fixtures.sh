@@ -58,6 +58,7 @@ unzip -o -q "$CACHE/$POSE2SIM_WHEEL" -d "$SRC" \
   'Pose2Sim/Demo_SinglePerson/videos/cam01.mp4' \
   'Pose2Sim/Demo_SinglePerson/videos/cam03.mp4' \
   'Pose2Sim/Demo_SinglePerson/videos/cam04.mp4' \
+  'Pose2Sim/Demo_MultiPerson/videos/cam04.mp4' \
   'pose2sim-0.10.49.dist-info/licenses/LICENSE'
 unzip -o -q "$CACHE/$SKIMAGE_WHEEL" -d "$SRC" \
   'skimage/data/astronaut.png' 'skimage/data/coffee.png' 'skimage/data/chelsea.png'
@@ -87,6 +88,8 @@ encode() {
 encode "$DEMO" "$FIX/video/sports2d_640x360.mp4" 640 360 900
 encode "$DEMO" "$FIX/video/sports2d_1280x720.mp4" 1280 720 3000
 encode "$P2S/cam01.mp4" "$FIX/video/pose2sim_cam01.mp4" 540 960 1500
+# Two people: a man lunging on a treadmill passes in front of a woman standing behind him.
+encode "$SRC/Pose2Sim/Demo_MultiPerson/videos/cam04.mp4" "$FIX/video/pose2sim_two_people.mp4" 540 960 1500
 
 # frames SRC DIR: every decoded frame at source resolution as JPEG quality 90, 0-based names.
 frames() {

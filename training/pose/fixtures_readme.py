@@ -24,6 +24,11 @@ FILES = {
     "video/pose2sim_cam01.mp4": (
         P2S.format("cam01.mp4", "1080x1920") + "; whole clip (100 frames, 1.67 s) "
         "re-encoded to 540x960 (portrait), 60 fps, H.264 Main, I420, 1500 kbit/s.", P2S_LIC),
+    "video/pose2sim_two_people.mp4": (
+        "pose2sim==0.10.49 wheel, `Pose2Sim/Demo_MultiPerson/videos/cam04.mp4` (H.264, "
+        "1088x1920, 60 fps): a man lunging on a treadmill, his arms passing in front of a woman "
+        "standing behind him; whole clip (100 frames, 1.67 s) re-encoded to 540x960 (portrait), "
+        "60 fps, H.264 Main, I420, 1500 kbit/s. Two real people (tests/pose.rs).", P2S_LIC),
     "images/sports2d_f015_box_arms_out.jpg": (
         S2D[0] + ", frame 15 (t=0.5 s): a man standing on a box, arms out, small in the "
         "frame; MediaPipe finds no pose here.", S2D[1]),
