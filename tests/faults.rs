@@ -6,7 +6,7 @@ mod common;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::http::{self, get, post_form};
+use common::http::{get, post_form};
 use common::{Broker, Daemon, Sub, fixture, free_port, wait_until};
 
 /// A network camera: MJPEG over TCP from GStreamer's test source.
@@ -124,7 +124,7 @@ fn a_stalled_worker_shows_on_health() {
     // again; what it said is kept for the failure message.
     let mut last = serde_json::Value::Null;
     let stalled = wait_until(Duration::from_secs(60), || {
-        match http::request(api, "GET", "/health", &[], b"") {
+        match common::http::request(api, "GET", "/health", &[], b"") {
             Ok(r) => {
                 last = r.json();
                 r.status == 503 && last["cameras"][0]["stalled"] == true
