@@ -94,8 +94,19 @@ pub struct State {
     pub at: f64,
 }
 
-/// The state and events of one classified frame.
-pub fn of_step(step: &Step, clock: Clock) -> (State, Vec<Event>) {
+/// The camera's state after one classified frame.
+pub fn state_of(step: &Step) -> State {
+    let f = &step.frame;
+    State {
+        activity: f.activity.clone(),
+        confidence: f.confidence,
+        person_present: f.person,
+        at: f.at,
+    }
+}
+
+/// The events of one classified frame, marked as `person`'s.
+pub fn events_of(step: &Step, person: Option<u32>, clock: Clock) -> Vec<Event> {
     let f = &step.frame;
     let mut events = Vec::new();
     for c in &step.changes {
@@ -122,23 +133,17 @@ pub fn of_step(step: &Step, clock: Clock) -> (State, Vec<Event>) {
         events.push(Event {
             kind,
             ts: clock.wall_at(at),
-            person: None,
+            person,
         });
     }
     if let Some(t) = &step.tug {
         events.push(Event {
             kind: EventKind::Tug(t.clone()),
             ts: clock.wall_at(t.end),
-            person: None,
+            person,
         });
     }
-    let state = State {
-        activity: f.activity.clone(),
-        confidence: f.confidence,
-        person_present: f.person,
-        at: f.at,
-    };
-    (state, events)
+    events
 }
 
 /// The state and events of a source's end (see `Classifier::finish`): the segments it ended,
@@ -180,14 +185,10 @@ pub fn of_people<'a>(
     let anyone = people.iter().any(|p| p.2);
     let mut events = Vec::new();
     for (id, step, _) in &people {
-        let (_, evs) = of_step(step, clock);
         events.extend(
-            evs.into_iter()
-                .filter(|e| !(anyone && matches!(e.kind, EventKind::NobodyInView { .. })))
-                .map(|e| Event {
-                    person: Some(*id),
-                    ..e
-                }),
+            events_of(step, Some(*id), clock)
+                .into_iter()
+                .filter(|e| !(anyone && matches!(e.kind, EventKind::NobodyInView { .. }))),
         );
     }
     for (id, fin) in gone {
@@ -267,16 +268,15 @@ mod tests {
             end: 8.5,
             confidence: 0.8,
         };
-        let (state, events) = of_step(
-            &step(vec![
-                Change::Ended(seg.clone()),
-                Change::Started {
-                    label: Label::Class(1),
-                    at: 8.5,
-                },
-            ]),
-            clock,
-        );
+        let s = step(vec![
+            Change::Ended(seg.clone()),
+            Change::Started {
+                label: Label::Class(1),
+                at: 8.5,
+            },
+        ]);
+        let (state, events) = (state_of(&s), events_of(&s, Some(3), clock));
+        assert!(events.iter().all(|e| e.person == Some(3)));
         assert_eq!(state.activity, "turn");
         assert_eq!(state.at, 8.85);
         assert_eq!(events.len(), 2);
@@ -291,7 +291,7 @@ mod tests {
             }
         );
         // `uncertain` starting is no event; nobody in view is.
-        let (_, events) = of_step(
+        let events = events_of(
             &step(vec![
                 Change::Started {
                     label: Label::Uncertain,
@@ -302,6 +302,7 @@ mod tests {
                     at: 9.5,
                 },
             ]),
+            None,
             clock,
         );
         assert_eq!(events.len(), 1);

@@ -382,7 +382,7 @@ fn pose(
                     }
                 }
                 if lines.is_empty() {
-                    lines.push(serde_json::to_string(&frame_of(a.pose.as_ref())));
+                    lines.push(serde_json::to_string(&frame_of(a.pose())));
                 }
                 for line in lines {
                     if write_err.is_none()

@@ -90,6 +90,43 @@ struct Membership {
     last_seen: f64,
 }
 
+/// A change of a person's standing in a zone that has held [`ZONE_HOLD_S`].
+enum Held {
+    /// Inside since then.
+    Entered(f64),
+    /// Outside since `since`, after being inside from `entered`.
+    Left { entered: f64, since: f64 },
+}
+
+impl Membership {
+    /// One sighting at `t`, inside the zone or not: the change it completes, if any.
+    fn observe(&mut self, inside: bool, t: f64) -> Option<Held> {
+        if inside == self.entered.is_some() {
+            self.pending = None;
+            return None;
+        }
+        let since = match self.pending {
+            Some((p, since)) if p == inside => since,
+            _ => {
+                self.pending = Some((inside, t));
+                t
+            }
+        };
+        if t - since < ZONE_HOLD_S {
+            return None;
+        }
+        self.pending = None;
+        if inside {
+            self.entered = Some(since);
+            Some(Held::Entered(since))
+        } else {
+            self.entered
+                .take()
+                .map(|entered| Held::Left { entered, since })
+        }
+    }
+}
+
 /// A camera's (or a file's) zones and who is in them.
 #[derive(Debug, Clone, Default)]
 pub struct ZoneTracker {
@@ -147,32 +184,19 @@ impl ZoneTracker {
                 };
                 let m = &mut self.members[i];
                 m.last_seen = t;
-                if inside == m.entered.is_some() {
-                    m.pending = None;
-                    continue;
-                }
-                let since = match m.pending {
-                    Some((p, since)) if p == inside => since,
-                    _ => {
-                        m.pending = Some((inside, t));
-                        t
+                let name = || self.zones[z].name.clone();
+                match m.observe(inside, t) {
+                    Some(Held::Entered(since)) => events.push(ZoneEvent {
+                        zone: name(),
+                        person,
+                        phase: "enter",
+                        at: since,
+                        dwell_s: None,
+                    }),
+                    Some(Held::Left { entered, since }) => {
+                        events.push(leave(name(), person, entered, since))
                     }
-                };
-                if t - since >= ZONE_HOLD_S {
-                    m.pending = None;
-                    let name = self.zones[z].name.clone();
-                    if inside {
-                        m.entered = Some(since);
-                        events.push(ZoneEvent {
-                            zone: name,
-                            person,
-                            phase: "enter",
-                            at: since,
-                            dwell_s: None,
-                        });
-                    } else if let Some(entered) = m.entered.take() {
-                        events.push(leave(name, person, entered, since));
-                    }
+                    None => {}
                 }
             }
         }

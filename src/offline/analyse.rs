@@ -29,9 +29,8 @@ use super::OfflineError;
 pub struct Still {
     /// The landmark frame (the contract's record) at t = 0.
     pub frame: LandmarkFrame,
-    /// The primary (most prominent) person's pose, whom the activity describes.
-    pub pose: Option<Pose>,
-    /// Everyone found, the primary person first.
+    /// Everyone found, the primary (most prominent) person, whom the activity describes,
+    /// first.
     pub people: Vec<Pose>,
     /// A class name, `uncertain` or `no_person`.
     pub activity: String,
@@ -39,6 +38,13 @@ pub struct Still {
     /// Class probabilities, in the model's class order (empty when nobody was found).
     pub probabilities: Vec<f32>,
     pub classes: Vec<String>,
+}
+
+impl Still {
+    /// The primary person's pose, whom the activity describes.
+    pub fn pose(&self) -> Option<&Pose> {
+        self.people.first()
+    }
 }
 
 /// A still image. A single picture shows no movement, so the activity is what the model
@@ -52,13 +58,13 @@ pub fn image(
     let mut analyser = Analyser::for_image(models)?;
     let frame = Frame::from_image(img);
     let first = analyser.analyse(&frame, timings)?;
-    let lf = landmark_frame(0.0, frame.width, frame.height, first.pose.as_ref());
+    let lf = landmark_frame(0.0, frame.width, frame.height, first.pose());
     let classes = analyser.classes().to_vec();
     let (activity, confidence, probabilities) = match &lf.landmarks {
         None => ("no_person".to_string(), 0.0, Vec::new()),
         Some(_) => {
             let n = (WINDOW_S * RATE_HZ).round() as usize;
-            let mut probs = first.step.frame.probabilities;
+            let mut probs = first.step().frame.probabilities.clone();
             for i in 1..=n {
                 let held = LandmarkFrame {
                     t: i as f64 / RATE_HZ,
@@ -74,12 +80,12 @@ pub fn image(
             (name, conf, probs)
         }
     };
-    let mut people: Vec<Pose> = first.people.iter().filter_map(|p| p.pose.clone()).collect();
-    people.sort_by_key(|p| Some(p.person) != first.primary);
+    let primary = first.primary().map(|p| p.person);
+    let mut people: Vec<Pose> = first.people.into_iter().filter_map(|p| p.pose).collect();
+    people.sort_by_key(|p| Some(p.person) != primary);
     Ok(Still {
         frame: lf,
         people,
-        pose: first.pose,
         activity,
         confidence,
         probabilities,
@@ -235,7 +241,8 @@ pub fn annotate(
             tracked.finished = Some(fin);
         }
     }
-    let mut parts: Vec<(usize, Annotation, PersonAnnotation)> = people
+    // Each person's own document, and their part of the file's (in id order).
+    let (mut docs, people): (Vec<Annotation>, Vec<PersonAnnotation>) = people
         .into_iter()
         .map(|(id, tr)| {
             let doc = tr.annotator.finish(tr.finished.unwrap_or_default());
@@ -249,23 +256,28 @@ pub fn annotate(
                 tugs: doc.tugs.clone(),
                 zones: visits(&tr.zone_events),
             };
-            (tr.in_view, doc, part)
+            (doc, part)
         })
-        .collect();
-    let mut tugs: Vec<TugResult> = parts.iter().flat_map(|p| p.2.tugs.clone()).collect();
+        .unzip();
+    let mut tugs: Vec<TugResult> = people.iter().flat_map(|p| p.tugs.clone()).collect();
     tugs.sort_by(|a, b| a.start.total_cmp(&b.start));
     let last_tug = tugs.iter().max_by(|a, b| a.end.total_cmp(&b.end)).cloned();
+    // The primary person: whose test ended last, else the one in view the longest (the
+    // first found on a tie).
     let primary = match last_tug.as_ref().and_then(|t| t.person) {
-        Some(id) => parts.iter().position(|p| p.2.id == id),
-        None => parts
+        Some(id) => people.iter().position(|p| p.id == id),
+        None => people
             .iter()
             .enumerate()
-            .max_by(|a, b| a.1.0.cmp(&b.1.0).then(b.1.2.id.cmp(&a.1.2.id)))
+            .max_by(|a, b| {
+                a.1.frames_in_view
+                    .cmp(&b.1.frames_in_view)
+                    .then(b.0.cmp(&a.0))
+            })
             .map(|(i, _)| i),
     };
-    let mut people: Vec<PersonAnnotation> = parts.iter().map(|p| p.2.clone()).collect();
     let mut annotation = match primary {
-        Some(i) => parts.swap_remove(i).1,
+        Some(i) => docs.swap_remove(i),
         // Nobody was ever seen: every frame is nobody.
         None => {
             let mut annotator = Annotator::new(classes);
@@ -277,7 +289,6 @@ pub fn annotate(
     };
     annotation.tug = last_tug;
     annotation.tugs = tugs;
-    people.sort_by_key(|p| p.id);
     annotation.people = people;
     Ok(Annotated {
         annotation,

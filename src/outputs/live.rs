@@ -131,7 +131,7 @@ impl Live {
             let view = cams.entry(a.camera.to_string()).or_default();
             if !a.end_of_source {
                 (view.width, view.height, view.t) = (a.width, a.height, a.t);
-                view.landmarks = a.pose.as_ref().map(|p| p.landmarks);
+                view.landmarks = a.pose().map(|p| p.landmarks);
             }
             if let Some(s) = &a.state {
                 view.state = Some(s.clone());
@@ -188,7 +188,7 @@ impl Live {
                 "t": r3(a.t),
                 "width": a.width,
                 "height": a.height,
-                "landmarks": a.pose.as_ref().map(|p| landmark_rows(&p.landmarks)),
+                "landmarks": a.pose().map(|p| landmark_rows(&p.landmarks)),
                 "person": a.primary,
                 // Everyone else in view (their skeletons are drawn too).
                 "others": a
@@ -202,7 +202,7 @@ impl Live {
                     .collect::<Vec<_>>(),
                 "activity": activity,
                 "confidence": confidence,
-                "person_present": a.state.as_ref().map_or(a.pose.is_some(), |s| s.person_present),
+                "person_present": a.state.as_ref().map_or(a.pose().is_some(), |s| s.person_present),
             });
             self.send(Some(a.camera.clone()), frame);
         }

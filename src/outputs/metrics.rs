@@ -242,7 +242,7 @@ impl Metrics {
         self.frames_analysed.get_or_create(&cam).inc();
         // Created at 0 too, so the detection rate is defined from the first frame.
         let with_person = self.frames_with_person.get_or_create(&cam);
-        if a.pose.is_some() {
+        if a.pose().is_some() {
             with_person.inc();
         }
         self.people_tracked

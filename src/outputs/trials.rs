@@ -212,11 +212,9 @@ impl Seen {
         self.subject(person).is_some_and(|p| p.present)
     }
 
-    /// Someone other than the subject is in view.
+    /// Someone other than the subject is in view (unknowable for a test without a person).
     fn others(&self, person: Option<u32>) -> bool {
-        self.people
-            .iter()
-            .any(|p| p.present && Some(p.person) != person && person.is_some())
+        person.is_some_and(|id| self.people.iter().any(|p| p.present && p.person != id))
     }
 }
 

@@ -24,12 +24,13 @@ use crate::frame::{Content, Frame};
 use crate::landmarks::LandmarkFrame;
 use crate::model::ModelError;
 use crate::pose::{
-    FORGET_S, Mode, Pose, PoseEstimator, PoseModelKind, PoseModels, TrackerCounters, landmark_frame,
+    FORGET_S, Mode, Pose, PoseEstimator, PoseModelKind, PoseModels, TrackerCounters,
+    landmark_frame, within,
 };
 use crate::timings::Timings;
 use crate::zones::{Occupancy, ZoneEvent, ZoneTracker};
 
-use super::analysis::{Analysis, PersonAnalysis, Stage, StageError};
+use super::analysis::{Analysis, PersonAnalysis, Stage, StageError, in_view_label};
 
 /// The models every camera, file and request shares, loaded once, and the settings that go
 /// with them.
@@ -102,15 +103,30 @@ pub struct PersonStep {
     pub last_seen: f64,
 }
 
-/// One frame's result: everyone's, and the primary person's pose and step.
+impl PersonStep {
+    /// Their activity now, as the people lists report it: someone in view is never
+    /// `no_person` (until their presence is on, they are `uncertain`).
+    pub fn in_view_activity(&self) -> &str {
+        match self.pose.as_ref().and(in_view_label(self.step.frame.label)) {
+            Some(_) => "uncertain",
+            None => &self.step.frame.activity,
+        }
+    }
+}
+
+/// Whose step a frame's single-person fields are.
+#[derive(Debug, Clone)]
+enum Primary {
+    /// The person at this index of [`Analysed::people`].
+    Person(usize),
+    /// Nobody is remembered: a step saying so.
+    Nobody(Step),
+}
+
+/// One frame's result: everyone's, and which of them is the primary person.
 #[derive(Debug, Clone)]
 pub struct Analysed {
-    /// The primary person's pose in this frame (see the module docs).
-    pub pose: Option<Pose>,
-    /// The primary person's step; with nobody remembered, a step saying so.
-    pub step: Step,
-    /// Who the primary person is, if anyone is remembered.
-    pub primary: Option<u32>,
+    primary: Primary,
     /// Everyone remembered (in view or recently lost), by id.
     pub people: Vec<PersonStep>,
     /// People forgotten at this frame, and what finishing their classifier decided.
@@ -123,6 +139,27 @@ pub struct Analysed {
 }
 
 impl Analysed {
+    /// The primary person (see the module docs), if anyone is remembered.
+    pub fn primary(&self) -> Option<&PersonStep> {
+        match self.primary {
+            Primary::Person(i) => self.people.get(i),
+            Primary::Nobody(_) => None,
+        }
+    }
+
+    /// The primary person's pose in this frame.
+    pub fn pose(&self) -> Option<&Pose> {
+        self.primary().and_then(|p| p.pose.as_ref())
+    }
+
+    /// The primary person's step; with nobody remembered, a step saying so.
+    pub fn step(&self) -> &Step {
+        match &self.primary {
+            Primary::Nobody(step) => step,
+            Primary::Person(i) => &self.people[*i].step,
+        }
+    }
+
     /// How many people are in view in this frame.
     pub fn in_view(&self) -> usize {
         self.people.iter().filter(|p| p.pose.is_some()).count()
@@ -261,7 +298,7 @@ impl Analyser {
         while i < self.people.len() {
             let p = &self.people[i];
             let seen = poses.iter().any(|q| q.person == p.id);
-            let remembered = t >= p.last_seen && t - p.last_seen <= FORGET_S;
+            let remembered = within(t, p.last_seen, FORGET_S);
             if !(seen || remembered) {
                 let mut p = self.people.remove(i);
                 gone.push((p.id, finish(p.id, &mut p.classifier)));
@@ -294,14 +331,12 @@ impl Analyser {
                 .map(|p| (p.person, p.pose.as_ref().map(|q| &q.landmarks))),
         );
         self.primary = primary(&people, self.primary);
-        let (pose, step) = match people.iter().find(|p| Some(p.person) == self.primary) {
-            Some(p) => (p.pose.clone(), p.step.clone()),
-            None => (None, nobody(t)),
+        let primary = match people.iter().position(|p| Some(p.person) == self.primary) {
+            Some(i) => Primary::Person(i),
+            None => Primary::Nobody(nobody(t)),
         };
         Ok(Analysed {
-            pose,
-            step,
-            primary: self.primary,
+            primary,
             people,
             gone,
             counters: self.estimator.counters(),
@@ -427,7 +462,10 @@ impl Stage for Analyser {
                 message: e.to_string(),
             })?;
         let clock = analysis.clock();
-        let (state, _) = events::of_step(&a.step, clock);
+        let state = events::state_of(a.step());
+        analysis.activity = Some(a.step().frame.clone());
+        analysis.state = Some(state);
+        analysis.primary = a.primary().map(|p| p.person);
         analysis.events = events::of_people(
             a.people
                 .iter()
@@ -439,12 +477,8 @@ impl Stage for Analyser {
             .events
             .extend(events::of_zones(&a.zone_events, clock));
         analysis.occupancy = a.occupancy;
-        analysis.primary = a.primary;
-        analysis.people = a.people.iter().map(PersonAnalysis::of).collect();
         analysis.counters = a.counters;
-        analysis.pose = a.pose;
-        analysis.activity = Some(a.step.frame);
-        analysis.state = Some(state);
+        analysis.people = a.people.into_iter().map(PersonAnalysis::from).collect();
         Ok(())
     }
 
@@ -452,7 +486,7 @@ impl Stage for Analyser {
         let fin = Analyser::finish(self);
         let clock = analysis.clock();
         let (state, mut events) = events::of_finished_people(&fin, self.primary, clock);
-        events.extend(events::of_zones(&self.zones.finish(), clock));
+        events.extend(events::of_zones(&self.finish_zones(), clock));
         analysis.occupancy = self.zones.occupancy();
         analysis.activity = fin
             .iter()
@@ -534,8 +568,8 @@ mod tests {
                     .all(|s| ["features", "classifier"].contains(s)),
                 "{stages:?}"
             );
-            assert_eq!(out.pose.as_ref().map(|p| p.landmarks), lf.landmarks);
-            tugs.extend(out.step.tug);
+            assert_eq!(out.pose().map(|p| p.landmarks), lf.landmarks);
+            tugs.extend(out.step().tug.clone());
         }
         tugs.extend(a.finish().into_iter().flat_map(|(_, f)| f.tugs));
         assert_eq!(tugs, vec![want]);

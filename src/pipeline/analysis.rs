@@ -26,8 +26,6 @@ pub struct Analysis {
     pub height: u32,
     /// Capture → worker hand-off latency.
     pub handoff: Duration,
-    /// The primary person's pose, when they are in view (see [`crate::pipeline::Analyser`]).
-    pub pose: Option<Pose>,
     /// Everyone tracked (in view or lost a moment ago), by id.
     pub people: Vec<PersonAnalysis>,
     /// Whose activity [`Analysis::activity`] and [`Analysis::state`] describe.
@@ -58,7 +56,6 @@ impl Analysis {
             width: frame.width,
             height: frame.height,
             handoff: frame.captured_at.elapsed(),
-            pose: None,
             people: Vec::new(),
             primary: None,
             counters: TrackerCounters::default(),
@@ -82,7 +79,6 @@ impl Analysis {
             width: a.width,
             height: a.height,
             handoff: Duration::ZERO,
-            pose: None,
             people: Vec::new(),
             primary: None,
             counters: TrackerCounters::default(),
@@ -117,22 +113,37 @@ pub struct PersonAnalysis {
     pub last_seen: f64,
 }
 
-impl PersonAnalysis {
-    /// A person's part of a frame. Someone in view whose classifier has not yet seen them
-    /// long enough to say they are present (the first 0.2 s) is `uncertain`, not `no_person`.
-    pub fn of(p: &super::analyser::PersonStep) -> PersonAnalysis {
-        let mut activity = p.step.frame.clone();
-        if p.pose.is_some() && activity.label == crate::classify::Label::NoPerson {
-            activity.label = crate::classify::Label::Uncertain;
+impl From<super::analyser::PersonStep> for PersonAnalysis {
+    /// A person's part of a frame (see [`PersonStep::in_view_activity`]).
+    fn from(p: super::analyser::PersonStep) -> PersonAnalysis {
+        let mut activity = p.step.frame;
+        if let Some(label) = p.pose.as_ref().and(in_view_label(activity.label)) {
+            activity.label = label;
             activity.activity = "uncertain".into();
         }
         PersonAnalysis {
             person: p.person,
-            pose: p.pose.clone(),
+            pose: p.pose,
             activity,
             first_seen: p.first_seen,
             last_seen: p.last_seen,
         }
+    }
+}
+
+/// Someone in view whose classifier has not yet seen them long enough to say they are present
+/// (the first 0.2 s) is `uncertain`, not `no_person`: the label to report instead, if any.
+pub(super) fn in_view_label(label: crate::classify::Label) -> Option<crate::classify::Label> {
+    (label == crate::classify::Label::NoPerson).then_some(crate::classify::Label::Uncertain)
+}
+
+impl Analysis {
+    /// The primary person's pose, when they are in view (see [`crate::pipeline::Analyser`]).
+    pub fn pose(&self) -> Option<&Pose> {
+        self.people
+            .iter()
+            .find(|p| Some(p.person) == self.primary)
+            .and_then(|p| p.pose.as_ref())
     }
 }
 

@@ -139,13 +139,8 @@ impl Detection {
     }
 }
 
-/// Picks the most prominent person: large, and near the middle of the frame.
-pub fn most_prominent(rois: &[(Roi, f32)], width: u32, height: u32) -> Option<usize> {
-    by_prominence(rois, width, height).first().copied()
-}
-
 /// Centre distance between two ROIs, pixels.
-fn distance(a: &Roi, b: &Roi) -> f32 {
+pub fn distance(a: &Roi, b: &Roi) -> f32 {
     ((a.cx - b.cx).powi(2) + (a.cy - b.cy).powi(2)).sqrt()
 }
 
@@ -164,7 +159,8 @@ pub fn covers(tracked: &Roi, r: &Roi) -> bool {
     could_be(r, tracked) && distance(r, tracked) <= 0.25 * tracked.w.max(1.0)
 }
 
-/// Prominence of each ROI (see [`most_prominent`]): larger and nearer the middle first.
+/// The ROIs in order of prominence (indices): larger and nearer the middle of the frame
+/// first.
 pub fn by_prominence(rois: &[(Roi, f32)], width: u32, height: u32) -> Vec<usize> {
     let (mx, my) = (width as f32 / 2.0, height as f32 / 2.0);
     let half_diag = (mx * mx + my * my).sqrt();
@@ -190,6 +186,10 @@ pub fn nearest_to(rois: &[(Roi, f32)], last: &Roi) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn first_by_prominence(rois: &[(Roi, f32)], width: u32, height: u32) -> Option<usize> {
+        by_prominence(rois, width, height).first().copied()
+    }
 
     #[test]
     fn anchors_match_mediapipe() {
@@ -269,15 +269,15 @@ mod tests {
         };
         // Same size: the central one.
         assert_eq!(
-            most_prominent(&[(r(50.0, 200.0), 0.9), (r(320.0, 200.0), 0.6)], 640, 480),
+            first_by_prominence(&[(r(50.0, 200.0), 0.9), (r(320.0, 200.0), 0.6)], 640, 480),
             Some(1)
         );
         // Much larger wins even off-centre.
         assert_eq!(
-            most_prominent(&[(r(100.0, 400.0), 0.9), (r(320.0, 150.0), 0.9)], 640, 480),
+            first_by_prominence(&[(r(100.0, 400.0), 0.9), (r(320.0, 150.0), 0.9)], 640, 480),
             Some(0)
         );
-        assert_eq!(most_prominent(&[], 640, 480), None);
+        assert_eq!(first_by_prominence(&[], 640, 480), None);
     }
 
     #[test]
@@ -292,7 +292,7 @@ mod tests {
         let last = r(120.0, 200.0);
         // A bystander in the middle is more prominent, but the lost person is near.
         let rois = [(r(320.0, 260.0), 0.95), (r(150.0, 190.0), 0.7)];
-        assert_eq!(most_prominent(&rois, 640, 480), Some(0));
+        assert_eq!(first_by_prominence(&rois, 640, 480), Some(0));
         assert_eq!(nearest_to(&rois, &last), Some(1));
         // Nobody where they were (too far, or of another size): no preference.
         assert_eq!(nearest_to(&[(r(320.0, 200.0), 0.9)], &last), None);

@@ -296,8 +296,6 @@ pub struct TrackerCounters {
     /// Times two tracks ended up on one person (one followed the other's person, as when
     /// people pass each other) and one was let go.
     pub track_switches: u64,
-    /// People given a new id.
-    pub new_people: u64,
 }
 
 /// One camera's (or one file's) pose tracker: up to `max_people` people at once.
@@ -372,8 +370,7 @@ impl PoseEstimator {
             self.tracks.clear();
             self.lost.clear();
         }
-        self.lost
-            .retain(|l| t >= l.at && t - l.at <= FORGET_S && self.mode == Mode::Video);
+        self.lost.retain(|l| within(t, l.at, FORGET_S));
         // 1. Everyone tracked, in the crop their last landmarks predict.
         let mut found: Vec<Found> = Vec::new();
         let mut lost_now = false;
@@ -404,11 +401,7 @@ impl PoseEstimator {
         //    every NEWCOMER_SEARCH_S while there is room for more.
         let room = found.len() < self.max_people;
         let due = !(t >= self.last_search && t - self.last_search < NEWCOMER_SEARCH_S);
-        let looking_for = lost_now
-            || self
-                .lost
-                .iter()
-                .any(|l| t >= l.at && t - l.at <= REACQUIRE_S);
+        let looking_for = lost_now || self.lost.iter().any(|l| within(t, l.at, REACQUIRE_S));
         if found.is_empty() || (room && (looking_for || due)) {
             self.last_search = t;
             self.search(frame, t, &mut found, timings)?;
@@ -522,7 +515,7 @@ impl PoseEstimator {
         found: &mut Vec<Found>,
         timings: &mut Timings,
     ) -> Result<(), ModelError> {
-        let recent = |l: &Lost| t >= l.at && t - l.at <= REACQUIRE_S;
+        let recent = |l: &Lost| within(t, l.at, REACQUIRE_S);
         let mut recently_lost: Vec<Lost> =
             self.lost.iter().filter(|l| recent(l)).copied().collect();
         recently_lost.sort_by(|a, b| b.at.total_cmp(&a.at));
@@ -582,7 +575,6 @@ impl PoseEstimator {
                     None => {
                         let id = self.next_person;
                         self.next_person += 1;
-                        self.counters.new_people += 1;
                         (id, t, true)
                     }
                 },
@@ -612,8 +604,9 @@ impl PoseEstimator {
             .iter()
             .filter(|l| {
                 let side = l.roi.w.max(1.0);
-                let d = ((roi.cx - l.roi.cx).powi(2) + (roi.cy - l.roi.cy).powi(2)).sqrt();
-                roi.w >= 0.5 * side && roi.w <= 2.0 * side && d <= 2.0 * side
+                roi.w >= 0.5 * side
+                    && roi.w <= 2.0 * side
+                    && detector::distance(roi, &l.roi) <= 2.0 * side
             })
             .max_by(|a, b| a.at.total_cmp(&b.at))
             .copied()
@@ -804,9 +797,14 @@ fn same_person(a: &RoiResult, b: &RoiResult, roi: &Roi, size: (f64, f64)) -> boo
 /// crouching changes their crop's size faster than the tracker follows).
 fn may_be_again(r: &Roi, lost: &Roi) -> bool {
     let side = r.w.max(lost.w).max(1.0);
-    let d = ((r.cx - lost.cx).powi(2) + (r.cy - lost.cy).powi(2)).sqrt();
     let ratio = r.w.max(1.0) / lost.w.max(1.0);
-    d <= side && (1.0 / 3.0..=3.0).contains(&ratio)
+    detector::distance(r, lost) <= side && (1.0 / 3.0..=3.0).contains(&ratio)
+}
+
+/// Whether `at` lies within `span_s` before `t` (not after it: a clock that went back, a new
+/// source, is not "recent").
+pub fn within(t: f64, at: f64, span_s: f64) -> bool {
+    t >= at && t - at <= span_s
 }
 
 /// MediaPipe's `RefineLandmarksFromHeatmapCalculator` (kernel 7, min confidence 0.5): each

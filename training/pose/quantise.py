@@ -128,6 +128,18 @@ def conv_weights(model):
     return {n.input[1] for n in model.graph.node if n.op_type == "Conv" and n.input[1] in inits}
 
 
+def _save_rewritten(m, keep, nodes, dst):
+    """Replaces `m`'s initializers with `keep`, puts `nodes` (which rebuild the removed
+    ones) first, checks and saves the model to `dst`."""
+    del m.graph.initializer[:]
+    m.graph.initializer.extend(keep)
+    old = list(m.graph.node)
+    del m.graph.node[:]
+    m.graph.node.extend(nodes + old)
+    onnx.checker.check_model(m)
+    onnx.save(m, dst)
+
+
 def weight_only_int8(src, dst):
     """Conv weights -> int8 per output channel (symmetric) + DequantizeLinear(axis 0)."""
     m = onnx.load(src)
@@ -147,13 +159,7 @@ def weight_only_int8(src, dst):
         nodes.append(helper.make_node("DequantizeLinear",
                                       [init.name + "_q", init.name + "_s", init.name + "_z"],
                                       [init.name], name=init.name + "_dq", axis=0))
-    del m.graph.initializer[:]
-    m.graph.initializer.extend(keep)
-    old = list(m.graph.node)
-    del m.graph.node[:]
-    m.graph.node.extend(nodes + old)
-    onnx.checker.check_model(m)
-    onnx.save(m, dst)
+    _save_rewritten(m, keep, nodes, dst)
 
 
 def weight_only_f16(src, dst):
@@ -168,13 +174,7 @@ def weight_only_f16(src, dst):
         keep.append(numpy_helper.from_array(w.astype(np.float16), init.name + "_h"))
         nodes.append(helper.make_node("Cast", [init.name + "_h"], [init.name],
                                       name=init.name + "_cast", to=TensorProto.FLOAT))
-    del m.graph.initializer[:]
-    m.graph.initializer.extend(keep)
-    old = list(m.graph.node)
-    del m.graph.node[:]
-    m.graph.node.extend(nodes + old)
-    onnx.checker.check_model(m)
-    onnx.save(m, dst)
+    _save_rewritten(m, keep, nodes, dst)
 
 
 def make(variant, src, dst, calib, tmp):

@@ -19,7 +19,7 @@ use super::predict::{landmark_rows, stage_ms};
 use super::slots::slot;
 use crate::events::{self, Clock, EventKind};
 use crate::frame::{Frame, decode_image};
-use crate::pipeline::{Analyser, Models, PersonAnalysis};
+use crate::pipeline::{Analyser, Models};
 use crate::timings::Timings;
 
 /// One WebSocket connection's analyser: frames are a video, in order.
@@ -57,7 +57,7 @@ impl StreamSession {
             t,
             wall: frame.wall,
         };
-        let (state, _) = events::of_step(&a.step, clock);
+        let state = events::state_of(a.step());
         let evs = events::of_people(
             a.people
                 .iter()
@@ -85,12 +85,12 @@ impl StreamSession {
             "activity": state.activity,
             "confidence": r3(state.confidence as f64),
             "at": r3(state.at),
-            "landmarks": a.pose.as_ref().map(|p| landmark_rows(&p.landmarks)),
+            "landmarks": a.pose().map(|p| landmark_rows(&p.landmarks)),
             "events": events,
-            "people": a.people.iter().filter(|p| p.pose.is_some()).map(PersonAnalysis::of).map(|p| json!({
+            "people": a.people.iter().filter(|p| p.pose.is_some()).map(|p| json!({
                 "person": p.person,
-                "activity": p.activity.activity,
-                "confidence": r3(p.activity.confidence as f64),
+                "activity": p.in_view_activity(),
+                "confidence": r3(p.step.frame.confidence as f64),
                 "landmarks": p.pose.as_ref().map(|q| landmark_rows(&q.landmarks)),
             })).collect::<Vec<_>>(),
             "tug": a.people.iter().find_map(|p| p.step.tug.clone()),

@@ -24,6 +24,21 @@ struct StateKey {
     people: Vec<(u32, String)>,
 }
 
+impl StateKey {
+    /// Whether this is what `st` and the people in view say now (compared without building
+    /// a key: this runs at every frame).
+    fn is(&self, st: &crate::events::State, people: &[&crate::pipeline::PersonAnalysis]) -> bool {
+        self.activity == st.activity
+            && self.person == st.person_present
+            && self.people.len() == people.len()
+            && self
+                .people
+                .iter()
+                .zip(people)
+                .all(|((id, act), p)| *id == p.person && *act == p.activity.activity)
+    }
+}
+
 /// Turns analyses into messages: state on change, events for segment starts and ends, tests.
 pub struct Translator {
     topics: Topics,
@@ -46,6 +61,13 @@ impl Translator {
         let cam = &*a.camera;
         let people: Vec<&crate::pipeline::PersonAnalysis> =
             a.people.iter().filter(|p| p.pose.is_some()).collect();
+        if self
+            .last_state
+            .get(cam)
+            .is_some_and(|last| last.is(st, &people))
+        {
+            return None;
+        }
         let key = StateKey {
             activity: st.activity.clone(),
             person: st.person_present,
@@ -54,9 +76,6 @@ impl Translator {
                 .map(|p| (p.person, p.activity.activity.clone()))
                 .collect(),
         };
-        if self.last_state.get(cam) == Some(&key) {
-            return None;
-        }
         self.last_state.insert(cam.to_string(), key);
         Some(Message {
             topic: self.topics.state(cam),
