@@ -19,6 +19,10 @@
 //!   was seen for most of it. Between walking out and walking back such a turn needs
 //!   evidence of the reversal: walks labelled opposite ways (away / toward), or the body's
 //!   path in the image going back the way it came (hip position and apparent size).
+//! * a turn to sit down read as walking (the classifier often carries the walk back on into
+//!   it) is implied when the shoulders show it: turning round, the body passes side-on to
+//!   the camera, whatever the camera's angle to the path, and the shoulders' apparent width
+//!   narrows (see [`TugDetector::final_turn`]).
 //! * a sit-down not seen as `sit_down` (the frames `uncertain`, then `sitting`; or a file
 //!   that ends within a second of the person sitting) is implied (`"implied": true`) when
 //!   the hip came down to the seat: its height in the image back at the level it had while
@@ -106,6 +110,18 @@ const SETTLE_SPEED: f64 = 0.15;
 const SETTLE_HOLD_S: f64 = 0.3;
 /// Settling back takes well under 2 s; later movement is fidgeting, not sitting down.
 const SETTLE_MAX_S: f64 = 2.0;
+/// The turn to sit down, when not seen as `turn`, is looked for this long before the
+/// sit-down: a turn of 180° takes 1–3 s even for a slow walker, and the body is side-on to
+/// the camera around its middle.
+const FINAL_TURN_MAX_S: f64 = 2.0;
+/// ... where the shoulders look at least this much narrower (a share of their width over the
+/// torso's length while walking back): side-on, the shoulders' width foreshortens to the
+/// depth of the chest, about half (on the 40 real TST TUG tests, walking straight away from
+/// the camera and turning to sit: 0.35 against 0.60 in the median). The turn's start is
+/// dated where the shoulders had narrowed half way: chosen by looking at those tests (median
+/// error against their labels +0.23 s; three quarters of the way +0.35 s; a quarter +0.12 s
+/// but with twice the spread, the sway of the gait being that large).
+const TURN_NARROWING: f64 = 0.3;
 /// Back to the same chair: the seated hip within this many torso lengths (in the image) of
 /// where it was before the rise. A chair does not move; a person sits ±0.2 m from where they
 /// sat (0.4 torso lengths seen side on).
@@ -183,6 +199,8 @@ struct Body {
     hip: [f64; 2],
     shoulder: [f64; 2],
     torso: f64,
+    /// Between the two shoulders: narrowest when the body is side-on to the camera.
+    shoulder_width: f64,
 }
 
 /// Visibility below which a landmark is not used for timing.
@@ -206,10 +224,12 @@ fn body_of(frame: &LandmarkFrame) -> Option<Body> {
     };
     let (hip, shoulder) = (mid(23, 24), mid(11, 12));
     let torso = dist(hip, shoulder);
+    let shoulder_width = ((l[11].x - l[12].x) as f64 * w).hypot((l[11].y - l[12].y) as f64 * h);
     (torso >= 4.0).then_some(Body {
         hip,
         shoulder,
         torso,
+        shoulder_width,
     })
 }
 
@@ -703,6 +723,21 @@ impl TugDetector {
         };
         let mut phases = d.phases;
         let sit_start = d.sit.0.min(contact);
+        // Walked back and sat down with no turn seen: the turn to sit, from the shoulders.
+        if let Some(walk) = phases
+            .last_mut()
+            .filter(|p| kind(&p.activity) == Kind::Walk)
+            && let Some(turn) = self.final_turn(walk.start, sit_start)
+        {
+            walk.end = turn;
+            phases.push(Phase {
+                activity: "turn".into(),
+                start: turn,
+                end: sit_start,
+                implied: true,
+                out_of_view: false,
+            });
+        }
         phases.push(Phase {
             activity: "sit_down".into(),
             start: sit_start,
@@ -804,6 +839,57 @@ impl TugDetector {
             }
         }
         Contact::NotYet
+    }
+
+    /// The start of the turn to sit down that ends a walk back (from `walk` to the sit-down at
+    /// `sit`) when it was not seen as `turn`. Turning round, the body passes side-on to the
+    /// camera, whatever the camera's angle to the path: the shoulders look narrowest (their
+    /// width over the torso's length, averaged over ±0.1 s), at least [`TURN_NARROWING`]
+    /// narrower than while walking back, within [`FINAL_TURN_MAX_S`] of the sit-down. The
+    /// turn starts where they had come half way from their walking width to that narrowest.
+    /// None when the shoulders do not show it (or the walk was not seen for long enough).
+    fn final_turn(&self, walk: f64, sit: f64) -> Option<f64> {
+        const HALF_S: f64 = 0.1;
+        let raw: Vec<(f64, f64)> = self
+            .seen(walk, sit)
+            .map(|(t, b)| (t, b.shoulder_width / b.torso))
+            .collect();
+        let ratio: Vec<(f64, f64)> = raw
+            .iter()
+            .map(|&(t, _)| {
+                let w: Vec<f64> = raw
+                    .iter()
+                    .filter(|(u, _)| (u - t).abs() <= HALF_S)
+                    .map(|(_, r)| *r)
+                    .collect();
+                (t, w.iter().sum::<f64>() / w.len() as f64)
+            })
+            .collect();
+        let from = sit - FINAL_TURN_MAX_S;
+        let before: Vec<f64> = ratio
+            .iter()
+            .filter(|(t, _)| *t < from)
+            .map(|(_, r)| *r)
+            .collect();
+        if before.len() < 5 {
+            return None;
+        }
+        let walking = median(before)?;
+        let (i, &(_, narrowest)) = ratio
+            .iter()
+            .enumerate()
+            .filter(|(_, (t, _))| *t >= from)
+            .min_by(|a, b| a.1.1.total_cmp(&b.1.1))?;
+        let narrowing = walking - narrowest;
+        if narrowing < TURN_NARROWING * walking {
+            return None;
+        }
+        let start = ratio[..=i]
+            .iter()
+            .rev()
+            .find(|(t, r)| *r > walking - narrowing / 2.0 || *t < from)
+            .map_or(from, |(t, _)| t.max(from));
+        Some(start)
     }
 
     /// When the person settled after reaching the seat at `contact`: the first moment from
@@ -953,6 +1039,9 @@ mod tests {
         hidden: Option<(f64, f64)>,
         /// The hip comes down at the end (false: stays standing at the chair).
         sits: bool,
+        /// The body side-on to the camera over this span (the shoulders' width down from 40
+        /// to 10 px and back): a turn.
+        side_on: Option<(f64, f64)>,
     }
 
     impl Motion {
@@ -968,6 +1057,7 @@ mod tests {
                 seat_x_end: 500.0,
                 hidden: None,
                 sits: true,
+                side_on: None,
             }
         }
 
@@ -1004,6 +1094,11 @@ mod tests {
         }
 
         fn frame(&self, t: f64) -> LandmarkFrame {
+            // Half the shoulders' width.
+            let half = self.side_on.map_or(20.0, |(a, b)| {
+                let turned = (std::f64::consts::PI * ((t - a) / (b - a)).clamp(0.0, 1.0)).sin();
+                20.0 - 15.0 * turned
+            });
             let landmarks = self.body(t).map(|(x, y, lean)| {
                 let mut p = [Point {
                     x: 0.0,
@@ -1013,8 +1108,8 @@ mod tests {
                 }; NUM_LANDMARKS];
                 for (i, q) in p.iter_mut().enumerate() {
                     let (dx, dy) = match i {
-                        11 => (-20.0 + lean, -100.0),
-                        12 => (20.0 + lean, -100.0),
+                        11 => (-half + lean, -100.0),
+                        12 => (half + lean, -100.0),
                         23 => (-15.0, 0.0),
                         24 => (15.0, 0.0),
                         _ => (0.0, 50.0),
@@ -1284,6 +1379,44 @@ mod tests {
         assert!(with_gap(9.0, 500.0).is_empty());
         // Coming back in view still going the same way (sitting down elsewhere): not a test.
         assert!(with_gap(5.0, 1100.0).is_empty());
+    }
+
+    /// Walking back and sitting down with the turn read as walking: the shoulders narrowing
+    /// (the body side-on to the camera) show the turn, implied from where they had narrowed
+    /// half way; without them no turn is made up.
+    #[test]
+    fn a_turn_to_sit_read_as_walking_is_implied_from_the_shoulders() {
+        let segs = [
+            seg("stand_up", 1.0, 2.5),
+            seg("walk_away", 2.5, 5.0),
+            seg("turn", 5.0, 6.0),
+            seg("walk_toward", 6.0, 9.5),
+            seg("sit_down", 9.5, 11.0),
+        ];
+        let mut m = Motion::new((1.0, 2.5), (9.5, 11.0));
+        m.side_on = Some((8.5, 9.5));
+        let r = &play_with(TugEnd::Settled, &segs, &m, 15.0)[0];
+        assert_eq!(
+            names(r),
+            [
+                "stand_up",
+                "walk_away",
+                "turn",
+                "walk_toward",
+                "turn",
+                "sit_down"
+            ]
+        );
+        let (walk, turn) = (&r.phases[3], &r.phases[4]);
+        // Half way narrowed (10 of 20 px) a sixth of the way through.
+        assert!((turn.start - 8.67).abs() < 0.1, "{turn:?}");
+        assert_eq!((walk.end, turn.end), (turn.start, 9.5));
+        assert!(turn.implied && !turn.out_of_view && !walk.implied);
+        m.side_on = None;
+        assert_eq!(
+            play_with(TugEnd::Settled, &segs, &m, 15.0)[0].phases.len(),
+            5
+        );
     }
 
     #[test]
