@@ -19,6 +19,10 @@
 //!   was seen for most of it. Between walking out and walking back such a turn needs
 //!   evidence of the reversal: walks labelled opposite ways (away / toward), or the body's
 //!   path in the image going back the way it came (hip position and apparent size).
+//! * a turn to sit down read as walking (the classifier often carries the walk back on into
+//!   it) is implied when the shoulders show it: turning round, the body passes side-on to
+//!   the camera, whatever the camera's angle to the path, and the shoulders' apparent width
+//!   narrows (see [`TugDetector::final_turn`]).
 //! * a sit-down not seen as `sit_down` (the frames `uncertain`, then `sitting`; or a file
 //!   that ends within a second of the person sitting) is implied (`"implied": true`) when
 //!   the hip came down to the seat: its height in the image back at the level it had while
@@ -41,10 +45,15 @@
 //!   * `settled` (the default): seated again as at the start, back against the chair
 //!     (Podsiadlo & Richardson 1991 start the test with the back against the chair, and many
 //!     protocols stop the watch when the person is "seated again correctly in the chair"):
-//!     the first moment at or after seat contact from which the shoulders stay still
-//!     (slower than [`SETTLE_SPEED`] torso lengths a second for [`SETTLE_HOLD_S`]). When the
-//!     shoulders are not seen still within [`SETTLE_MAX_S`] of seat contact, the clock stops
-//!     at seat contact and the result says so (`end_rule: "seat_contact"`).
+//!     the first moment at or after seat contact at which the shoulders are at rest (slower
+//!     than [`AT_REST_SPEED`] torso lengths a second) and from which they stay still (slower
+//!     than [`SETTLE_SPEED`], the jitter of a seated person's landmarks) for
+//!     [`SETTLE_HOLD_S`]; or, when the input ends first, from then to its last frame for two
+//!     thirds of that. The first threshold is low because sitting back against the chair
+//!     moves the shoulders mostly toward or away from a camera in front of the chair: little
+//!     of it shows in the image.
+//!     When the shoulders are not seen still within [`SETTLE_MAX_S`] of seat contact, the
+//!     clock stops at seat contact and the result says so (`end_rule: "seat_contact"`).
 //!
 //! The rule is tried with the walks as seen first, so a walk whose direction flickers is not
 //! cut into two.
@@ -86,14 +95,40 @@ const MIN_DROP_TORSO: f64 = 0.3;
 /// 0.1 → −0.13 s, 0.15 → −0.17 s, 0.25 → −0.24 s, 0.5 → −0.40 s; 0.1 rather than 0.05, which
 /// landmark jitter can keep from being reached).
 const CONTACT_SPEED: f64 = 0.1;
-/// Settled: the shoulders move slower than this many torso lengths a second (the 95th
-/// percentile of seated shoulder speed on the synthetic validation split is 0.24; a sit-down
-/// moves them at 0.46 in the median).
+/// Settled from the moment the shoulders move slower than this many torso lengths a second
+/// in the image (about 5 cm/s): at rest. Chosen by looking at the 40 real TST TUG tests
+/// (Kinect skeletons seen by a virtual camera where the sensor was, facing the chair at chest
+/// height): the person comes down onto the seat with the trunk leaned forward (~45°) and
+/// then sits back upright against the chair in 0.6–1 s; the labelled end of the test falls
+/// where the shoulders have stopped, 0.07 m/s (0.14 torso lengths/s) in 3D in the median.
+/// That lean back runs mostly along the line of sight of a camera in front of the chair, so
+/// its image speed is a fraction of the real one: taking [`SETTLE_SPEED`] for rest too, the
+/// clock stopped while people were still sitting back (3D shoulders at 0.3–0.4 m/s; 0.40 s
+/// before the labelled end in the median); with 0.15 for both, 0.28 s before it; at rest
+/// below 0.1, 0.22 s (total time: MAE 0.38 s, 0.33 s, 0.29 s). Used alone as the still band,
+/// a low threshold lets the seated jitter of the landmarks keep people from being seen still
+/// (3 of 40 at 0.12).
+const AT_REST_SPEED: f64 = 0.1;
+/// ... and from which they stay slower than this (the 95th percentile of seated shoulder
+/// speed on the synthetic validation split is 0.24; a sit-down moves them at 0.46 in the
+/// median) ...
 const SETTLE_SPEED: f64 = 0.25;
-/// ... for this long.
+/// ... for this long (or, when the input ends first, two thirds of it until the end).
 const SETTLE_HOLD_S: f64 = 0.3;
 /// Settling back takes well under 2 s; later movement is fidgeting, not sitting down.
 const SETTLE_MAX_S: f64 = 2.0;
+/// The turn to sit down, when not seen as `turn`, is looked for this long before the
+/// sit-down: a turn of 180° takes 1–3 s even for a slow walker, and the body is side-on to
+/// the camera around its middle.
+const FINAL_TURN_MAX_S: f64 = 2.0;
+/// ... where the shoulders look at least this much narrower (a share of their width over the
+/// torso's length while walking back): side-on, the shoulders' width foreshortens to the
+/// depth of the chest, about half (on the 40 real TST TUG tests, walking straight away from
+/// the camera and turning to sit: 0.35 against 0.60 in the median). The turn's start is
+/// dated where the shoulders had narrowed half way: chosen by looking at those tests (median
+/// error against their labels +0.23 s; three quarters of the way +0.35 s; a quarter +0.12 s
+/// but with twice the spread, the sway of the gait being that large).
+const TURN_NARROWING: f64 = 0.3;
 /// Back to the same chair: the seated hip within this many torso lengths (in the image) of
 /// where it was before the rise. A chair does not move; a person sits ±0.2 m from where they
 /// sat (0.4 torso lengths seen side on).
@@ -171,6 +206,8 @@ struct Body {
     hip: [f64; 2],
     shoulder: [f64; 2],
     torso: f64,
+    /// Between the two shoulders: narrowest when the body is side-on to the camera.
+    shoulder_width: f64,
 }
 
 /// Visibility below which a landmark is not used for timing.
@@ -194,10 +231,12 @@ fn body_of(frame: &LandmarkFrame) -> Option<Body> {
     };
     let (hip, shoulder) = (mid(23, 24), mid(11, 12));
     let torso = dist(hip, shoulder);
+    let shoulder_width = ((l[11].x - l[12].x) as f64 * w).hypot((l[11].y - l[12].y) as f64 * h);
     (torso >= 4.0).then_some(Body {
         hip,
         shoulder,
         torso,
+        shoulder_width,
     })
 }
 
@@ -680,7 +719,7 @@ impl TugDetector {
                 }
             }
         }
-        let settled = match self.settled(contact) {
+        let settled = match self.settled(contact, last) {
             Settle::At(t) => Some(t),
             Settle::NotYet if !last && self.end_rule == TugEnd::Settled => return Err(()),
             _ => None,
@@ -691,6 +730,21 @@ impl TugDetector {
         };
         let mut phases = d.phases;
         let sit_start = d.sit.0.min(contact);
+        // Walked back and sat down with no turn seen: the turn to sit, from the shoulders.
+        if let Some(walk) = phases
+            .last_mut()
+            .filter(|p| kind(&p.activity) == Kind::Walk)
+            && let Some(turn) = self.final_turn(walk.start, sit_start)
+        {
+            walk.end = turn;
+            phases.push(Phase {
+                activity: "turn".into(),
+                start: turn,
+                end: sit_start,
+                implied: true,
+                out_of_view: false,
+            });
+        }
         phases.push(Phase {
             activity: "sit_down".into(),
             start: sit_start,
@@ -794,10 +848,64 @@ impl TugDetector {
         Contact::NotYet
     }
 
-    /// When the person settled after reaching the seat at `contact`: the first moment from
-    /// which the shoulders (speed over 0.2 s, in torso lengths a second) stay slower than
-    /// [`SETTLE_SPEED`] for [`SETTLE_HOLD_S`], within [`SETTLE_MAX_S`].
-    fn settled(&self, contact: f64) -> Settle {
+    /// The start of the turn to sit down that ends a walk back (from `walk` to the sit-down at
+    /// `sit`) when it was not seen as `turn`. Turning round, the body passes side-on to the
+    /// camera, whatever the camera's angle to the path: the shoulders look narrowest (their
+    /// width over the torso's length, averaged over ±0.1 s), at least [`TURN_NARROWING`]
+    /// narrower than while walking back, within [`FINAL_TURN_MAX_S`] of the sit-down. The
+    /// turn starts where they had come half way from their walking width to that narrowest.
+    /// None when the shoulders do not show it (or the walk was not seen for long enough).
+    fn final_turn(&self, walk: f64, sit: f64) -> Option<f64> {
+        const HALF_S: f64 = 0.1;
+        let raw: Vec<(f64, f64)> = self
+            .seen(walk, sit)
+            .map(|(t, b)| (t, b.shoulder_width / b.torso))
+            .collect();
+        let ratio: Vec<(f64, f64)> = raw
+            .iter()
+            .map(|&(t, _)| {
+                let w: Vec<f64> = raw
+                    .iter()
+                    .filter(|(u, _)| (u - t).abs() <= HALF_S)
+                    .map(|(_, r)| *r)
+                    .collect();
+                (t, w.iter().sum::<f64>() / w.len() as f64)
+            })
+            .collect();
+        let from = sit - FINAL_TURN_MAX_S;
+        let before: Vec<f64> = ratio
+            .iter()
+            .filter(|(t, _)| *t < from)
+            .map(|(_, r)| *r)
+            .collect();
+        if before.len() < 5 {
+            return None;
+        }
+        let walking = median(before)?;
+        let (i, &(_, narrowest)) = ratio
+            .iter()
+            .enumerate()
+            .filter(|(_, (t, _))| *t >= from)
+            .min_by(|a, b| a.1.1.total_cmp(&b.1.1))?;
+        let narrowing = walking - narrowest;
+        if narrowing < TURN_NARROWING * walking {
+            return None;
+        }
+        let start = ratio[..=i]
+            .iter()
+            .rev()
+            .find(|(t, r)| *r > walking - narrowing / 2.0 || *t < from)
+            .map_or(from, |(t, _)| t.max(from));
+        Some(start)
+    }
+
+    /// When the person settled after reaching the seat at `contact`: the first moment at which
+    /// the shoulders (speed over 0.2 s, in torso lengths a second) are slower than
+    /// [`AT_REST_SPEED`] and from which they stay slower than [`SETTLE_SPEED`] for
+    /// [`SETTLE_HOLD_S`], within [`SETTLE_MAX_S`]. When the input has
+    /// ended (`last`), shoulders still from a moment until its last frame for two thirds of
+    /// the hold are settled too (a recording stopped as the person sat back).
+    fn settled(&self, contact: f64, last: bool) -> Settle {
         const STEP_S: f64 = 0.2;
         let raw: Vec<(f64, Body)> = self
             .seen(
@@ -822,26 +930,34 @@ impl TugDetector {
             ));
         }
         for (i, &(t, v)) in speeds.iter().enumerate() {
-            if t < contact || v >= SETTLE_SPEED {
+            if t < contact || v >= AT_REST_SPEED {
                 continue;
             }
             if t > contact + SETTLE_MAX_S {
                 break;
             }
             // Still from here for the hold, with no hole in the samples.
-            let mut last = t;
+            let mut still_to = t;
             let mut held = false;
+            let mut moved = false;
             for &(u, w) in &speeds[i..] {
-                if w >= SETTLE_SPEED || u - last > 0.25 {
+                if w >= SETTLE_SPEED || u - still_to > 0.25 {
+                    moved = true;
                     break;
                 }
-                last = u;
+                still_to = u;
                 if u - t >= SETTLE_HOLD_S {
                     held = true;
                     break;
                 }
             }
-            if held {
+            // The input ended while the shoulders were still (the last step's middle is half
+            // a step before the last frame).
+            let cut_short = last
+                && !moved
+                && still_to >= self.now - STEP_S
+                && still_to - t >= SETTLE_HOLD_S * 2.0 / 3.0;
+            if held || cut_short {
                 return Settle::At(t);
             }
         }
@@ -931,6 +1047,9 @@ mod tests {
         hidden: Option<(f64, f64)>,
         /// The hip comes down at the end (false: stays standing at the chair).
         sits: bool,
+        /// The body side-on to the camera over this span (the shoulders' width down from 40
+        /// to 10 px and back): a turn.
+        side_on: Option<(f64, f64)>,
     }
 
     impl Motion {
@@ -946,6 +1065,7 @@ mod tests {
                 seat_x_end: 500.0,
                 hidden: None,
                 sits: true,
+                side_on: None,
             }
         }
 
@@ -982,6 +1102,11 @@ mod tests {
         }
 
         fn frame(&self, t: f64) -> LandmarkFrame {
+            // Half the shoulders' width.
+            let half = self.side_on.map_or(20.0, |(a, b)| {
+                let turned = (std::f64::consts::PI * ((t - a) / (b - a)).clamp(0.0, 1.0)).sin();
+                20.0 - 15.0 * turned
+            });
             let landmarks = self.body(t).map(|(x, y, lean)| {
                 let mut p = [Point {
                     x: 0.0,
@@ -991,8 +1116,8 @@ mod tests {
                 }; NUM_LANDMARKS];
                 for (i, q) in p.iter_mut().enumerate() {
                     let (dx, dy) = match i {
-                        11 => (-20.0 + lean, -100.0),
-                        12 => (20.0 + lean, -100.0),
+                        11 => (-half + lean, -100.0),
+                        12 => (half + lean, -100.0),
                         23 => (-15.0, 0.0),
                         24 => (15.0, 0.0),
                         _ => (0.0, 50.0),
@@ -1144,6 +1269,25 @@ mod tests {
         assert!((r.end - 11.0).abs() < 0.15, "{r:?}");
     }
 
+    /// A recording that stops just after the person sat back: still from then to the last
+    /// frame for most of the hold is settled; still for a moment only is not.
+    #[test]
+    fn a_recording_ending_as_the_person_sits_back_is_timed_by_what_was_seen() {
+        let segs = full(1.0);
+        let mut m = Motion::new((1.0, 2.5), (9.5, 11.0));
+        m.settle_s = 0.8;
+        let r = &play_with(TugEnd::Settled, &segs, &m, 12.25)[0];
+        assert_eq!(r.end_rule, TugEnd::Settled, "{r:?}");
+        assert!((r.end - 11.8).abs() < 0.25, "{r:?}");
+        let r = &play_with(TugEnd::Settled, &segs, &m, 11.95)[0];
+        assert_eq!(
+            (r.end_rule, r.settled),
+            (TugEnd::SeatContact, None),
+            "{r:?}"
+        );
+        assert!((r.end - 11.0).abs() < 0.15, "{r:?}");
+    }
+
     #[test]
     fn split_walks_pauses_and_a_missing_last_turn_are_tolerated() {
         let segs = [
@@ -1243,6 +1387,44 @@ mod tests {
         assert!(with_gap(9.0, 500.0).is_empty());
         // Coming back in view still going the same way (sitting down elsewhere): not a test.
         assert!(with_gap(5.0, 1100.0).is_empty());
+    }
+
+    /// Walking back and sitting down with the turn read as walking: the shoulders narrowing
+    /// (the body side-on to the camera) show the turn, implied from where they had narrowed
+    /// half way; without them no turn is made up.
+    #[test]
+    fn a_turn_to_sit_read_as_walking_is_implied_from_the_shoulders() {
+        let segs = [
+            seg("stand_up", 1.0, 2.5),
+            seg("walk_away", 2.5, 5.0),
+            seg("turn", 5.0, 6.0),
+            seg("walk_toward", 6.0, 9.5),
+            seg("sit_down", 9.5, 11.0),
+        ];
+        let mut m = Motion::new((1.0, 2.5), (9.5, 11.0));
+        m.side_on = Some((8.5, 9.5));
+        let r = &play_with(TugEnd::Settled, &segs, &m, 15.0)[0];
+        assert_eq!(
+            names(r),
+            [
+                "stand_up",
+                "walk_away",
+                "turn",
+                "walk_toward",
+                "turn",
+                "sit_down"
+            ]
+        );
+        let (walk, turn) = (&r.phases[3], &r.phases[4]);
+        // Half way narrowed (10 of 20 px) a sixth of the way through.
+        assert!((turn.start - 8.67).abs() < 0.1, "{turn:?}");
+        assert_eq!((walk.end, turn.end), (turn.start, 9.5));
+        assert!(turn.implied && !turn.out_of_view && !walk.implied);
+        m.side_on = None;
+        assert_eq!(
+            play_with(TugEnd::Settled, &segs, &m, 15.0)[0].phases.len(),
+            5
+        );
     }
 
     #[test]
