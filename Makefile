@@ -6,7 +6,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 CARGO ?= cargo
 BIN := target/release/activityd
 
-.PHONY: deps build demo test bench lint clean
+.PHONY: deps build demo test test-vendor test-vendor-aarch64 bench lint clean
 
 deps:
 	@scripts/install-deps.sh
@@ -21,6 +21,13 @@ demo: build
 # enables the test-only hook that stalls a worker (never in packages).
 test: deps
 	$(CARGO) test --release --features fault-injection -- --test-threads=2
+
+# The vendored tract's tests of the kernels we changed (vendor/README.md).
+test-vendor:
+	@vendor/test.sh
+
+test-vendor-aarch64:
+	@vendor/test.sh aarch64
 
 bench: build
 	@bench/run.sh

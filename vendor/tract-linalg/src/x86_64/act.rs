@@ -26,7 +26,7 @@ routine_ew_rust!(x86_64;
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn x86_64_avx512_hardswish_f32_64n_run(buf: &mut [f32]) {
+pub(super) unsafe fn x86_64_avx512_hardswish_f32_64n_run(buf: &mut [f32]) {
     unsafe {
         let len = buf.len();
         let ptr = buf.as_ptr();
@@ -84,6 +84,8 @@ unsafe fn x86_64_avx512_hardswish_f32_64n_run(buf: &mut [f32]) {
         out("zmm4") _, out("zmm5") _, out("zmm6") _, out("zmm7") _,
         out("zmm8") _, out("zmm9") _, out("zmm10") _, out("zmm11") _,
         );
+        // Leave the AVX upper state clear: LLVM inserts no vzeroupper after inline asm.
+        std::arch::x86_64::_mm256_zeroupper();
     }
 }
 
@@ -109,7 +111,7 @@ routine_ew_rust!(x86_64;
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn x86_64_avx512_leaky_relu_f32_64n_run(buf: &mut [f32], alpha: f32) {
+pub(super) unsafe fn x86_64_avx512_leaky_relu_f32_64n_run(buf: &mut [f32], alpha: f32) {
     unsafe {
         let len = buf.len();
         let ptr = buf.as_ptr();
@@ -157,6 +159,8 @@ unsafe fn x86_64_avx512_leaky_relu_f32_64n_run(buf: &mut [f32], alpha: f32) {
         out("zmm8") _, out("zmm9") _, out("zmm10") _, out("zmm11") _,
         out("k1") _, out("k2") _, out("k3") _, out("k4") _,
         );
+        // Leave the AVX upper state clear: LLVM inserts no vzeroupper after inline asm.
+        std::arch::x86_64::_mm256_zeroupper();
     }
 }
 

@@ -15,7 +15,7 @@ routine_by_scalar_rust!(x86_64;
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx")]
-unsafe fn x86_64_avx_f32_mul_by_scalar_32n_run(buf: &mut [f32], scalar: f32) {
+pub(super) unsafe fn x86_64_avx_f32_mul_by_scalar_32n_run(buf: &mut [f32], scalar: f32) {
     unsafe {
         let len = buf.len();
         let ptr = buf.as_ptr();
@@ -45,5 +45,7 @@ unsafe fn x86_64_avx_f32_mul_by_scalar_32n_run(buf: &mut [f32], scalar: f32) {
         in("xmm0") scalar,
         out("ymm4") _, out("ymm5") _, out("ymm6") _, out("ymm7") _
         );
+        // Leave the AVX upper state clear: LLVM inserts no vzeroupper after inline asm.
+        std::arch::x86_64::_mm256_zeroupper();
     }
 }

@@ -39,7 +39,7 @@ routine_ew_rust!(x86_64;
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn x86_64_avx512_erf_f32_64n_run(buf: &mut [f32]) {
+pub(super) unsafe fn x86_64_avx512_erf_f32_64n_run(buf: &mut [f32]) {
     unsafe {
         let len = buf.len();
         let ptr = buf.as_ptr();
@@ -196,6 +196,8 @@ unsafe fn x86_64_avx512_erf_f32_64n_run(buf: &mut [f32]) {
             out("zmm17") _, out("zmm18") _, out("zmm19") _, out("zmm20") _,
             out("zmm21") _, out("zmm22") _, out("zmm23") _, out("zmm24") _,
         );
+        // Leave the AVX upper state clear: LLVM inserts no vzeroupper after inline asm.
+        std::arch::x86_64::_mm256_zeroupper();
     }
 }
 
@@ -222,7 +224,7 @@ routine_ew_rust!(x86_64;
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx,fma")]
-unsafe fn x86_64_fma_erf_f32_32n_run(buf: &mut [f32]) {
+pub(super) unsafe fn x86_64_fma_erf_f32_32n_run(buf: &mut [f32]) {
     unsafe {
         use std::arch::x86_64::*;
         const A1: f32 = 0.0705230784;

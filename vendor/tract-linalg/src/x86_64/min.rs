@@ -15,7 +15,7 @@ routine_reduce_rust!(x86_64;
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx")]
-unsafe fn x86_64_fma_min_f32_32n_run(buf: &[f32]) -> f32 {
+pub(super) unsafe fn x86_64_fma_min_f32_32n_run(buf: &[f32]) -> f32 {
     unsafe {
         let len = buf.len();
         let ptr = buf.as_ptr();
@@ -55,6 +55,8 @@ unsafe fn x86_64_fma_min_f32_32n_run(buf: &[f32]) -> f32 {
         out("ymm1") _, out("ymm2") _, out("ymm3") _,
         out("ymm4") _, out("ymm5") _, out("ymm6") _, out("ymm7") _
         );
+        // Leave the AVX upper state clear: LLVM inserts no vzeroupper after inline asm.
+        std::arch::x86_64::_mm256_zeroupper();
         acc
     }
 }

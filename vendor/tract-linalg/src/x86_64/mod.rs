@@ -148,3 +148,78 @@ pub fn isa_set() -> crate::isa::IsaSet {
     }
     set
 }
+
+/// Whether the upper halves of the vector registers are in use on this thread (XINUSE bit 2,
+/// read by `XGETBV` with ECX = 1), `None` where the CPU cannot say. Code that returns with them
+/// in use makes every SSE instruction the thread runs afterwards pay the AVX-SSE transition
+/// penalty until something runs `vzeroupper`: the kernels' tests check they leave it clear.
+#[cfg(all(test, target_arch = "x86_64"))]
+pub(crate) fn avx_upper_state_in_use() -> Option<bool> {
+    use std::arch::x86_64::{__cpuid_count, _xgetbv};
+    #[target_feature(enable = "xsave")]
+    unsafe fn xinuse() -> u64 {
+        unsafe { _xgetbv(1) }
+    }
+    if !std::is_x86_feature_detected!("xsave") {
+        return None;
+    }
+    // CPUID.(EAX=0DH, ECX=1):EAX[2]: XGETBV with ECX = 1 is supported.
+    if unsafe { __cpuid_count(0xd, 1) }.eax & 0b100 == 0 {
+        return None;
+    }
+    Some(unsafe { xinuse() } & 0b100 != 0)
+}
+
+/// The element-wise kernels written as inline asm leave the AVX upper state clear (LLVM puts
+/// no `vzeroupper` after inline asm; each runs `_mm256_zeroupper` itself).
+#[cfg(all(test, target_arch = "x86_64"))]
+mod upper_state_tests {
+    use super::avx_upper_state_in_use;
+
+    /// Runs `f` on a 64-aligned buffer of 128 values and checks the state after it returns.
+    fn check(name: &str, f: impl FnOnce(&mut [f32])) {
+        if avx_upper_state_in_use().is_none() {
+            return;
+        }
+        let mut storage = vec![0f32; 128 + 16];
+        let skip = storage.as_ptr().align_offset(64);
+        let buf = &mut storage[skip..][..128];
+        buf.iter_mut().enumerate().for_each(|(i, x)| *x = i as f32 * 0.25 - 8.0);
+        f(buf);
+        assert_eq!(avx_upper_state_in_use(), Some(false), "{name} left the AVX upper state in use");
+    }
+
+    #[test]
+    fn inline_asm_kernels_leave_the_upper_state_clear() {
+        if std::is_x86_feature_detected!("avx") {
+            check("mul_by_scalar", |b| unsafe {
+                super::by_scalar::x86_64_avx_f32_mul_by_scalar_32n_run(b, 1.5)
+            });
+            check("min", |b| {
+                let _ = unsafe { super::min::x86_64_fma_min_f32_32n_run(b) };
+            });
+        }
+        if std::is_x86_feature_detected!("avx") && std::is_x86_feature_detected!("fma") {
+            check("erf (fma)", |b| unsafe { super::erf::x86_64_fma_erf_f32_32n_run(b) });
+        }
+        if std::is_x86_feature_detected!("avx512f") {
+            check("erf (avx512)", |b| unsafe { super::erf::x86_64_avx512_erf_f32_64n_run(b) });
+            check("hardswish", |b| unsafe { super::act::x86_64_avx512_hardswish_f32_64n_run(b) });
+            check("leaky_relu", |b| unsafe {
+                super::act::x86_64_avx512_leaky_relu_f32_64n_run(b, 0.1)
+            });
+        }
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("f16c") {
+            check("panel f16 -> f32", |b| {
+                let input = vec![0x3c00u16; 32 * 2];
+                unsafe {
+                    super::panel_extract::kernel_packed_32_f16_to_f32(
+                        input.as_ptr() as *const u8,
+                        b.as_mut_ptr() as *mut u8,
+                        2,
+                    )
+                }
+            });
+        }
+    }
+}

@@ -222,6 +222,8 @@ unsafe fn kernel_packed_32_q40_to_f32(input: *const u8, output: *mut u8, k: usiz
         out("ymm8") _, out("ymm9") _, out("ymm10") _, out("ymm11") _,
         out("ymm12") _, out("ymm13") _, out("ymm14") _, out("ymm15") _
         );
+        // Leave the AVX upper state clear: LLVM inserts no vzeroupper after inline asm.
+        std::arch::x86_64::_mm256_zeroupper();
     }
 }
 
@@ -229,7 +231,7 @@ bail_stub!(x86_64; unsafe fn kernel_packed_32_q40_to_f32(*const u8, *mut u8, usi
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn kernel_packed_32_f16_to_f32(input: *const u8, output: *mut u8, k: usize) {
+pub(super) unsafe fn kernel_packed_32_f16_to_f32(input: *const u8, output: *mut u8, k: usize) {
     unsafe {
         if k == 0 {
             return;
@@ -263,6 +265,8 @@ unsafe fn kernel_packed_32_f16_to_f32(input: *const u8, output: *mut u8, k: usiz
         o = inout(reg) output => _,
         out("ymm4") _, out("ymm5") _, out("ymm6") _, out("ymm7") _,
         );
+        // Leave the AVX upper state clear: LLVM inserts no vzeroupper after inline asm.
+        std::arch::x86_64::_mm256_zeroupper();
     }
 }
 

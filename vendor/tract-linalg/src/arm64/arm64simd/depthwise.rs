@@ -3,8 +3,8 @@
 ///
 /// `taps` and `offsets` hold one kernel tap each and must be the same length. `in_stride` is the
 /// input step one output point costs, in elements: 1 is a plain load, 2 and 3 are de-interleaved
-/// by `vld2q`/`vld3q`, and anything else stays scalar. Strides 2 and 3 vectorise one to four taps;
-/// stride 1 vectorises any count. The vector loops stop early enough that
+/// by `vld2q`/`vld3q`, and anything else stays scalar. Stride 3 vectorises one to four taps;
+/// strides 1 and 2 vectorise any count. The vector loops stop early enough that
 /// no lane reads past `offsets[t] + (len - 1) * in_stride`, so a run ending on the tensor's last
 /// element is safe.
 ///
@@ -28,6 +28,7 @@ pub unsafe fn depthwise_w_f32(
             3 => vectorised::<3>(input, output, taps, offsets, bias, len, in_stride),
             4 => vectorised::<4>(input, output, taps, offsets, bias, len, in_stride),
             _ if in_stride == 1 => contiguous(input, output, taps, offsets, bias, len),
+            _ if in_stride == 2 => stride2(input, output, taps, offsets, bias, len),
             _ => scalar(input, output, taps, offsets, bias, 0, len, in_stride),
         }
     }
@@ -96,6 +97,56 @@ unsafe fn contiguous(
             i += 4;
         }
         scalar(input, output, taps, offsets, bias, i, len, 1);
+    }
+}
+
+/// The `in_stride == 2` case for more than four taps (3x3 and 5x5 stride-2 convolutions), with
+/// the count taken at runtime: `vld2q` de-interleaves eight inputs into the four even ones a
+/// vector of points needs. Four accumulators, 16 points, per tap pass. A vector of four points
+/// from `i` reads up to input `2 * i + 7`, one past the last it needs, so the vector loops run
+/// while that stays within the run's last point `2 * (len - 1)`.
+#[cfg(target_arch = "aarch64")]
+unsafe fn stride2(
+    input: *const f32,
+    output: *mut f32,
+    taps: &[f32],
+    offsets: &[isize],
+    bias: f32,
+    len: usize,
+) {
+    unsafe {
+        use std::arch::aarch64::*;
+        let biasv = vdupq_n_f32(bias);
+        let mut i = 0usize;
+        while i + 17 <= len {
+            let mut a0 = biasv;
+            let mut a1 = biasv;
+            let mut a2 = biasv;
+            let mut a3 = biasv;
+            for (tap, offset) in taps.iter().zip(offsets) {
+                let kn = vdupq_n_f32(*tap);
+                let p = input.offset(*offset).add(2 * i);
+                a0 = vfmaq_f32(a0, vld2q_f32(p).0, kn);
+                a1 = vfmaq_f32(a1, vld2q_f32(p.add(8)).0, kn);
+                a2 = vfmaq_f32(a2, vld2q_f32(p.add(16)).0, kn);
+                a3 = vfmaq_f32(a3, vld2q_f32(p.add(24)).0, kn);
+            }
+            vst1q_f32(output.add(i), a0);
+            vst1q_f32(output.add(i + 4), a1);
+            vst1q_f32(output.add(i + 8), a2);
+            vst1q_f32(output.add(i + 12), a3);
+            i += 16;
+        }
+        while i + 5 <= len {
+            let mut acc = biasv;
+            for (tap, offset) in taps.iter().zip(offsets) {
+                let x = vld2q_f32(input.offset(*offset).add(2 * i)).0;
+                acc = vfmaq_f32(acc, x, vdupq_n_f32(*tap));
+            }
+            vst1q_f32(output.add(i), acc);
+            i += 4;
+        }
+        scalar(input, output, taps, offsets, bias, i, len, 2);
     }
 }
 

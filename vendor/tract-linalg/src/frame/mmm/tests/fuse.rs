@@ -104,8 +104,43 @@ macro_rules! mmm_kernel_fuse_tests {
             fn return_c_clear() {
                 test::return_c_clear::<_, $ti>($ker)
             }
+
+            #[test]
+            fn leaves_upper_avx_state_clear() {
+                test::leaves_upper_avx_state_clear::<_, $ti>($ker)
+            }
         }
     };
+}
+
+/// The kernel returns with the AVX upper state clear (`vzeroupper` before `ret`), after work
+/// that leaves non-zero values in the upper halves of its accumulators.
+pub fn leaves_upper_avx_state_clear<K, TI>(ker: &K)
+where
+    K: MatMatMulKer<Acc = TI>,
+    TI: LADatum,
+    usize: AsPrimitive<TI>,
+{
+    #[cfg(target_arch = "x86_64")]
+    {
+        if !ker.runnable() || crate::x86_64::avx_upper_state_in_use().is_none() {
+            return;
+        }
+        let v: Vec<TI> = (0..ker.mr() * ker.nr()).map(|i| (i + 1).as_()).collect();
+        let c = mmm_stride_storage(&v, ker.nr());
+        let ops = tvec![
+            FusedKerSpec::Clear,
+            FusedKerSpec::AddUnicast(c),
+            FusedKerSpec::Store(c),
+            FusedKerSpec::Done
+        ];
+        let err = ker.kernel(&ops);
+        let in_use = crate::x86_64::avx_upper_state_in_use();
+        assert_eq!(err, 0);
+        assert_eq!(in_use, Some(false), "{} returned with the AVX upper state in use", ker.name());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = ker;
 }
 
 use crate::LADatum;

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The vendored tract's own tests of the kernels we changed (vendor/README.md), in the vendor
+# workspace (vendor/Cargo.toml, its own target/ and Cargo.lock).
+#   vendor/test.sh            on this machine (make test-vendor)
+#   vendor/test.sh aarch64    cross-built and run under qemu-user (make test-vendor-aarch64;
+#                             the toolchain and sysroot as cross/README.md sets them up)
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+arch="${1:-native}"
+target=()
+if [ "$arch" != native ]; then
+  source "$here/../cross/env.sh" "$arch"
+  "$here/../cross/install-tools.sh" "$arch"
+  "$here/../cross/sysroot.sh" "$arch"
+  target=(--target "$TRIPLE")
+  export CARGO_TARGET_DIR="$here/target"
+fi
+cd "$here"
+# The depthwise kernels (PR 1), the kernels' AVX upper state (PR 4: every matrix kernel's
+# leaves_upper_avx_state_clear, the inline-asm element-wise kernels' upper_state_tests), and
+# the convolution op (PRs 2 and 3).
+cargo test --locked --release "${target[@]}" -p tract-linalg --lib -- depthwise upper_state \
+  leaves_upper_avx
+cargo test --locked --release "${target[@]}" -p tract-core --lib depth_wise
