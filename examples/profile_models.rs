@@ -85,7 +85,8 @@ fn main() -> TractResult<()> {
         .nth(2)
         .and_then(|a| a.parse().ok())
         .unwrap_or(0);
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/models");
+    let dir = std::env::var("ACTIVITYD_MODELS")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/models").to_string());
     profile(
         &format!("{dir}/pose_landmarks.onnx"),
         &[1, 3, 256, 256],

@@ -185,25 +185,10 @@ impl Session {
                 .as_slice_mut::<f32>()
                 .map_err(err)?,
         );
-        let outputs = self.state.run(tvec!(input.into_tvalue())).map_err(err);
-        clear_avx_upper_state();
-        outputs
-    }
-}
-
-/// Clears the upper halves of the AVX registers after tract has run.
-///
-/// tract-linalg 0.23's x86 matrix kernels return without `vzeroupper`. Until something clears
-/// that state, every SSE instruction the thread runs pays the AVX–SSE transition penalty, and
-/// most of this crate is SSE code: the landmark crop took 2.8 ms after a model run instead of
-/// 0.85 ms (`activityd bench`, same frames, same run).
-fn clear_avx_upper_state() {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx") {
-        // SAFETY: the CPU has AVX (checked above), and `vzeroupper` only zeroes the upper
-        // halves of the YMM registers, which hold no live value here: this function is
-        // compiled without AVX, so the compiler keeps nothing in them.
-        unsafe { std::arch::x86_64::_mm256_zeroupper() };
+        // tract's x86 kernels leave the AVX upper state clear when they return (vendor/
+        // README.md, PR 4): the SSE code that runs next (the crop, post-processing) pays no
+        // transition penalty.
+        self.state.run(tvec!(input.into_tvalue())).map_err(err)
     }
 }
 

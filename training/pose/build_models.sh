@@ -53,7 +53,7 @@ NPM_SHA256="8bb349a7b3a3ba699df23be804ddd3b3eab810b50b15406894be257859388a84"
 LITE_SHA256="f17bfbecadb61c3be1baa8b8d851cc6619c870a87167b32848ad20db306b9d61"
 HEAVY_SHA256="59e42d71bcd44cbdbabc419f0ff76686595fd265419566bd4009ef703ea8e1fe"
 # Bump when the conversion changes (goes into the cards' "version": 0.10.14-onnx<REVISION>).
-REVISION="5"
+REVISION="6"
 # Landmark outputs kept, in this order: landmarks, pose flag, and the heatmap (Identity_3) that
 # MediaPipe uses to refine x, y (~+3 ms per crop in tract; mean error against MediaPipe on
 # tracked video 0.50% -> 0.07% of the image, see training/pose/README.md). The segmentation
@@ -66,6 +66,10 @@ if [[ "${LANDMARK_HEATMAP:-1}" == 0 ]]; then
   REMOVED="segmentation (Identity_2), heatmap (Identity_3) and world landmark (Identity_4) outputs were"
 fi
 OPSET=13
+# DEPTHWISE_REWRITES=1 adds onnx_speedups.py's depthwise rewrites (stride 2 -> stride 1 + Gather,
+# explicit zero padding): what stock tract 0.23.9 needed, slower on the vendored tract.
+SPEEDUP_FLAGS=()
+[[ "${DEPTHWISE_REWRITES:-0}" == 1 ]] && SPEEDUP_FLAGS=(--depthwise)
 
 VARIANTS=("$@")
 [[ ${#VARIANTS[@]} -gt 0 ]] || VARIANTS=(full)
@@ -143,7 +147,7 @@ DET_CMD="python -m tf2onnx.convert --tflite pose_detection_dense.tflite --output
     --output pose_detector_raw.onnx --opset "$OPSET" ) > "$BUILD/tf2onnx_detector.log" 2>&1 \
   || { cat "$BUILD/tf2onnx_detector.log" >&2; exit 1; }
 grep -h "After optimization" "$BUILD/tf2onnx_detector.log" >&2 || true
-"$VPY" "$HERE/onnx_speedups.py" "$BUILD/pose_detector_raw.onnx" "$BUILD/pose_detector_fast.onnx"
+"$VPY" "$HERE/onnx_speedups.py" "${SPEEDUP_FLAGS[@]}" "$BUILD/pose_detector_raw.onnx" "$BUILD/pose_detector_fast.onnx"
 META=(--meta "source=mediapipe==$MP_VERSION" --meta "licence=Apache-2.0"
       --meta "converter=tf2onnx 1.16.1 opset $OPSET" --meta "revision=$REVISION")
 "$VPY" "$HERE/onnx_prune.py" "$BUILD/pose_detector_fast.onnx" "$BUILD/pose_detector.onnx" \
@@ -174,9 +178,8 @@ and limitations under the License.
 
 Modifications (training/pose/build_models.sh): the detector's sparse weight tensors were
 rewritten as dense constants; the models were converted from TFLite to ONNX (opset $OPSET)
-with tf2onnx 1.16.1, float16 weights stored as float32; stride-2 depthwise convolutions, the
-zero padding of depthwise convolutions and 2x bilinear resizes were rewritten as equivalent
-subgraphs and the input made channel-first (NCHW) (training/pose/onnx_speedups.py); the
+with tf2onnx 1.16.1, float16 weights stored as float32; 2x bilinear resizes were rewritten as
+equivalent subgraphs and the input made channel-first (NCHW) (training/pose/onnx_speedups.py); the
 landmark models'
 $REMOVED removed. The model card (BlazePose GHUM 3D) is published by the
 MediaPipe authors with the models.
@@ -200,7 +203,7 @@ build_landmarks() {  # VARIANT
       --output "${out}_raw.onnx" --opset "$OPSET" ) > "$BUILD/tf2onnx_$out.log" 2>&1 \
     || { cat "$BUILD/tf2onnx_$out.log" >&2; exit 1; }
   grep -h "After optimization" "$BUILD/tf2onnx_$out.log" >&2 || true
-  "$VPY" "$HERE/onnx_speedups.py" "$BUILD/${out}_raw.onnx" "$BUILD/${out}_fast.onnx"
+  "$VPY" "$HERE/onnx_speedups.py" "${SPEEDUP_FLAGS[@]}" "$BUILD/${out}_raw.onnx" "$BUILD/${out}_fast.onnx"
   local meta=("${META[@]}")
   if [[ "$v" != full ]]; then
     meta=(--meta "source=npm $NPM_PKG" --meta "licence=Apache-2.0"

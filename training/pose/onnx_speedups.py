@@ -1,7 +1,12 @@
 #!/usr/bin/env python3
-"""Rewrite four things that tract 0.23 runs slowly into equivalent, faster subgraphs.
+"""Rewrite things that tract 0.23 runs slowly into equivalent, faster subgraphs.
 
-usage: onnx_speedups.py IN.onnx OUT.onnx
+usage: onnx_speedups.py [--depthwise] IN.onnx OUT.onnx
+
+Rewrites 3 and 4 always run. Rewrites 1 and 2 only with --depthwise: they work around stock
+tract 0.23.9's depthwise convolution, and the tract this project builds with
+(vendor/tract-core, vendor/README.md) runs stride-2 and small padded depthwise convolutions
+directly, faster than these rewrites do. Models built since revision 6 leave them out.
 
 1. Stride-2 depthwise convolutions -> the same convolution at stride 1, then a Gather of every
    other row and column. tract's channel-first depthwise kernel runs stride-1 convolutions
@@ -59,7 +64,7 @@ def input_to_nchw(g):
     return 1
 
 
-def main(src: str, dst: str) -> None:
+def main(src: str, dst: str, depthwise_rewrites: bool) -> None:
     model = onnx.load(src)
     n_nchw = input_to_nchw(model.graph)
     inferred = shape_inference.infer_shapes(model)
@@ -104,7 +109,7 @@ def main(src: str, dst: str) -> None:
     for n in g.node:
         a = attrs(n)
         w = inits.get(n.input[1]) if n.op_type == "Conv" and len(n.input) > 1 else None
-        depthwise = (w is not None and a.get("group", 1) > 1 and a.get("group") == w.shape[0]
+        depthwise = (depthwise_rewrites and w is not None and a.get("group", 1) > 1 and a.get("group") == w.shape[0]
                      and list(a.get("dilations", [1, 1])) == [1, 1]
                      and a.get("auto_pad", b"NOTSET") == b"NOTSET")
         if depthwise:
@@ -177,6 +182,9 @@ def main(src: str, dst: str) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
+    args = sys.argv[1:]
+    depthwise = "--depthwise" in args
+    args = [a for a in args if a != "--depthwise"]
+    if len(args) != 2:
         sys.exit(__doc__)
-    main(sys.argv[1], sys.argv[2])
+    main(args[0], args[1], depthwise)
