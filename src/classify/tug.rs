@@ -1012,6 +1012,16 @@ fn opposite(a: &str, b: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A whole test, each phase seen.
+    const SIX_PHASES: [&str; 6] = [
+        "stand_up",
+        "walk_away",
+        "turn",
+        "walk_toward",
+        "turn",
+        "sit_down",
+    ];
     use crate::landmarks::{NUM_LANDMARKS, Point};
 
     /// How long after a segment ends the classifier reports it (decision lag + hold).
@@ -1216,17 +1226,7 @@ mod tests {
             let r = run_end(end, &segs);
             assert_eq!(r.len(), 1, "{end:?}");
             let r = &r[0];
-            assert_eq!(
-                names(r),
-                [
-                    "stand_up",
-                    "walk_away",
-                    "turn",
-                    "walk_toward",
-                    "turn",
-                    "sit_down"
-                ]
-            );
+            assert_eq!(names(r), SIX_PHASES);
             assert_eq!(r.start, 5.0);
             // The hip reaches the seat at 15.0 (the descent slows in its last frames).
             assert!((r.seat_contact - 15.0).abs() < 0.15, "{r:?}");
@@ -1404,17 +1404,7 @@ mod tests {
         let mut m = Motion::new((1.0, 2.5), (9.5, 11.0));
         m.side_on = Some((8.5, 9.5));
         let r = &play_with(TugEnd::Settled, &segs, &m, 15.0)[0];
-        assert_eq!(
-            names(r),
-            [
-                "stand_up",
-                "walk_away",
-                "turn",
-                "walk_toward",
-                "turn",
-                "sit_down"
-            ]
-        );
+        assert_eq!(names(r), SIX_PHASES);
         let (walk, turn) = (&r.phases[3], &r.phases[4]);
         // Half way narrowed (10 of 20 px) a sixth of the way through.
         assert!((turn.start - 8.67).abs() < 0.1, "{turn:?}");
