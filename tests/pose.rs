@@ -330,10 +330,23 @@ fn a_person_lost_for_a_moment_is_found_again_before_a_bystander() {
         assert_eq!(new, i == 0, "frame {i}");
         t += 1.0 / 15.0;
     }
-    // One empty frame (a glitch, an occlusion): tracking is lost.
+    // One empty frame (a glitch, an occlusion): tracking is lost. The detector waits for the
+    // next frame, as MediaPipe's does: no frame pays for a failed landmark run, the detector
+    // and a second landmark run (those were the slowest frames).
+    let runs = est.counters().detector_runs;
     assert_eq!(find(&empty, &mut est, t), None);
+    assert_eq!(
+        est.counters().detector_runs,
+        runs,
+        "no search in the frame the person was lost in"
+    );
     t += 1.0 / 15.0;
     let (x, new) = find(&both, &mut est, t).expect("someone found again");
+    assert_eq!(
+        est.counters().detector_runs,
+        runs + 1,
+        "the next frame searches"
+    );
     assert!(
         (x - 250.0).abs() < 120.0,
         "the patient again, not the bystander: {x}"
