@@ -3,7 +3,8 @@
 //!
 //! `cargo run --release --example profile_models [RUNS] [NODES]` — with NODES, also the NODES
 //! slowest single nodes (name, operator, output shape, time), to see which layers the time is
-//! spent in.
+//! spent in; with `PROFILE_INFO=1` also each of those nodes' details as tract gives them (for a
+//! matrix product: m, k, n and the kernel chosen).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -72,6 +73,11 @@ fn profile(
             node.outputs[0].fact.shape,
             node.name
         );
+        if std::env::var_os("PROFILE_INFO").is_some() {
+            for line in node.op.info().unwrap_or_default() {
+                println!("             {line}");
+            }
+        }
     }
     Ok(())
 }

@@ -604,6 +604,17 @@ fn avx512_mmm_f32(suitable: &[Suitable], query: &Query) -> Option<&'static str> 
     }
 }
 
+/// Whether the AVX-512 f32 matmul kernels are worth choosing over the 256-bit FMA ones on a
+/// CPU of this vendor and family. Not on AMD family 0x19 (Zen 4, the first AMD cores with
+/// AVX-512): they execute 512-bit operations as two 256-bit halves, so a zmm tile retires no
+/// more multiply-adds per cycle than a ymm one while it needs twice the rows or columns to
+/// fill, and the AMD AVX-512 cost model (fitted on a Zen 5, `amd_avx512_linear.rs`) picks
+/// zmm kernels that run 20-30% slower there than the FMA tier's picks (MobileNet-style
+/// pointwise convolutions, EPYC Genoa). Zen 5 (0x1A) and later, and Intel, keep them.
+fn avx512_f32_mmm_pays(vendor: super::Vendor, family: u32) -> bool {
+    !(vendor == super::Vendor::Amd && family == 0x19)
+}
+
 fn avx512f_preferred(
     _isa: &IsaSet,
     dt: DatumType,
@@ -612,6 +623,8 @@ fn avx512f_preferred(
 ) -> Option<&'static str> {
     match (dt, query.n) {
         (DatumType::F32, Some(1)) => avx512_mmv_f32(suitable, query),
+        // Declining hands the query to the FMA tier (precedence 4) and its cost model.
+        (DatumType::F32, _) if !avx512_f32_mmm_pays(super::vendor(), super::family()) => None,
         (DatumType::F32, _) => avx512_mmm_f32(suitable, query),
         _ => None,
     }
@@ -632,6 +645,39 @@ mod tests {
     use super::*;
     use crate::frame::mmm::{AsInputValue, FusedSpec};
     use tract_data::internal::*;
+
+    #[test]
+    fn avx512_f32_mmm_is_declined_on_zen4_only() {
+        use super::super::Vendor;
+        assert!(!avx512_f32_mmm_pays(Vendor::Amd, 0x19), "Zen 4 double-pumps 512-bit ops");
+        assert!(avx512_f32_mmm_pays(Vendor::Amd, 0x1A), "Zen 5: the cost model's own CPU");
+        assert!(avx512_f32_mmm_pays(Vendor::Intel, 6));
+        assert!(avx512_f32_mmm_pays(Vendor::Other, 0x19));
+    }
+
+    /// On this machine, the kernel a MobileNet-style pointwise convolution gets (m = 12544
+    /// pixels, k = 16 input channels, n = 64 output channels): a 256-bit FMA kernel on an
+    /// AVX-512 Zen 4, an AVX-512 one on the other AVX-512 CPUs.
+    #[test]
+    fn pointwise_f32_matmul_kernel_follows_the_cpu() {
+        use super::super::{Vendor, family, vendor};
+        if !is_x86_feature_detected!("avx512f") || !is_x86_feature_detected!("fma") {
+            return;
+        }
+        let dispatch = crate::MmmDispatch::native();
+        for (m, k, n) in [(12544, 16, 64), (3136, 24, 144), (196, 1152, 192)] {
+            let query = crate::mmm::Query::plain(DatumType::F32, Some(m), Some(k), Some(n));
+            let name = dispatch.pick(&query).unwrap().0.name().to_string();
+            let zen4 = vendor() == Vendor::Amd && family() == 0x19;
+            assert_eq!(
+                name.starts_with("fma_"),
+                zen4,
+                "m={m} k={k} n={n}: {name} (vendor AMD: {}, family {:#x})",
+                vendor() == Vendor::Amd,
+                family()
+            );
+        }
+    }
 
     #[test]
     fn avx512_128x1_add_unicast_with_strided_c() -> TractResult<()> {

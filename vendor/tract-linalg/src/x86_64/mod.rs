@@ -48,6 +48,36 @@ fn cpuid_vendor() -> Vendor {
     Vendor::Other
 }
 
+/// The CPU family (CPUID leaf 1: base family, plus the extended family when the base is 0xF),
+/// e.g. 0x19 for AMD Zen 3/Zen 4 and 0x1A for Zen 5. `TRACT_X86_FAMILY` (decimal or 0x-hex)
+/// overrides the probe, as `TRACT_X86_KIND` does the vendor's.
+pub(crate) fn family() -> u32 {
+    if let Some(f) = std::env::var("TRACT_X86_FAMILY").ok().and_then(|v| {
+        let v = v.trim();
+        match v.strip_prefix("0x") {
+            Some(hex) => u32::from_str_radix(hex, 16).ok(),
+            None => v.parse().ok(),
+        }
+    }) {
+        return f;
+    }
+    cpuid_family()
+}
+
+#[cfg(target_arch = "x86_64")]
+fn cpuid_family() -> u32 {
+    // `unsafe` is required on the MSRV (1.91); newer rustc deems it redundant.
+    #[allow(unused_unsafe)]
+    let eax = unsafe { std::arch::x86_64::__cpuid(1) }.eax;
+    let base = (eax >> 8) & 0xF;
+    if base == 0xF { base + ((eax >> 20) & 0xFF) } else { base }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn cpuid_family() -> u32 {
+    0
+}
+
 pub mod act;
 pub mod act_f16;
 pub mod act_f16_fp16;
