@@ -2,7 +2,7 @@
 """`POST /predict/frame` on a 640x480 JPEG against MediaPipe's static-image pose on the same
 photo, in one run (issue 22's "≤ MediaPipe's static-image time").
 
-  training/.venv-mp/bin/python bench/predict_frame.py [--requests 50] [--rounds 2]
+  training/.venv-mp/bin/python bench/predict_frame.py [--requests 50] [--rounds 2] [--binary BIN]
 
 Starts the daemon (target/release/activityd) with the API on, MQTT off and no camera, so
 nothing else competes. The photo is a real person (tests/fixtures/images, Pose2Sim),
@@ -59,6 +59,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--requests", type=int, default=50)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--binary", default=os.path.join(ROOT, "target/release/activityd"),
+                    help="the activityd to measure (default: this checkout's release build)")
     a = ap.parse_args()
     jpg = jpeg_640x480()
     b = "benchboundary"
@@ -68,7 +70,7 @@ def main():
     api = free_port()
     open(f"{work}/a.toml", "w").write(
         f'device_id = "b"\n[api]\nbind = "127.0.0.1:{api}"\n[mqtt]\nenabled = false\n')
-    daemon = subprocess.Popen([os.path.join(ROOT, "target/release/activityd"), "run", "--config", f"{work}/a.toml"],
+    daemon = subprocess.Popen([a.binary, "run", "--config", f"{work}/a.toml"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     pose = mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1)
 
