@@ -101,6 +101,9 @@ eval-real: build
 	  training/.venv-realdata/bin/pip install --quiet -r training/realdata/requirements.txt; fi; \
 	rm -rf target/realdata && \
 	$$py training/realdata/tst_tug.py --out target/realdata/tst_tug >/dev/null && \
+	$$py training/realdata/tst_tug.py --view corner_front >/dev/null && \
+	$$py training/realdata/tst_tug.py --view corner_front --noise generator >/dev/null && \
+	$$py training/realdata/tst_tug.py --view corner_back >/dev/null && \
 	$$py training/realdata/utkinect.py --out target/realdata/utkinect >/dev/null && \
 	$$py training/realdata/bandai.py --out target/realdata/bandai >/dev/null && \
 	$$py training/realdata/eval_real.py --activityd $(BIN) --data target/realdata

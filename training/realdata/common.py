@@ -279,13 +279,14 @@ def fmt_frames(ts, out, lost, labels, width, height):
     return ("\n".join(lines) + "\n").replace("-0.00000", "0.00000")
 
 
-def render(out_dir, name, X, ts, cam, labels, seed, body=None, tug=None, info=None):
+def render(out_dir, name, X, ts, cam, labels, seed, body=None, tug=None, info=None, noise=None):
     """X (T, 33, 3) world landmarks at times ts (s) seen by cam through G.estimate() with the
-    mild noise of the mocap fixtures, seeded; writes <name>.jsonl (contract frames, plus the
-    true "label" where there is one, as the generator writes them) and <name>.labels.json."""
+    mild noise of the mocap fixtures (or the parameters `noise`), seeded; writes <name>.jsonl
+    (contract frames, plus the true "label" where there is one, as the generator writes them)
+    and <name>.labels.json."""
     ts = np.asarray(ts, float)
     fps = float(1.0 / np.median(np.diff(ts)))
-    params = dict(M.MILD, fps=fps)
+    params = dict(noise or M.MILD, fps=fps)
     rng = np.random.default_rng(seed)
     out, lost, _ = G.estimate(rng, X, ts, cam, body or MeasuredBody(X), [], params)
     with open(os.path.join(out_dir, name + ".jsonl"), "w") as f:
