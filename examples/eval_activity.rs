@@ -6,6 +6,7 @@
 //! user would see as events, per class, with how many are false (under 20% of their frames
 //! carry their class) and false events per hour; and how well Timed Up and Go tests are found
 //! and timed: the reference tests are what the same rule finds in the true labels' segments.
+//! `TUG_MISSED=1` also lists each reference test not found, with the segments reported.
 
 use std::collections::BTreeMap;
 
@@ -147,6 +148,26 @@ fn main() {
         }
         let truth = reference_tugs(&frames, &labels);
         tug_ref += truth.len();
+        // TUG_MISSED=1: each reference test not found, with the segments reported.
+        if std::env::var_os("TUG_MISSED").is_some() {
+            for r in &truth {
+                if !doc.tugs.iter().any(|f| f.start < r.end && r.start < f.end) {
+                    let segs: Vec<String> = doc
+                        .segments
+                        .iter()
+                        .filter(|s| s.end > r.start - 2.0 && s.start < r.end + 2.0)
+                        .map(|s| format!("{} {:.1}-{:.1}", s.activity, s.start, s.end))
+                        .collect();
+                    println!(
+                        "missed {} {:.1}-{:.1}: {}",
+                        f.display(),
+                        r.start,
+                        r.end,
+                        segs.join(" | ")
+                    );
+                }
+            }
+        }
         for found in &doc.tugs {
             match truth
                 .iter()
