@@ -29,7 +29,9 @@
 //!   seated before the rise, having come down at least half as far as it went up in the
 //!   rise (seen from high up, a sit-down hardly moves the hip in the image).
 //! * a `sit_down` read where the person then walks on with no `stand_up` between (the turn
-//!   near a high camera, the legs out of the picture) is a misreading, taken as `other`.
+//!   near a high camera, the legs out of the picture) is a misreading, taken as `other`; so
+//!   is a moment's `sit_down` and `stand_up` on the way, away from the chair
+//!   ([`TugDetector::misread_rise`]).
 //!
 //! Anything else between the phases (`other` for longer: exercising; a long `still`; a
 //! `sit_down` or `stand_up`) means it was not a test, and so does a sit-down somewhere other
@@ -555,7 +557,7 @@ impl TugDetector {
         let mut tokens: Vec<Token> = Vec::new();
         let mut earliest = sit.0;
         let mut stand = None;
-        for s in body.iter().rev() {
+        for (i, s) in body.iter().enumerate().rev() {
             if earliest - s.end > MAX_UNSEEN_TURN_S || sit.1 - s.start > MAX_TOTAL_S {
                 return None;
             }
@@ -563,7 +565,15 @@ impl TugDetector {
                 tokens.push(Token::Gap(s.end, earliest));
             }
             earliest = s.start;
+            let walked_on = tokens
+                .iter()
+                .any(|t| matches!(t, Token::Seg(_, Kind::Walk)));
             match kind(&s.activity) {
+                // A moment's sit-down and rise between walking there and walking on, away
+                // from the chair: the turn misread (see below), not the test's rise.
+                Kind::Stand if walked_on && self.misread_rise(body, i, sit.1) => {
+                    tokens.push(Token::Seg(s, Kind::Other))
+                }
                 Kind::Stand => {
                     stand = Some(s);
                     break;
@@ -572,12 +582,7 @@ impl TugDetector {
                 // (a seated person has to rise to walk), the classifier misread something,
                 // typically the turn near a high camera with the legs out of the picture. It
                 // is taken as `other` is.
-                Kind::Sit
-                    if s.end - s.start <= MAX_OTHER_TURN_S
-                        && tokens
-                            .iter()
-                            .any(|t| matches!(t, Token::Seg(_, Kind::Walk))) =>
-                {
+                Kind::Sit if s.end - s.start <= MAX_OTHER_TURN_S && walked_on => {
                     tokens.push(Token::Seg(s, Kind::Other))
                 }
                 Kind::Sit => return None,
@@ -638,6 +643,47 @@ impl TugDetector {
             seat,
             rise: seat.and_then(|(y, _, _)| self.risen((stand.start, stand.end), y)),
         })
+    }
+
+    /// Whether the `stand_up` at `body[i]` only ends a moment's `sit_down` on the way: the two
+    /// (with nothing but `other` between) within [`MAX_OTHER_TURN_S`], after walking there,
+    /// and away from the seat the test ends on at `seat_at` (the hip more than
+    /// [`SAME_SEAT_TORSO`] torso lengths from it in the image). The turn near a high camera,
+    /// the legs out of the picture, can read as sitting down and getting up.
+    fn misread_rise(&self, body: &[Segment], i: usize, seat_at: f64) -> bool {
+        let stand = &body[i];
+        let Some(j) = body[..i]
+            .iter()
+            .rposition(|s| kind(&s.activity) != Kind::Other)
+        else {
+            return false;
+        };
+        let sit = &body[j];
+        let walked_there = body[..j]
+            .iter()
+            .rev()
+            .find(|s| !matches!(kind(&s.activity), Kind::Other | Kind::Still))
+            .is_some_and(|s| kind(&s.activity) == Kind::Walk);
+        if kind(&sit.activity) != Kind::Sit
+            || stand.end - sit.start > MAX_OTHER_TURN_S
+            || !walked_there
+        {
+            return false;
+        }
+        let hip = |a: f64, b: f64| {
+            let v: Vec<Body> = self.seen(a, b).map(|(_, b)| b).collect();
+            Some((
+                [
+                    median(v.iter().map(|b| b.hip[0]).collect())?,
+                    median(v.iter().map(|b| b.hip[1]).collect())?,
+                ],
+                median(v.iter().map(|b| b.torso).collect())?,
+            ))
+        };
+        match (hip(sit.start, stand.end), hip(seat_at - 0.5, seat_at + 0.5)) {
+            (Some((here, t0)), Some((seat, t1))) => dist(here, seat) > SAME_SEAT_TORSO * t0.max(t1),
+            _ => false,
+        }
     }
 
     /// Gathers the tokens between the stand-up and the sit-down into walk and turn phases;
@@ -1507,19 +1553,9 @@ mod tests {
         );
         let turn = &r[0].phases[2];
         assert_eq!((turn.start, turn.end, turn.implied), (4.0, 5.0, true));
-        // Sitting for longer than a turn takes is a sit-down, and so is one followed by a rise.
+        // Sitting for longer than a turn takes is a sit-down (and one followed by a rise:
+        // `a_moment_sat_and_risen_at_the_far_end_is_the_turn_misread`).
         assert!(with_at_turn("sit_down", 4.0).is_empty());
-        assert!(
-            run(&[
-                seg("stand_up", 0.0, 1.5),
-                seg("walk_toward", 1.5, 4.0),
-                seg("sit_down", 4.0, 5.0),
-                seg("stand_up", 5.0, 6.0),
-                seg("walk_away", 6.0, 9.0),
-                seg("sit_down", 9.0, 10.5),
-            ])
-            .is_empty()
-        );
         // A moment of `other` setting off is a pause; 2 s of it before walking is not.
         let setting_off = |dur: f64| {
             run(&[
@@ -1574,6 +1610,33 @@ mod tests {
         m.sits = true;
         m.stand_y = 592.0;
         assert!(play_with(TugEnd::SeatContact, &segs, &m, 10.8).is_empty());
+    }
+
+    /// Near a high camera, the legs out of the picture, a turn can read as sitting down and
+    /// getting up: away from the chair, between walking there and walking back, that is the
+    /// turn; at the chair it is a sit and a rise, and the test starts again.
+    #[test]
+    fn a_moment_sat_and_risen_at_the_far_end_is_the_turn_misread() {
+        let segs = [
+            seg("stand_up", 0.0, 1.5),
+            seg("walk_toward", 1.5, 4.0),
+            seg("sit_down", 4.0, 4.8),
+            seg("other", 4.8, 5.2),
+            seg("stand_up", 5.2, 6.0),
+            seg("walk_away", 6.0, 9.0),
+            seg("sit_down", 9.0, 10.5),
+        ];
+        let r = run(&segs);
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert_eq!(r[0].start, 0.0);
+        assert_eq!(
+            names(&r[0]),
+            ["stand_up", "walk_toward", "turn", "walk_away", "sit_down"]
+        );
+        // The same next to the chair it ends on: a real sit-down and rise.
+        let mut m = Motion::new((0.0, 1.5), (9.0, 10.5));
+        m.far_x = 520.0;
+        assert!(play_with(TugEnd::Settled, &segs, &m, 13.5).is_empty());
     }
 
     #[test]
