@@ -148,10 +148,15 @@ fn main() {
         }
         let truth = reference_tugs(&frames, &labels);
         tug_ref += truth.len();
+        let overlap = |a: (f64, f64), b: (f64, f64)| a.0 < b.1 && b.0 < a.1;
         // TUG_MISSED=1: each reference test not found, with the segments reported.
         if std::env::var_os("TUG_MISSED").is_some() {
             for r in &truth {
-                if !doc.tugs.iter().any(|f| f.start < r.end && r.start < f.end) {
+                if !doc
+                    .tugs
+                    .iter()
+                    .any(|f| overlap((f.start, f.end), (r.start, r.end)))
+                {
                     let segs: Vec<String> = doc
                         .segments
                         .iter()
@@ -171,7 +176,7 @@ fn main() {
         for found in &doc.tugs {
             match truth
                 .iter()
-                .find(|r| found.start < r.end && r.start < found.end)
+                .find(|r| overlap((found.start, found.end), (r.start, r.end)))
             {
                 Some(r) => tug_err.push((found.start - r.start, found.end - r.end)),
                 None => tug_false += 1,

@@ -260,6 +260,19 @@ fn dist(a: [f64; 2], b: [f64; 2]) -> f64 {
     (a[0] - b[0]).hypot(a[1] - b[1])
 }
 
+/// Each sample of `raw` (time, value) as the mean of the samples within `half_s` of it.
+fn smooth(raw: &[(f64, f64)], half_s: f64) -> Vec<(f64, f64)> {
+    raw.iter()
+        .map(|&(t, _)| {
+            let (sum, n) = raw
+                .iter()
+                .filter(|(u, _)| (u - t).abs() <= half_s)
+                .fold((0.0, 0usize), |(s, n), (_, v)| (s + v, n + 1));
+            (t, sum / n as f64)
+        })
+        .collect()
+}
+
 fn median(mut v: Vec<f64>) -> Option<f64> {
     if v.is_empty() {
         return None;
@@ -468,14 +481,20 @@ impl TugDetector {
     /// The hip seated before a rise that started at `rise`: median height and position over
     /// the second before, and the torso length.
     fn seat_before(&self, rise: f64) -> Option<(f64, [f64; 2], f64)> {
-        let s: Vec<Body> = self.seen(rise - 1.0, rise + 0.05).map(|(_, b)| b).collect();
-        if s.len() < 3 {
+        let (hip, torso) = self.hip_median(rise - 1.0, rise + 0.05, 3)?;
+        Some((hip[1], hip, torso))
+    }
+
+    /// Where the hip was between `t0` and `t1` (median position, pixels) and the torso's
+    /// median length then; None when fewer than `min` frames saw the body.
+    fn hip_median(&self, t0: f64, t1: f64, min: usize) -> Option<([f64; 2], f64)> {
+        let s: Vec<Body> = self.seen(t0, t1).map(|(_, b)| b).collect();
+        if s.len() < min.max(1) {
             return None;
         }
-        let y = median(s.iter().map(|b| b.hip[1]).collect())?;
         let x = median(s.iter().map(|b| b.hip[0]).collect())?;
-        let torso = median(s.iter().map(|b| b.torso).collect())?;
-        Some((y, [x, y], torso))
+        let y = median(s.iter().map(|b| b.hip[1]).collect())?;
+        Some(([x, y], median(s.iter().map(|b| b.torso).collect())?))
     }
 
     /// How far the hip rose in the image in the stand-up from `stand.0` to `stand.1`, seated at
@@ -486,16 +505,9 @@ impl TugDetector {
             .seen(stand.0, stand.1 + 0.5)
             .map(|(t, b)| (t, b.hip[1]))
             .collect();
-        let top = raw
-            .iter()
-            .map(|&(t, _)| {
-                let w: Vec<f64> = raw
-                    .iter()
-                    .filter(|(u, _)| (u - t).abs() <= HALF_S)
-                    .map(|(_, y)| *y)
-                    .collect();
-                w.iter().sum::<f64>() / w.len() as f64
-            })
+        let top = smooth(&raw, HALF_S)
+            .into_iter()
+            .map(|(_, y)| y)
             .min_by(f64::total_cmp)?;
         (raw.len() >= 5).then_some(seat_y - top)
     }
@@ -557,6 +569,8 @@ impl TugDetector {
         let mut tokens: Vec<Token> = Vec::new();
         let mut earliest = sit.0;
         let mut stand = None;
+        // Whether the person walks after the segment at hand (a walk was gathered already).
+        let mut walked_on = false;
         for (i, s) in body.iter().enumerate().rev() {
             if earliest - s.end > MAX_UNSEEN_TURN_S || sit.1 - s.start > MAX_TOTAL_S {
                 return None;
@@ -565,9 +579,6 @@ impl TugDetector {
                 tokens.push(Token::Gap(s.end, earliest));
             }
             earliest = s.start;
-            let walked_on = tokens
-                .iter()
-                .any(|t| matches!(t, Token::Seg(_, Kind::Walk)));
             match kind(&s.activity) {
                 // A moment's sit-down and rise between walking there and walking on, away
                 // from the chair: the turn misread (see below), not the test's rise.
@@ -586,7 +597,10 @@ impl TugDetector {
                     tokens.push(Token::Seg(s, Kind::Other))
                 }
                 Kind::Sit => return None,
-                k => tokens.push(Token::Seg(s, k)),
+                k => {
+                    walked_on |= k == Kind::Walk;
+                    tokens.push(Token::Seg(s, k))
+                }
             }
         }
         let stand = stand?;
@@ -670,17 +684,10 @@ impl TugDetector {
         {
             return false;
         }
-        let hip = |a: f64, b: f64| {
-            let v: Vec<Body> = self.seen(a, b).map(|(_, b)| b).collect();
-            Some((
-                [
-                    median(v.iter().map(|b| b.hip[0]).collect())?,
-                    median(v.iter().map(|b| b.hip[1]).collect())?,
-                ],
-                median(v.iter().map(|b| b.torso).collect())?,
-            ))
-        };
-        match (hip(sit.start, stand.end), hip(seat_at - 0.5, seat_at + 0.5)) {
+        match (
+            self.hip_median(sit.start, stand.end, 1),
+            self.hip_median(seat_at - 0.5, seat_at + 0.5, 1),
+        ) {
             (Some((here, t0)), Some((seat, t1))) => dist(here, seat) > SAME_SEAT_TORSO * t0.max(t1),
             _ => false,
         }
@@ -805,17 +812,11 @@ impl TugDetector {
             (None, false) => d.sit.1,
         };
         // Back to the chair it started from.
-        if let Some((_, pos, torso)) = d.seat {
-            let after: Vec<Body> = self.seen(contact, contact + 0.5).map(|(_, b)| b).collect();
-            if !after.is_empty() {
-                let x = median(after.iter().map(|b| b.hip[0]).collect()).expect("some");
-                let y = median(after.iter().map(|b| b.hip[1]).collect()).expect("some");
-                let torso =
-                    torso.max(median(after.iter().map(|b| b.torso).collect()).expect("some"));
-                if dist([x, y], pos) > SAME_SEAT_TORSO * torso {
-                    return Ok(None);
-                }
-            }
+        if let Some((_, pos, torso)) = d.seat
+            && let Some((hip, after)) = self.hip_median(contact, contact + 0.5, 1)
+            && dist(hip, pos) > SAME_SEAT_TORSO * torso.max(after)
+        {
+            return Ok(None);
         }
         let settled = match self.settled(contact, last) {
             Settle::At(t) => Some(t),
@@ -880,20 +881,14 @@ impl TugDetector {
             return Contact::NotYet;
         }
         // Smoothed hip height (y down) and torso.
-        let ys: Vec<(f64, f64, f64)> = raw
-            .iter()
-            .map(|&(t, _)| {
-                let w: Vec<&(f64, Body)> = raw
-                    .iter()
-                    .filter(|(u, _)| (u - t).abs() <= HALF_S)
-                    .collect();
-                let n = w.len() as f64;
-                (
-                    t,
-                    w.iter().map(|(_, b)| b.hip[1]).sum::<f64>() / n,
-                    w.iter().map(|(_, b)| b.torso).sum::<f64>() / n,
-                )
-            })
+        let channel = |f: fn(&Body) -> f64| {
+            let v: Vec<(f64, f64)> = raw.iter().map(|(t, b)| (*t, f(b))).collect();
+            smooth(&v, HALF_S)
+        };
+        let ys: Vec<(f64, f64, f64)> = channel(|b| b.hip[1])
+            .into_iter()
+            .zip(channel(|b| b.torso))
+            .map(|((t, y), (_, torso))| (t, y, torso))
             .collect();
         let Some(top) = ys
             .iter()
@@ -966,17 +961,7 @@ impl TugDetector {
             .seen(walk, sit)
             .map(|(t, b)| (t, b.shoulder_width / b.torso))
             .collect();
-        let ratio: Vec<(f64, f64)> = raw
-            .iter()
-            .map(|&(t, _)| {
-                let w: Vec<f64> = raw
-                    .iter()
-                    .filter(|(u, _)| (u - t).abs() <= HALF_S)
-                    .map(|(_, r)| *r)
-                    .collect();
-                (t, w.iter().sum::<f64>() / w.len() as f64)
-            })
-            .collect();
+        let ratio = smooth(&raw, HALF_S);
         let from = sit - FINAL_TURN_MAX_S;
         let before: Vec<f64> = ratio
             .iter()
