@@ -267,10 +267,10 @@ fn main() -> ExitCode {
         }
         Command::ModelInfo { pose_model } => {
             match activityd::model::model_info(&models_dir(), pose_model) {
-                Ok(v) => {
-                    println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
-                    ExitCode::SUCCESS
-                }
+                Ok(v) => report(
+                    stdout_line(&serde_json::to_string_pretty(&v).unwrap_or_default())
+                        .map_err(Into::into),
+                ),
                 Err(e) => {
                     eprintln!("activityd: {e}");
                     ExitCode::from(3)
@@ -280,15 +280,34 @@ fn main() -> ExitCode {
     }
 }
 
-/// Prints an offline command's error and maps it to exit code 1.
+/// Prints an offline command's error and maps it to exit code 1. A reader that stopped
+/// reading (`activityd classify … | head`) is not an error: the command stops quietly, as
+/// Unix tools do.
 fn report(r: anyhow::Result<()>) -> ExitCode {
     match r {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("activityd: {e:#}");
             ExitCode::from(1)
         }
     }
+}
+
+/// Whether an error is the standard output's reader having gone away.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Writes one line to standard output, returning the error `println!` would panic on.
+fn stdout_line(text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}")?;
+    out.flush()
 }
 
 /// `--zone NAME=x,y x,y x,y …`, checked as a configured zone is.
@@ -452,7 +471,7 @@ fn classify(input: &Path, decoder: DecoderConfig) -> anyhow::Result<()> {
     let frames = read_landmarks(input)?;
     let model = ActivityModel::load(&models_dir())?;
     let doc = annotate_landmarks(&model, decoder, &frames)?;
-    println!("{}", serde_json::to_string(&doc)?);
+    stdout_line(&serde_json::to_string(&doc)?)?;
     Ok(())
 }
 
@@ -535,9 +554,9 @@ fn bench(
 ) -> anyhow::Result<()> {
     let r = offline::bench::run(&models_dir(), pose_model, max_people, input)?;
     if json {
-        println!("{}", serde_json::to_string(&r)?);
+        stdout_line(&serde_json::to_string(&r)?)?;
     } else {
-        print!("{}", r.to_text());
+        stdout_line(r.to_text().trim_end_matches('\n'))?;
     }
     Ok(())
 }
@@ -545,13 +564,12 @@ fn bench(
 fn check_config(path: &Path) -> ExitCode {
     match Config::load(path) {
         Ok(_) => {
-            println!("ok");
+            // A reader that went away has nothing to be told.
+            let _ = stdout_line("ok");
             ExitCode::SUCCESS
         }
         Err(e) => {
-            for line in e.to_string().lines() {
-                println!("{line}");
-            }
+            let _ = stdout_line(e.to_string().trim_end_matches('\n'));
             ExitCode::from(2)
         }
     }

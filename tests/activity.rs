@@ -479,6 +479,34 @@ fn classify_reads_landmark_frames_and_names_bad_lines() {
     assert!(out.stdout.is_empty());
 }
 
+/// `activityd classify … | head -c 100`: the reader closes the pipe before the document is
+/// written. The command stops quietly with success, as Unix tools do, instead of panicking
+/// with "failed printing to stdout".
+#[test]
+fn a_reader_that_stops_reading_is_not_a_crash() {
+    let good = fixture("mocap/freebvh_walk_turn_front.jsonl");
+    for args in [
+        vec![
+            "classify".as_ref(),
+            "--landmarks".as_ref(),
+            good.as_os_str(),
+        ],
+        vec!["model-info".as_ref()],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = Command::new(bin())
+            .args(&args)
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+    }
+}
+
 /// A card whose class list does not match the model's output is refused at load, naming
 /// both counts, instead of mislabelling every class after the mismatch.
 #[test]

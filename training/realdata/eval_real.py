@@ -113,18 +113,19 @@ def class_table(pairs, merge=False):
 
 
 # ----------------------------------------------------------------------------- running
-def classify(activityd, jsonl):
-    r = subprocess.run([activityd, "classify", "--landmarks", jsonl], capture_output=True, text=True)
+def classify(activityd, jsonl, config=None):
+    cmd = [activityd, "classify", "--landmarks", jsonl] + (["--config", config] if config else [])
+    r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         raise RuntimeError(f"{activityd} classify --landmarks {jsonl}: {r.stderr.strip()}")
     return json.loads(r.stdout)
 
 
-def load_set(activityd, set_dir, jobs):
+def load_set(activityd, set_dir, jobs, config=None):
     files = sorted(glob.glob(os.path.join(set_dir, "*.labels.json")))
     labels = [json.load(open(f)) for f in files]
     with ThreadPoolExecutor(jobs) as ex:
-        outs = list(ex.map(lambda f: classify(activityd, f[:-len(".labels.json")] + ".jsonl"), files))
+        outs = list(ex.map(lambda f: classify(activityd, f[:-len(".labels.json")] + ".jsonl", config), files))
     seqs = []
     for lab, out in zip(labels, outs):
         assert len(out["frames"]) == len(lab["t"]), lab["name"]
@@ -304,6 +305,8 @@ def main():
     ap.add_argument("--json", default=None, help="default: <data>/report.json")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--sets", nargs="+", default=SETS, help="subdirectories of --data to measure")
+    ap.add_argument("--config", default=None,
+                    help="decode as this configuration file's [activity] section asks (classify --config)")
     a = ap.parse_args()
     self_check()
     card = json.load(open(os.path.join(REPO, "models", "activity.json")))
@@ -316,7 +319,7 @@ def main():
         if not glob.glob(os.path.join(d, "*.labels.json")):
             print(f"\n== {name}: no converted sequences in {d}", file=sys.stderr)
             continue
-        seqs = load_set(a.activityd, d, a.jobs)
+        seqs = load_set(a.activityd, d, a.jobs, a.config)
         r = evaluate(seqs)
         print_set(name, r)
         if name == "bandai":
