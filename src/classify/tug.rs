@@ -28,10 +28,15 @@
 //!   the hip came down to the seat: its height in the image back at the level it had while
 //!   seated before the rise, having come down at least half as far as it went up in the
 //!   rise (seen from high up, a sit-down hardly moves the hip in the image).
+//!   The same when the input ends during a `turn` in which the hip came down (the final
+//!   turn and the sit-down read as one): the turn is cut where the hip starts down.
 //! * a `sit_down` read where the person then walks on with no `stand_up` between (the turn
 //!   near a high camera, the legs out of the picture) is a misreading, taken as `other`; so
 //!   is a moment's `sit_down` and `stand_up` on the way, away from the chair
 //!   ([`TugDetector::misread_rise`]).
+//!
+//! The rise must find the person seated ([`seated_before`]): after a rise or walking with no
+//! sit-down since, a `stand_up` is a misreading (straightening up after picking something up).
 //!
 //! Anything else between the phases (`other` for longer: exercising; a long `still`; a
 //! `sit_down` or `stand_up`) means it was not a test, and so does a sit-down somewhere other
@@ -203,6 +208,20 @@ enum Kind {
     Sit,
     Still,
     Other,
+}
+
+/// Whether the segments before a `stand_up` leave the person seated (or tell nothing): the
+/// last one that shows a posture is `sitting` or `sit_down`, not a rise or walking or turning
+/// with nothing but `still`, `other` and gaps since. Someone who stood up, or walked, and has
+/// not sat down since cannot rise again: a `stand_up` read then is a misreading (straightening
+/// up after picking something up).
+fn seated_before(before: &[Segment]) -> bool {
+    before
+        .iter()
+        .rev()
+        .map(|s| (s.activity.as_str(), kind(&s.activity)))
+        .find(|(a, k)| !matches!(k, Kind::Still | Kind::Other) || *a == "sitting")
+        .is_none_or(|(_, k)| matches!(k, Kind::Sit | Kind::Still))
 }
 
 fn kind(activity: &str) -> Kind {
@@ -424,29 +443,78 @@ impl TugDetector {
             self.ready.extend(r.ok().flatten());
         }
         let now = self.now;
-        self.try_implied_sit(now, true);
+        if !self.try_implied_sit(now, true) {
+            self.try_sit_in_last_turn(now);
+        }
         self.ready.drain(..).collect()
+    }
+
+    /// The input ended during a `turn` in which the person came down onto the seat: the turn
+    /// to sit and the sit-down read as one `turn`, which the classifier had no time to end
+    /// (seen from high up, the turn carries on into the sit-down). The turn is cut where the
+    /// hip starts down (the last moment it was within a quarter of the way from its height
+    /// at the turn's start to its height at the end) and the rest tried as an implied
+    /// sit-down, which must show the drop (see [`TugDetector::finalise`]).
+    fn try_sit_in_last_turn(&mut self, now: f64) {
+        const HALF_S: f64 = 0.1;
+        let Some(l) = self.history.last() else {
+            return;
+        };
+        if kind(&l.activity) != Kind::Turn || now - l.end > 0.2 {
+            return;
+        }
+        let raw: Vec<(f64, f64)> = self
+            .seen(l.start, now)
+            .map(|(t, b)| (t, b.hip[1]))
+            .collect();
+        if raw.len() < 5 {
+            return;
+        }
+        let ys = smooth(&raw, HALF_S);
+        let (Some(first), Some(last)) = (ys.first(), ys.last()) else {
+            return;
+        };
+        let (top, down) = (first.1, last.1);
+        let Some(split) = ys
+            .iter()
+            .rev()
+            .find(|(_, y)| *y <= top + 0.25 * (down - top))
+            .map(|(t, _)| *t)
+            .filter(|&t| t > l.start && t < now)
+        else {
+            return;
+        };
+        let whole = self.history.pop().expect("the last segment is there");
+        let mut turn = whole.clone();
+        turn.end = split;
+        self.history.push(turn);
+        if !self.try_implied_sit(now, true) {
+            *self.history.last_mut().expect("just pushed") = whole;
+        }
     }
 
     /// Tries a test whose sit-down was not reported but lies between the last segment's end
     /// and `to`, shown by the hip; on success the result is ready.
-    fn try_implied_sit(&mut self, to: f64, last: bool) {
+    /// Whether it found one.
+    fn try_implied_sit(&mut self, to: f64, last: bool) -> bool {
         let Some(l) = self.history.last() else {
-            return;
+            return false;
         };
         if matches!(kind(&l.activity), Kind::Sit | Kind::Stand)
             || l.activity == "sitting"
             || to <= l.end
             || to - l.end > MAX_PAUSE_S + 2.0
         {
-            return;
+            return false;
         }
         if let Some(d) = self.match_tug(Some((l.end, to)))
             && let Ok(Some(r)) = self.finalise(d, last)
         {
             self.ready.push_back(r);
             self.history.clear();
+            return true;
         }
+        false
     }
 
     fn begin(&mut self, d: Draft) {
@@ -586,7 +654,7 @@ impl TugDetector {
                     tokens.push(Token::Seg(s, Kind::Other))
                 }
                 Kind::Stand => {
-                    stand = Some(s);
+                    stand = Some((i, s));
                     break;
                 }
                 // Walking on after a `sit_down` with no `stand_up` between: nobody sat down
@@ -603,7 +671,10 @@ impl TugDetector {
                 }
             }
         }
-        let stand = stand?;
+        let (stand_i, stand) = stand?;
+        if !seated_before(&body[..stand_i]) {
+            return None;
+        }
         tokens.reverse();
         let groups = self.gather(&tokens, imply_turns)?;
         let kinds: Vec<Kind> = groups.iter().map(|g| g.kind).collect();
@@ -660,7 +731,7 @@ impl TugDetector {
     }
 
     /// Whether the `stand_up` at `body[i]` only ends a moment's `sit_down` on the way: the two
-    /// (with nothing but `other` between) within [`MAX_OTHER_TURN_S`], after walking there,
+    /// (with nothing but `other` or `turn` between) within [`MAX_OTHER_TURN_S`], after walking there,
     /// and away from the seat the test ends on at `seat_at` (the hip more than
     /// [`SAME_SEAT_TORSO`] torso lengths from it in the image). The turn near a high camera,
     /// the legs out of the picture, can read as sitting down and getting up.
@@ -668,7 +739,7 @@ impl TugDetector {
         let stand = &body[i];
         let Some(j) = body[..i]
             .iter()
-            .rposition(|s| kind(&s.activity) != Kind::Other)
+            .rposition(|s| !matches!(kind(&s.activity), Kind::Other | Kind::Turn))
         else {
             return false;
         };
@@ -1622,6 +1693,89 @@ mod tests {
         let mut m = Motion::new((0.0, 1.5), (9.0, 10.5));
         m.far_x = 520.0;
         assert!(play_with(TugEnd::Settled, &segs, &m, 13.5).is_empty());
+        // The turn between the two (the misreading often spans it) is the turn too.
+        let mut segs = segs.to_vec();
+        segs[3] = seg("turn", 4.8, 5.2);
+        let r = run(&segs);
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert_eq!(r[0].start, 0.0);
+        assert!(play_with(TugEnd::Settled, &segs, &m, 13.5).is_empty());
+    }
+
+    /// Someone who stood up (or walked) and has not sat down since cannot rise: a `stand_up`
+    /// read then (straightening up after picking something up) does not start a test, even
+    /// with walks, turns and a sit-down after it that would make one.
+    #[test]
+    fn a_rise_while_standing_does_not_start_a_test() {
+        let after = [
+            seg("other", 8.0, 9.0),
+            seg("stand_up", 9.0, 10.5),
+            seg("walk_away", 10.5, 13.0),
+            seg("turn", 13.0, 14.0),
+            seg("walk_toward", 14.0, 16.5),
+            seg("turn", 16.5, 17.5),
+            seg("sit_down", 17.5, 19.0),
+        ];
+        let m = Motion::new((9.0, 10.5), (17.5, 19.0));
+        let play = |before: &[Segment]| {
+            let segs: Vec<Segment> = before.iter().chain(&after).cloned().collect();
+            play_with(TugEnd::Settled, &segs, &m, 22.0)
+        };
+        // Seated, or nothing known, before the rise: a test.
+        assert_eq!(play(&[seg("sitting", 0.0, 7.5)]).len(), 1);
+        assert_eq!(play(&[]).len(), 1);
+        // Standing up long before, or walking: still standing, whatever `still` came since.
+        let stood = [
+            seg("sitting", 0.0, 2.0),
+            seg("stand_up", 2.0, 3.5),
+            seg("still", 3.5, 7.5),
+        ];
+        assert!(play(&stood).is_empty());
+        assert!(play(&[seg("walk_toward", 0.0, 3.5), seg("still", 3.5, 7.5)]).is_empty());
+        // ... unless they sat down again in between.
+        let sat = [
+            seg("walk_toward", 0.0, 3.0),
+            seg("sit_down", 3.0, 4.5),
+            seg("still", 4.5, 7.5),
+        ];
+        assert_eq!(play(&sat).len(), 1);
+    }
+
+    /// A recording that ends while the classifier still reads the final turn, the person
+    /// having sat down within it (seen from high up, the turn carries on into the sit-down):
+    /// the sit-down is found in the hip, where it comes down.
+    #[test]
+    fn a_sit_down_inside_a_final_turn_at_the_end_of_the_input_is_found() {
+        let segs = [
+            seg("sitting", 0.0, 1.0),
+            seg("stand_up", 1.0, 2.5),
+            seg("walk_toward", 2.5, 5.0),
+            seg("turn", 5.0, 6.0),
+            seg("walk_away", 6.0, 8.5),
+            seg("turn", 8.5, 11.0),
+        ];
+        let mut m = Motion::new((1.0, 2.5), (9.2, 10.2));
+        m.out_back = (5.0, 6.0);
+        let r = play_with(TugEnd::SeatContact, &segs, &m, 11.0);
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert_eq!(
+            names(&r[0]),
+            [
+                "stand_up",
+                "walk_toward",
+                "turn",
+                "walk_away",
+                "turn",
+                "sit_down"
+            ]
+        );
+        let (turn, sit) = (&r[0].phases[4], &r[0].phases[5]);
+        assert!(!turn.implied && sit.implied, "{r:?}");
+        assert!(turn.end > 8.5 && turn.end <= 9.6, "{r:?}");
+        assert!((r[0].end - 10.2).abs() < 0.15, "{:?}", r[0]);
+        // Standing at the chair when the input ends: no test.
+        m.sits = false;
+        assert!(play_with(TugEnd::SeatContact, &segs, &m, 11.0).is_empty());
     }
 
     #[test]
