@@ -63,7 +63,12 @@
 //!     moves the shoulders mostly toward or away from a camera in front of the chair: little
 //!     of it shows in the image.
 //!     When the shoulders are not seen still within [`SETTLE_MAX_S`] of seat contact, the
-//!     clock stops at seat contact and the result says so (`end_rule: "seat_contact"`).
+//!     clock stops at seat contact and the result says so (`end_rule: "seat_contact"`);
+//!     except when the input ends within it, the shoulders having calmed down (slower than
+//!     [`SETTLE_SPEED`] from some moment to the last frame, [`SETTLE_CALM_S`] at least): the
+//!     clock stops when they calmed. Recordings are often stopped as soon as the person is
+//!     seated, and seen from high up, sitting back keeps the shoulders above the first
+//!     threshold for longer.
 //!
 //! The rule is tried with the walks as seen first, so a walk whose direction flickers is not
 //! cut into two.
@@ -136,6 +141,9 @@ const AT_REST_SPEED: f64 = 0.1;
 const SETTLE_SPEED: f64 = 0.25;
 /// ... for this long (or, when the input ends first, two thirds of it until the end).
 const SETTLE_HOLD_S: f64 = 0.3;
+/// At the end of the input, how long the shoulders must have been slower than
+/// [`SETTLE_SPEED`] to take the moment they calmed down for `settled` (s).
+const SETTLE_CALM_S: f64 = 0.15;
 /// Settling back takes well under 2 s; later movement is fidgeting, not sitting down.
 const SETTLE_MAX_S: f64 = 2.0;
 /// The turn to sit down, when not seen as `turn`, is looked for this long before the
@@ -1122,11 +1130,30 @@ impl TugDetector {
                 return Settle::At(t);
             }
         }
-        if self.now < contact + SETTLE_MAX_S + SETTLE_HOLD_S + STEP_S {
-            Settle::NotYet
-        } else {
-            Settle::Never
+        if self.now >= contact + SETTLE_MAX_S + SETTLE_HOLD_S + STEP_S {
+            return Settle::Never;
         }
+        // The input ended before the rule could decide: if the shoulders had calmed down by
+        // then (slower than [`SETTLE_SPEED`] from some moment after seat contact to the last
+        // frame, for [`SETTLE_CALM_S`] at least), the person sat back then: recordings are
+        // often stopped as soon as the person is seated, and seen from high up, leaning back
+        // keeps the shoulders above the first threshold.
+        if last {
+            let calm = speeds
+                .iter()
+                .rev()
+                .take_while(|&&(t, v)| t >= contact && v < SETTLE_SPEED)
+                .last()
+                .map(|&(t, _)| t);
+            let until = speeds.last().map(|&(t, _)| t);
+            if let (Some(t), Some(u)) = (calm, until)
+                && u >= self.now - STEP_S
+                && u - t >= SETTLE_CALM_S
+            {
+                return Settle::At(t);
+            }
+        }
+        Settle::NotYet
     }
 }
 
@@ -1211,6 +1238,8 @@ mod tests {
         /// Leaning back against the chair after reaching the seat (s), by `lean_px`.
         settle_s: f64,
         lean_px: f64,
+        /// After leaning back, the shoulders keep drifting back this fast (px/s).
+        drift_px_s: f64,
         far_x: f64,
         /// Where the hip sits at the end (x).
         seat_x_end: f64,
@@ -1234,6 +1263,7 @@ mod tests {
                 sit,
                 settle_s: 0.0,
                 lean_px: 30.0,
+                drift_px_s: 0.0,
                 far_x: 800.0,
                 seat_x_end: 500.0,
                 hidden: None,
@@ -1269,6 +1299,7 @@ mod tests {
             // Shoulders above the hip; after the seat, leaning back by 0.3 torso.
             let lean = if self.settle_s > 0.0 {
                 self.lean_px * ramp(self.sit.1, self.sit.1 + self.settle_s)
+                    + self.drift_px_s * (t - self.sit.1 - self.settle_s).max(0.0)
             } else {
                 0.0
             };
@@ -1434,7 +1465,9 @@ mod tests {
     }
 
     /// A recording that stops just after the person sat back: still from then to the last
-    /// frame for most of the hold is settled; still for a moment only is not.
+    /// frame for most of the hold is settled; still for a moment only is not. Nor is the
+    /// rule's first threshold needed then: shoulders that had calmed down (drifting back
+    /// slower than [`SETTLE_SPEED`]) to the last frame date the end from when they calmed.
     #[test]
     fn a_recording_ending_as_the_person_sits_back_is_timed_by_what_was_seen() {
         let segs = full(1.0);
@@ -1450,6 +1483,22 @@ mod tests {
             "{r:?}"
         );
         assert!((r.end - 11.0).abs() < 0.15, "{r:?}");
+        // Drifting back at 0.15 torso lengths a second after leaning back, to the end.
+        m.drift_px_s = 15.0;
+        let r = &play_with(TugEnd::Settled, &segs, &m, 12.3)[0];
+        assert_eq!(r.end_rule, TugEnd::Settled, "{r:?}");
+        assert!((r.end - 11.8).abs() < 0.25, "{r:?}");
+        // Not when the recording goes on: the rule decides, and never saw them at rest.
+        let r = &play_with(TugEnd::Settled, &segs, &m, 16.0)[0];
+        assert_eq!(
+            (r.end_rule, r.settled),
+            (TugEnd::SeatContact, None),
+            "{r:?}"
+        );
+        // Nor while they still lean back fast at the last frame.
+        m.drift_px_s = 40.0;
+        let r = &play_with(TugEnd::Settled, &segs, &m, 12.3)[0];
+        assert_eq!(r.end_rule, TugEnd::SeatContact, "{r:?}");
     }
 
     #[test]
