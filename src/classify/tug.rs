@@ -1473,32 +1473,34 @@ mod tests {
         let segs = full(1.0);
         let mut m = Motion::new((1.0, 2.5), (9.5, 11.0));
         m.settle_s = 0.8;
-        let r = &play_with(TugEnd::Settled, &segs, &m, 12.25)[0];
-        assert_eq!(r.end_rule, TugEnd::Settled, "{r:?}");
-        assert!((r.end - 11.8).abs() < 0.25, "{r:?}");
-        let r = &play_with(TugEnd::Settled, &segs, &m, 11.95)[0];
-        assert_eq!(
-            (r.end_rule, r.settled),
-            (TugEnd::SeatContact, None),
-            "{r:?}"
+        // The rule that stopped the clock, whether the result says settled, and the end.
+        let timed = |m: &Motion, until: f64| {
+            let r = play_with(TugEnd::Settled, &segs, m, until).remove(0);
+            assert_eq!(r.settled.is_some(), r.end_rule == TugEnd::Settled, "{r:?}");
+            (r.end_rule, r.end)
+        };
+        let (rule, end) = timed(&m, 12.25);
+        assert!(
+            rule == TugEnd::Settled && (end - 11.8).abs() < 0.25,
+            "{end}"
         );
-        assert!((r.end - 11.0).abs() < 0.15, "{r:?}");
+        let (rule, end) = timed(&m, 11.95);
+        assert!(
+            rule == TugEnd::SeatContact && (end - 11.0).abs() < 0.15,
+            "{end}"
+        );
         // Drifting back at 0.15 torso lengths a second after leaning back, to the end.
         m.drift_px_s = 15.0;
-        let r = &play_with(TugEnd::Settled, &segs, &m, 12.3)[0];
-        assert_eq!(r.end_rule, TugEnd::Settled, "{r:?}");
-        assert!((r.end - 11.8).abs() < 0.25, "{r:?}");
-        // Not when the recording goes on: the rule decides, and never saw them at rest.
-        let r = &play_with(TugEnd::Settled, &segs, &m, 16.0)[0];
-        assert_eq!(
-            (r.end_rule, r.settled),
-            (TugEnd::SeatContact, None),
-            "{r:?}"
+        let (rule, end) = timed(&m, 12.3);
+        assert!(
+            rule == TugEnd::Settled && (end - 11.8).abs() < 0.25,
+            "{end}"
         );
+        // Not when the recording goes on: the rule decides, and never saw them at rest.
+        assert_eq!(timed(&m, 16.0).0, TugEnd::SeatContact);
         // Nor while they still lean back fast at the last frame.
         m.drift_px_s = 40.0;
-        let r = &play_with(TugEnd::Settled, &segs, &m, 12.3)[0];
-        assert_eq!(r.end_rule, TugEnd::SeatContact, "{r:?}");
+        assert_eq!(timed(&m, 12.3).0, TugEnd::SeatContact);
     }
 
     #[test]
@@ -1722,33 +1724,29 @@ mod tests {
     /// turn; at the chair it is a sit and a rise, and the test starts again.
     #[test]
     fn a_moment_sat_and_risen_at_the_far_end_is_the_turn_misread() {
-        let segs = [
-            seg("stand_up", 0.0, 1.5),
-            seg("walk_toward", 1.5, 4.0),
-            seg("sit_down", 4.0, 4.8),
-            seg("other", 4.8, 5.2),
-            seg("stand_up", 5.2, 6.0),
-            seg("walk_away", 6.0, 9.0),
-            seg("sit_down", 9.0, 10.5),
-        ];
-        let r = run(&segs);
-        assert_eq!(r.len(), 1, "{r:?}");
-        assert_eq!(r[0].start, 0.0);
-        assert_eq!(
-            names(&r[0]),
-            ["stand_up", "walk_toward", "turn", "walk_away", "sit_down"]
-        );
-        // The same next to the chair it ends on: a real sit-down and rise.
-        let mut m = Motion::new((0.0, 1.5), (9.0, 10.5));
-        m.far_x = 520.0;
-        assert!(play_with(TugEnd::Settled, &segs, &m, 13.5).is_empty());
-        // The turn between the two (the misreading often spans it) is the turn too.
-        let mut segs = segs.to_vec();
-        segs[3] = seg("turn", 4.8, 5.2);
-        let r = run(&segs);
-        assert_eq!(r.len(), 1, "{r:?}");
-        assert_eq!(r[0].start, 0.0);
-        assert!(play_with(TugEnd::Settled, &segs, &m, 13.5).is_empty());
+        // `other` or `turn` between the two (the misreading often spans the turn).
+        for between in ["other", "turn"] {
+            let segs = [
+                seg("stand_up", 0.0, 1.5),
+                seg("walk_toward", 1.5, 4.0),
+                seg("sit_down", 4.0, 4.8),
+                seg(between, 4.8, 5.2),
+                seg("stand_up", 5.2, 6.0),
+                seg("walk_away", 6.0, 9.0),
+                seg("sit_down", 9.0, 10.5),
+            ];
+            let r = run(&segs);
+            assert_eq!(r.len(), 1, "{between}: {r:?}");
+            assert_eq!(r[0].start, 0.0);
+            assert_eq!(
+                names(&r[0]),
+                ["stand_up", "walk_toward", "turn", "walk_away", "sit_down"]
+            );
+            // The same next to the chair it ends on: a real sit-down and rise.
+            let mut m = Motion::new((0.0, 1.5), (9.0, 10.5));
+            m.far_x = 520.0;
+            assert!(play_with(TugEnd::Settled, &segs, &m, 13.5).is_empty());
+        }
     }
 
     /// Someone who stood up (or walked) and has not sat down since cannot rise: a `stand_up`
