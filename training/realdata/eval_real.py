@@ -230,7 +230,10 @@ def tug_timing(matched):
                total_to_hip_end=dict(mae=float(np.mean(np.abs(got - hip_ref))), **bland_altman(got, hip_ref),
                                      icc_a1=icc_a1(got, hip_ref) if len(err) > 1 else None),
                six_phases=int(sum(len(f["phases"]) == 6 for _, _, f in matched)),
-               implied_turns=int(sum(any(p.get("implied") for p in f["phases"]) for _, _, f in matched)))
+               implied_turns=int(sum(any(p.get("implied") for p in f["phases"]) for _, _, f in matched)),
+               # The bar for a real recording: start and end each within half a second.
+               within_half_s=int(sum(abs(f["start"] - t["start"]) <= 0.5 and abs(f["end"] - t["end"]) <= 0.5
+                                     for _, t, f in matched)))
     trans = {}
     for name in boundaries_true(matched[0][1]):
         e = np.array([boundaries_found(f)[name] - boundaries_true(t)[name] for _, t, f in matched])
@@ -276,6 +279,7 @@ def print_set(name, r):
         icc = f"{th['icc_a1']:.3f}" if th["icc_a1"] is not None else "n/a"
         print(f"    against the end of the sit-down by the hip rule instead: MAE {th['mae']:.2f} s, bias {th['bias']:+.2f} s, "
               f"LoA {th['loa_low']:+.2f} .. {th['loa_high']:+.2f} s, ICC(A,1) {icc}")
+        print(f"    start and end both within 0.5 s of the labels: {t['within_half_s']} of {t['labelled']} labelled tests")
         print(f"    tests with a final turn reported: {t['six_phases']}, with a turn implied: {t['implied_turns']}")
         print("    transitions (reported − labelled): median / median |e| / MAE / p90 |e|")
         for k, v in t["transitions"].items():
