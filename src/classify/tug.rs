@@ -427,12 +427,13 @@ impl TugDetector {
                 Err(()) => self.pending = Some(d),
             }
         }
-        // Nothing reported since walking, for a while: the sit-down may have been missed.
+        // Nothing reported since walking, for a while (or `sitting` with no `sit_down`): the
+        // sit-down may have been missed. Tried again at every frame until it is decided.
         if self.pending.is_none()
             && self
                 .open
                 .as_ref()
-                .is_some_and(|(a, _)| a == "uncertain" || a == "no_person")
+                .is_some_and(|(a, _)| matches!(a.as_str(), "uncertain" | "no_person" | "sitting"))
             && self
                 .history
                 .last()
@@ -1345,6 +1346,17 @@ mod tests {
     /// reported ended (and the next one started) [`LAG_S`] after its end, every frame until
     /// `until`, then the input ends.
     fn play_with(end: TugEnd, segs: &[Segment], m: &Motion, until: f64) -> Vec<TugResult> {
+        play_lagged(end, segs, m, until, LAG_S)
+    }
+
+    /// [`play_with`] with segments reported `lag` seconds late.
+    fn play_lagged(
+        end: TugEnd,
+        segs: &[Segment],
+        m: &Motion,
+        until: f64,
+        lag: f64,
+    ) -> Vec<TugResult> {
         let mut d = TugDetector::new(end);
         let mut out = Vec::new();
         let mut next = 0;
@@ -1353,7 +1365,7 @@ mod tests {
         for i in 0..=n {
             let t = i as f64 / FPS;
             d.frame(&m.frame(t));
-            while next < segs.len() && segs[next].end + LAG_S <= t {
+            while next < segs.len() && segs[next].end + lag <= t {
                 d.push(segs[next].clone());
                 let gap_follows = segs
                     .get(next + 1)
@@ -1364,7 +1376,7 @@ mod tests {
                 next += 1;
             }
             // As the decoder does: a segment's end, then the next one's start.
-            while started < segs.len() && segs[started].start + LAG_S <= t {
+            while started < segs.len() && segs[started].start + lag <= t {
                 d.started(&segs[started].activity, segs[started].start);
                 started += 1;
             }
@@ -1823,6 +1835,29 @@ mod tests {
         // Standing at the chair when the input ends: no test.
         m.sits = false;
         assert!(play_with(TugEnd::SeatContact, &segs, &m, 11.0).is_empty());
+    }
+
+    /// The daemon reports an activity about half a second after it starts. A sit-down read as
+    /// `uncertain` for a second, then `sitting` reported while the person still leans back:
+    /// the test is completed once the clock can stop, not given up when `sitting` opens.
+    #[test]
+    fn a_missed_sit_down_followed_soon_by_sitting_waits_for_the_clock() {
+        let segs = [
+            seg("sitting", 0.0, 1.0),
+            seg("stand_up", 1.0, 2.5),
+            seg("walk_toward", 2.5, 5.0),
+            seg("turn", 5.0, 6.0),
+            seg("walk_away", 6.0, 8.5),
+            seg("sitting", 9.8, 20.0),
+        ];
+        let mut m = Motion::new((1.0, 2.5), (8.6, 9.6));
+        m.out_back = (5.0, 6.0);
+        m.settle_s = 0.8;
+        let r = play_lagged(TugEnd::Settled, &segs, &m, 14.0, 0.4);
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert_eq!(r[0].end_rule, TugEnd::Settled, "{r:?}");
+        assert!(r[0].phases.last().unwrap().implied, "{r:?}");
+        assert!((r[0].end - 10.4).abs() < 0.25, "{r:?}");
     }
 
     #[test]
