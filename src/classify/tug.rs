@@ -493,12 +493,13 @@ impl TugDetector {
         else {
             return;
         };
-        let whole = self.history.pop().expect("the last segment is there");
-        let mut turn = whole.clone();
-        turn.end = split;
-        self.history.push(turn);
+        let end = l.end;
+        self.history
+            .last_mut()
+            .expect("the last segment is there")
+            .end = split;
         if !self.try_implied_sit(now, true) {
-            *self.history.last_mut().expect("just pushed") = whole;
+            self.history.last_mut().expect("still there").end = end;
         }
     }
 
@@ -582,11 +583,14 @@ impl TugDetector {
             .seen(stand.0, stand.1 + 0.5)
             .map(|(t, b)| (t, b.hip[1]))
             .collect();
+        if raw.len() < 5 {
+            return None;
+        }
         let top = smooth(&raw, HALF_S)
             .into_iter()
             .map(|(_, y)| y)
             .min_by(f64::total_cmp)?;
-        (raw.len() >= 5).then_some(seat_y - top)
+        Some(seat_y - top)
     }
 
     /// The hip's path from `t0` to `t1` as (x, y in torso lengths, 2 × log of the apparent
@@ -1409,6 +1413,27 @@ mod tests {
         play_with(end, segs, &Motion::new(rise, sit), until)
     }
 
+    /// Seated, up at 1–2.5 s, walking toward the camera to 5 s, turning, walking away to 8.5 s
+    /// (then `rest`): a test whose sit-down the classifier did not report.
+    fn out_and_back(rest: &[Segment]) -> Vec<Segment> {
+        let mut segs = vec![
+            seg("sitting", 0.0, 1.0),
+            seg("stand_up", 1.0, 2.5),
+            seg("walk_toward", 2.5, 5.0),
+            seg("turn", 5.0, 6.0),
+            seg("walk_away", 6.0, 8.5),
+        ];
+        segs.extend_from_slice(rest);
+        segs
+    }
+
+    /// The body of [`out_and_back`], sitting down over `sit`.
+    fn out_and_back_body(sit: (f64, f64)) -> Motion {
+        let mut m = Motion::new((1.0, 2.5), sit);
+        m.out_back = (5.0, 6.0);
+        m
+    }
+
     fn names(r: &TugResult) -> Vec<&str> {
         r.phases.iter().map(|p| p.activity.as_str()).collect()
     }
@@ -1695,16 +1720,9 @@ mod tests {
     /// sit-down, the hip's height shows it.
     #[test]
     fn a_sit_down_too_late_for_the_classifier_is_seen_in_the_hip() {
-        let segs = [
-            seg("sitting", 0.0, 1.0),
-            seg("stand_up", 1.0, 2.5),
-            seg("walk_toward", 2.5, 5.0),
-            seg("turn", 5.0, 6.0),
-            seg("walk_away", 6.0, 8.5),
-        ];
+        let segs = out_and_back(&[]);
         let sit = (8.6, 9.8);
-        let mut m = Motion::new((1.0, 2.5), sit);
-        m.out_back = (5.0, 6.0);
+        let mut m = out_and_back_body(sit);
         let r = play_with(TugEnd::SeatContact, &segs, &m, 10.8);
         assert_eq!(r.len(), 1, "{r:?}");
         let last = r[0].phases.last().unwrap();
@@ -1805,16 +1823,8 @@ mod tests {
     /// the sit-down is found in the hip, where it comes down.
     #[test]
     fn a_sit_down_inside_a_final_turn_at_the_end_of_the_input_is_found() {
-        let segs = [
-            seg("sitting", 0.0, 1.0),
-            seg("stand_up", 1.0, 2.5),
-            seg("walk_toward", 2.5, 5.0),
-            seg("turn", 5.0, 6.0),
-            seg("walk_away", 6.0, 8.5),
-            seg("turn", 8.5, 11.0),
-        ];
-        let mut m = Motion::new((1.0, 2.5), (9.2, 10.2));
-        m.out_back = (5.0, 6.0);
+        let segs = out_and_back(&[seg("turn", 8.5, 11.0)]);
+        let mut m = out_and_back_body((9.2, 10.2));
         let r = play_with(TugEnd::SeatContact, &segs, &m, 11.0);
         assert_eq!(r.len(), 1, "{r:?}");
         assert_eq!(
@@ -1842,16 +1852,8 @@ mod tests {
     /// the test is completed once the clock can stop, not given up when `sitting` opens.
     #[test]
     fn a_missed_sit_down_followed_soon_by_sitting_waits_for_the_clock() {
-        let segs = [
-            seg("sitting", 0.0, 1.0),
-            seg("stand_up", 1.0, 2.5),
-            seg("walk_toward", 2.5, 5.0),
-            seg("turn", 5.0, 6.0),
-            seg("walk_away", 6.0, 8.5),
-            seg("sitting", 9.8, 20.0),
-        ];
-        let mut m = Motion::new((1.0, 2.5), (8.6, 9.6));
-        m.out_back = (5.0, 6.0);
+        let segs = out_and_back(&[seg("sitting", 9.8, 20.0)]);
+        let mut m = out_and_back_body((8.6, 9.6));
         m.settle_s = 0.8;
         let r = play_lagged(TugEnd::Settled, &segs, &m, 14.0, 0.4);
         assert_eq!(r.len(), 1, "{r:?}");
