@@ -6,6 +6,11 @@
 //! user would see as events, per class, with how many are false (under 20% of their frames
 //! carry their class) and false events per hour; and how well Timed Up and Go tests are found
 //! and timed: the reference tests are what the same rule finds in the true labels' segments.
+//! A test ends on the chair it started from. Where a file's `.meta.json` beside it names a
+//! generator scenario other than `tug`, every sit-down is on a chair of its own (the `random`
+//! scenario places a new chair for each), so a rise, walk out, turn, walk back and sit-down
+//! there is a look-alike, not a test: look-alikes are counted apart, and a test found on one
+//! is reported apart too, neither as found nor as false.
 //! `TUG_MISSED=1` also lists each reference test not found, with the segments reported.
 
 use std::collections::BTreeMap;
@@ -43,6 +48,8 @@ fn main() {
     // TUG: reference tests, unmatched finds, and for each find matched to a reference its
     // (start, end) minus the reference's (the total-time error is end − start).
     let (mut tug_ref, mut tug_false) = (0usize, 0usize);
+    // Look-alikes (see the top of the file) and the tests found on them.
+    let (mut look_alikes, mut found_on_look_alikes) = (0usize, 0usize);
     let mut tug_err: Vec<(f64, f64)> = Vec::new();
     // Segments as a user sees them (events): per class, how many, and how many false, i.e.
     // under 20% of their frames carry that class in the labels; and the seconds of video.
@@ -146,8 +153,14 @@ fn main() {
                 }
             }
         }
-        let truth = reference_tugs(&frames, &labels);
+        let patterns = reference_tugs(&frames, &labels);
+        let (truth, others) = if returns_to_its_chair(f) {
+            (patterns, Vec::new())
+        } else {
+            (Vec::new(), patterns)
+        };
         tug_ref += truth.len();
+        look_alikes += others.len();
         let overlap = |a: (f64, f64), b: (f64, f64)| a.0 < b.1 && b.0 < a.1;
         // TUG_MISSED=1: each reference test not found, with the segments reported.
         if std::env::var_os("TUG_MISSED").is_some() {
@@ -179,6 +192,12 @@ fn main() {
                 .find(|r| overlap((found.start, found.end), (r.start, r.end)))
             {
                 Some(r) => tug_err.push((found.start - r.start, found.end - r.end)),
+                None if others
+                    .iter()
+                    .any(|r| overlap((found.start, found.end), (r.start, r.end))) =>
+                {
+                    found_on_look_alikes += 1
+                }
                 None => tug_false += 1,
             }
         }
@@ -310,6 +329,9 @@ fn main() {
             quantile(abs(&total), 0.5),
             quantile(abs(&total), 0.9)
         );
+        println!(
+            "TUG look-alikes (out and back, then sitting down on another chair): {look_alikes}, found as a test: {found_on_look_alikes}"
+        );
         let starts: Vec<f64> = tug_err.iter().map(|e| e.0).collect();
         let ends: Vec<f64> = tug_err.iter().map(|e| e.1).collect();
         println!(
@@ -323,6 +345,20 @@ fn main() {
     for (name, (s, n)) in step_time {
         println!("{name}: {:.1} µs per run ({n} runs)", s / n as f64 * 1e6);
     }
+}
+
+/// Whether the file's sit-downs can end a test: false when its `.meta.json` names a
+/// generator scenario other than `tug` (each sit-down there is on a chair of its own); true
+/// without a meta file.
+fn returns_to_its_chair(jsonl: &std::path::Path) -> bool {
+    let meta = jsonl.with_extension("meta.json");
+    let Ok(text) = std::fs::read_to_string(&meta) else {
+        return true;
+    };
+    let v: serde_json::Value = serde_json::from_str(&text).expect("meta JSON");
+    v.get("kind")
+        .and_then(|k| k.as_str())
+        .is_none_or(|k| k == "tug")
 }
 
 /// `sitting` read as `still` (seated and standing still as one class, as before model 1.2.0).

@@ -18,7 +18,10 @@
 //!   `turn` is reported with `"implied": true`, and with `"out_of_view": true` when nobody
 //!   was seen for most of it. Between walking out and walking back such a turn needs
 //!   evidence of the reversal: walks labelled opposite ways (away / toward), or the body's
-//!   path in the image going back the way it came (hip position and apparent size).
+//!   path in the image going back the way it came (hip position and apparent size). After
+//!   a pause, the walk back is compared with the whole walk out, not only its last piece:
+//!   from high in a corner the turn can read as a moment's walking in which the body hardly
+//!   moved.
 //! * a turn to sit down read as walking (the classifier often carries the walk back on into
 //!   it) is implied when the shoulders show it: turning round, the body passes side-on to
 //!   the camera, whatever the camera's angle to the path, and the shoulders' apparent width
@@ -801,9 +804,12 @@ impl TugDetector {
                 Token::Seg(s, Kind::Walk) => match groups.last_mut() {
                     Some(g) if g.kind == Kind::Walk => {
                         let prev = *g.segs.last().expect("a segment");
+                        // After a pause, the way back is compared with the whole walk so far:
+                        // its last piece may be the turn read as a moment's walking, in which
+                        // the body hardly moved.
                         let reversed = opposite(&prev.activity, &s.activity)
                             || (s.start - prev.end > 0.5
-                                && self.reverses((prev.start, prev.end), (s.start, s.end)));
+                                && self.reverses((g.start, prev.end), (s.start, s.end)));
                         if imply_turns && reversed {
                             // Walking one way and then back cannot happen without a turn.
                             groups.push(Group {
@@ -1639,6 +1645,38 @@ mod tests {
         assert!(with_gap(9.0, 500.0).is_empty());
         // Coming back in view still going the same way (sitting down elsewhere): not a test.
         assert!(with_gap(5.0, 1100.0).is_empty());
+    }
+
+    /// The turn at the far end read as a moment's walking, then `uncertain`, then walking back,
+    /// all `walk_across` (a high corner camera): the way back reverses the whole walk out,
+    /// though not that moment's walking (the body hardly moved in it), so the turn is implied
+    /// between them. Walking on the same way after the pause is no test.
+    #[test]
+    fn a_turn_read_as_a_moment_of_walking_is_implied_from_the_whole_walk_out() {
+        let play = |back_x: f64| {
+            let segs = [
+                seg("sitting", 0.0, 2.0),
+                seg("stand_up", 2.0, 3.5),
+                seg("walk_across", 3.5, 5.0),
+                seg("walk_across", 5.5, 5.9),
+                seg("walk_across", 7.0, 8.5),
+                seg("sit_down", 8.5, 10.0),
+            ];
+            let mut m = Motion::new((2.0, 3.5), (8.5, 10.0));
+            m.out_back = (5.0, 7.0);
+            m.seat_x_end = back_x;
+            play_with(TugEnd::Settled, &segs, &m, 13.0)
+        };
+        let r = play(500.0);
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert_eq!(
+            names(&r[0])[..4],
+            ["stand_up", "walk_across", "turn", "walk_across"]
+        );
+        let turn = &r[0].phases[2];
+        assert!(turn.implied && !turn.out_of_view, "{turn:?}");
+        assert_eq!((turn.start, turn.end), (5.9, 7.0));
+        assert!(play(1100.0).is_empty());
     }
 
     /// Walking back and sitting down with the turn read as walking: the shoulders narrowing
