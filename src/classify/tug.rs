@@ -26,6 +26,10 @@
 //!   it) is implied when the shoulders show it: turning round, the body passes side-on to
 //!   the camera, whatever the camera's angle to the path, and the shoulders' apparent width
 //!   narrows (see [`TugDetector::final_turn`]).
+//! * a rise not seen as `stand_up` (`sitting`, then a gap of [`MIN_IMPLIED_RISE_S`] to
+//!   [`MAX_PAUSE_S`], then walking: a slow, effortful rise the classifier left `uncertain`)
+//!   is implied over the gap, and the clock starts where `sitting` ended; tried only when the
+//!   test does not match otherwise.
 //! * a sit-down not seen as `sit_down` (the frames `uncertain`, then `sitting`; or a file
 //!   that ends within a second of the person sitting) is implied (`"implied": true`) when
 //!   the hip came down to the seat: its height in the image back at the level it had while
@@ -86,6 +90,9 @@ use crate::landmarks::LandmarkFrame;
 /// Longest pause or gap allowed between phases, seconds (a patient may stop; the protocol
 /// allows it).
 const MAX_PAUSE_S: f64 = 3.0;
+/// Shortest gap between `sitting` and walking taken for a rise not seen (s): rising takes
+/// longer than the decoder's changes of mind.
+const MIN_IMPLIED_RISE_S: f64 = 0.3;
 /// Longest `other` taken for a moment's misreading anywhere in a test (chosen on the
 /// validation split: 1 s found 101 of 103 tests, none false; 1.5 s found one false test).
 const MAX_OTHER_S: f64 = 1.0;
@@ -177,7 +184,8 @@ pub struct Phase {
     pub start: f64,
     pub end: f64,
     /// Inferred, not seen as this activity: a turn between walking out and back that was
-    /// `uncertain`, `other` or out of view, or a sit-down seen only in the hip's height.
+    /// `uncertain`, `other` or out of view, a rise between `sitting` and walking that was
+    /// `uncertain`, or a sit-down seen only in the hip's height.
     /// Serialised only when true.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub implied: bool,
@@ -634,13 +642,20 @@ impl TugDetector {
     }
 
     /// Matches a test ending with the last segment (a `sit_down`), or with a sit-down implied
-    /// in `implied_sit` (from, to) after it: as seen, or else with turns implied.
+    /// in `implied_sit` (from, to) after it: as seen, or else with turns implied, or else with
+    /// the rise implied too.
     fn match_tug(&self, implied_sit: Option<(f64, f64)>) -> Option<Draft> {
-        self.match_phases(implied_sit, false)
-            .or_else(|| self.match_phases(implied_sit, true))
+        self.match_phases(implied_sit, false, false)
+            .or_else(|| self.match_phases(implied_sit, true, false))
+            .or_else(|| self.match_phases(implied_sit, true, true))
     }
 
-    fn match_phases(&self, implied_sit: Option<(f64, f64)>, imply_turns: bool) -> Option<Draft> {
+    fn match_phases(
+        &self,
+        implied_sit: Option<(f64, f64)>,
+        imply_turns: bool,
+        imply_rise: bool,
+    ) -> Option<Draft> {
         let segs = &self.history;
         let (sit, body) = match implied_sit {
             Some(gap) => (gap, &segs[..]),
@@ -652,7 +667,9 @@ impl TugDetector {
         // Back from the sit-down to the stand-up: the tokens between, with the gaps.
         let mut tokens: Vec<Token> = Vec::new();
         let mut earliest = sit.0;
-        let mut stand = None;
+        // The rise: where it is in `body` (what came before it ends there), its span, and
+        // whether it was implied rather than seen.
+        let mut stand: Option<(usize, (f64, f64), bool)> = None;
         // Whether the person walks after the segment at hand (a walk was gathered already).
         let mut walked_on = false;
         for (i, s) in body.iter().enumerate().rev() {
@@ -663,6 +680,17 @@ impl TugDetector {
                 tokens.push(Token::Gap(s.end, earliest));
             }
             earliest = s.start;
+            // `sitting`, then a gap, then walking: the rise was not seen, but a seated person
+            // has to rise to walk; it is implied over the gap.
+            if imply_rise
+                && s.activity == "sitting"
+                && let [.., Token::Seg(_, Kind::Walk), Token::Gap(a, b)] = tokens[..]
+                && (MIN_IMPLIED_RISE_S..=MAX_PAUSE_S).contains(&(b - a))
+            {
+                tokens.pop();
+                stand = Some((i + 1, (a, b), true));
+                break;
+            }
             match kind(&s.activity) {
                 // A moment's sit-down and rise between walking there and walking on, away
                 // from the chair: the turn misread (see below), not the test's rise.
@@ -670,7 +698,7 @@ impl TugDetector {
                     tokens.push(Token::Seg(s, Kind::Other))
                 }
                 Kind::Stand => {
-                    stand = Some((i, s));
+                    stand = Some((i, (s.start, s.end), false));
                     break;
                 }
                 // Walking on after a `sit_down` with no `stand_up` between: nobody sat down
@@ -687,7 +715,7 @@ impl TugDetector {
                 }
             }
         }
-        let (stand_i, stand) = stand?;
+        let (stand_i, (stand_start, stand_end), stand_implied) = stand?;
         if !seated_before(&body[..stand_i]) {
             return None;
         }
@@ -710,10 +738,10 @@ impl TugDetector {
             }
         }
         let mut phases = vec![Phase {
-            activity: stand.activity.clone(),
-            start: stand.start,
-            end: stand.end,
-            implied: false,
+            activity: "stand_up".into(),
+            start: stand_start,
+            end: stand_end,
+            implied: stand_implied,
             out_of_view: false,
         }];
         for g in &groups {
@@ -731,18 +759,18 @@ impl TugDetector {
                 out_of_view: implied && self.unseen_share(g.start, g.end) > 0.5,
             });
         }
-        let total = sit.1 - stand.start;
+        let total = sit.1 - stand_start;
         if !(MIN_TOTAL_S..=MAX_TOTAL_S + MAX_PAUSE_S).contains(&total) {
             return None;
         }
-        let seat = self.seat_before(stand.start);
+        let seat = self.seat_before(stand_start);
         Some(Draft {
-            start: stand.start,
+            start: stand_start,
             phases,
             sit,
             sit_implied: implied_sit.is_some(),
             seat,
-            rise: seat.and_then(|(y, _, _)| self.risen((stand.start, stand.end), y)),
+            rise: seat.and_then(|(y, _, _)| self.risen((stand_start, stand_end), y)),
         })
     }
 
@@ -1677,6 +1705,55 @@ mod tests {
         assert!(turn.implied && !turn.out_of_view, "{turn:?}");
         assert_eq!((turn.start, turn.end), (5.9, 7.0));
         assert!(play(1100.0).is_empty());
+    }
+
+    /// A rise the classifier left `uncertain` (a slow, effortful one; seen from high in a
+    /// corner): `sitting`, a gap, then walking. A seated person has to rise to walk, so the
+    /// rise is implied over the gap and the clock starts where `sitting` ended. Not after
+    /// standing still, nor across a gap longer than a pause; and a turn misread as a moment's
+    /// sit-down and `sitting` on the way does not cut a test with a seen rise short.
+    #[test]
+    fn a_rise_not_seen_between_sitting_and_walking_is_implied() {
+        // `before` to 2 s, then nothing for `gap`, then walking out and the rest of a test.
+        let play = |before: &str, gap: f64| {
+            let o = 0.5 + gap;
+            let mut segs = vec![seg(before, 0.0, 2.0)];
+            segs.extend(full(o).into_iter().skip(1));
+            play_with(
+                TugEnd::Settled,
+                &segs,
+                &Motion::new((2.0, 2.0 + gap), (o + 8.5, o + 10.0)),
+                o + 13.0,
+            )
+        };
+        let r = play("sitting", 1.5);
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert_eq!(r[0].start, 2.0);
+        let rise = &r[0].phases[0];
+        assert_eq!(
+            (rise.activity.as_str(), rise.start, rise.end),
+            ("stand_up", 2.0, 3.5)
+        );
+        assert!(rise.implied);
+        assert!(serde_json::to_value(&r[0]).unwrap()["phases"][0]["implied"] == true);
+        assert!(play("still", 1.5).is_empty());
+        assert!(play("sitting", 4.0).is_empty());
+        // Walking out, the turn read as sit_down then `sitting`, a gap, walking back: the
+        // test is the one from the seen rise.
+        let segs = [
+            seg("sitting", 0.0, 1.0),
+            seg("stand_up", 1.0, 2.5),
+            seg("walk_away", 2.5, 5.0),
+            seg("sit_down", 5.0, 5.8),
+            seg("sitting", 5.8, 6.3),
+            seg("walk_toward", 7.0, 9.5),
+            seg("turn", 9.5, 10.5),
+            seg("sit_down", 10.5, 12.0),
+        ];
+        let r = run(&segs);
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert_eq!(r[0].start, 1.0);
+        assert!(!r[0].phases[0].implied);
     }
 
     /// Walking back and sitting down with the turn read as walking: the shoulders narrowing
