@@ -95,6 +95,8 @@ fn main() {
             uncertain_duration_s: env("UNCERTAIN", DecoderConfig::default().uncertain_duration_s),
             posture_rule: env("POSTURE", 1.0) != 0.0,
             posture_evidence_s: env("EVIDENCE", DecoderConfig::default().posture_evidence_s),
+            // WALKS_AS_ONE=0: a walk must reach the threshold alone, as before 2026-12-04.
+            walks_as_one: env("WALKS_AS_ONE", 1.0) != 0.0,
             // TUG_END=seat_contact|settled (default: the config's default).
             tug_end: match std::env::var("TUG_END").as_deref() {
                 Ok("seat_contact") => activityd::classify::TugEnd::SeatContact,

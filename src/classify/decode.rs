@@ -3,7 +3,12 @@
 //!
 //! Probabilities are smoothed with an exponential moving average (time constant 0.15 s; the
 //! delay it adds is dated back too). The best class becomes the *candidate*, or `uncertain`
-//! below the confidence threshold, or `no_person` when the pose stage found nobody. A candidate replaces the reported activity
+//! below the confidence threshold, or `no_person` when the pose stage found nobody. Walking
+//! counts as one class for the threshold: when the best class is a `walk_*` one and the
+//! walking classes together reach the threshold, the best walk is the candidate (with its own
+//! probability). Someone walking diagonally to the camera, or seen from high up, is clearly
+//! walking while toward, away and across share the probability; `uncertain` would hide that
+//! they walk at all. A candidate replaces the reported activity
 //! only after it has held for its minimum duration; the change is then dated back to when the
 //! candidate first appeared, so segment times are accurate even though reports lag slightly.
 //! An activity also ends when it has not been the candidate's label for `uncertain_duration_s`
@@ -104,6 +109,9 @@ pub struct DecoderConfig {
     pub posture_rule: bool,
     /// How long (s) a class that shows a posture must have been reported to set it.
     pub posture_evidence_s: f64,
+    /// Report the likeliest `walk_*` class when the walking classes together reach the
+    /// confidence threshold, though it alone does not (module doc).
+    pub walks_as_one: bool,
     /// Which instant stops a Timed Up and Go test's clock (`[activity] tug_end`).
     pub tug_end: TugEnd,
 }
@@ -130,6 +138,7 @@ impl Default for DecoderConfig {
             smoothing_s: 0.15,
             posture_rule: true,
             posture_evidence_s: 1.5,
+            walks_as_one: true,
             tug_end: TugEnd::default(),
         }
     }
@@ -384,15 +393,28 @@ impl Decoder {
 
     /// The label the decoder's rules give `probs` (smoothed class probabilities) at this
     /// moment, before any minimum duration: the most likely class that can start from the
-    /// current posture (or the current class), if it reaches the confidence threshold, else
-    /// `uncertain`; with the probability of that class. A single picture is judged by this
+    /// current posture (or the current class), if it reaches the confidence threshold (a walk:
+    /// if the walking classes together do), else `uncertain`; with the probability of that
+    /// class. A single picture is judged by this
     /// alone (`/predict/frame`).
     pub fn frame_label(&self, probs: &[f32]) -> (Label, f32) {
         let (mut best, mut conf) = argmax(probs);
         if Label::Class(best) != self.current.label && !self.possible(best) {
             (best, conf) = argmax_where(probs, |i| self.possible(i));
         }
-        if conf >= self.cfg.confidence_threshold {
+        // Walking with its direction unclear: the walking classes together.
+        let walk = |i: usize| self.cfg.walks_as_one && self.classes[i].starts_with("walk_");
+        let walking: f32 = if walk(best) {
+            probs
+                .iter()
+                .enumerate()
+                .filter(|&(i, _)| walk(i) && self.possible(i))
+                .map(|(_, p)| p)
+                .sum()
+        } else {
+            conf
+        };
+        if conf.max(walking) >= self.cfg.confidence_threshold {
             (Label::Class(best), conf)
         } else {
             (Label::Uncertain, conf)
@@ -592,6 +614,32 @@ mod tests {
                 _ => None,
             })
             .collect()
+    }
+
+    /// Walking diagonally: toward and across share the probability, neither reaches the
+    /// threshold, together they do. The likeliest walk is reported with its own probability;
+    /// with the rule off, or when the walks together fall short, `uncertain`. A class other
+    /// than a walk gains nothing from the walks.
+    #[test]
+    fn walking_whatever_the_direction_is_not_uncertain() {
+        let c = ["walk_toward", "walk_across", "still", "turn"];
+        let diagonal = vec![0.45, 0.35, 0.1, 0.1];
+        let run = |walks_as_one: bool, probs: &[f32]| {
+            let cfg = DecoderConfig {
+                walks_as_one,
+                ..DecoderConfig::default()
+            };
+            let mut d = Decoder::new(cfg, c.iter().map(|s| s.to_string()).collect());
+            let (changes, last) = play(&mut d, &[(2.0, Some(probs.to_vec()))]);
+            (started(&changes, &d), last)
+        };
+        let (started_, last) = run(true, &diagonal);
+        assert_eq!(started_, ["walk_toward"]);
+        assert_eq!(last.label, Label::Class(0));
+        assert!((last.confidence - 0.45).abs() < 1e-6, "{}", last.confidence);
+        assert_eq!(run(false, &diagonal).1.label, Label::Uncertain);
+        assert_eq!(run(true, &[0.4, 0.2, 0.2, 0.2]).1.label, Label::Uncertain);
+        assert_eq!(run(true, &[0.3, 0.3, 0.0, 0.4]).1.label, Label::Uncertain);
     }
 
     #[test]
