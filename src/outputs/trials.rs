@@ -127,6 +127,7 @@ impl Phases {
 pub struct Quality {
     /// `track_switch` (the tracker lost the person or followed someone else during the
     /// test: another person may have been in view), `low_confidence`, `phases_inferred`,
+    /// `end_estimated` (the input ended before the person was seen seated back),
     /// `out_of_view`.
     pub flags: Vec<&'static str>,
     /// Mean confidence of the activities over the test's frames.
@@ -491,6 +492,9 @@ fn judge(tug: &TugResult, walk_m: f64, log: &VecDeque<Seen>) -> TrialResult {
     if tug.phases.iter().any(|p| p.implied) {
         flags.push("phases_inferred");
     }
+    if tug.end_estimated {
+        flags.push("end_estimated");
+    }
     if out_of_view > 0.0 || tug.phases.iter().any(|p| p.out_of_view) {
         flags.push("out_of_view");
     }
@@ -641,6 +645,7 @@ mod tests {
             end_rule: crate::classify::TugEnd::Settled,
             seat_contact: 10.0 + total - 0.3,
             settled: Some(10.0 + total),
+            end_estimated: false,
             phases: vec![
                 phase("stand_up", 10.0, 11.5),
                 phase("walk_away", 11.5, 14.5),
