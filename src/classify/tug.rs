@@ -351,6 +351,25 @@ struct Draft {
     rise: Option<f64>,
 }
 
+/// What a match may infer that was not seen, tried in this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Imply {
+    Nothing,
+    /// Turns between walks that reverse (see [`TugDetector::gather`]).
+    Turns,
+    /// Those, and a rise between `sitting` and walking.
+    TurnsAndRise,
+}
+
+/// The rise a match found: its span, whether it was implied rather than seen, and where it
+/// is among the segments (those before `before` precede it).
+struct Rise {
+    before: usize,
+    start: f64,
+    end: f64,
+    implied: bool,
+}
+
 /// Watches segments and frames and reports each completed test.
 pub struct TugDetector {
     end_rule: TugEnd,
@@ -662,17 +681,12 @@ impl TugDetector {
     /// in `implied_sit` (from, to) after it: as seen, or else with turns implied, or else with
     /// the rise implied too.
     fn match_tug(&self, implied_sit: Option<(f64, f64)>) -> Option<Draft> {
-        self.match_phases(implied_sit, false, false)
-            .or_else(|| self.match_phases(implied_sit, true, false))
-            .or_else(|| self.match_phases(implied_sit, true, true))
+        [Imply::Nothing, Imply::Turns, Imply::TurnsAndRise]
+            .into_iter()
+            .find_map(|imply| self.match_phases(implied_sit, imply))
     }
 
-    fn match_phases(
-        &self,
-        implied_sit: Option<(f64, f64)>,
-        imply_turns: bool,
-        imply_rise: bool,
-    ) -> Option<Draft> {
+    fn match_phases(&self, implied_sit: Option<(f64, f64)>, imply: Imply) -> Option<Draft> {
         let segs = &self.history;
         let (sit, body) = match implied_sit {
             Some(gap) => (gap, &segs[..]),
@@ -684,9 +698,7 @@ impl TugDetector {
         // Back from the sit-down to the stand-up: the tokens between, with the gaps.
         let mut tokens: Vec<Token> = Vec::new();
         let mut earliest = sit.0;
-        // The rise: where it is in `body` (what came before it ends there), its span, and
-        // whether it was implied rather than seen.
-        let mut stand: Option<(usize, (f64, f64), bool)> = None;
+        let mut stand: Option<Rise> = None;
         // Whether the person walks after the segment at hand (a walk was gathered already).
         let mut walked_on = false;
         for (i, s) in body.iter().enumerate().rev() {
@@ -699,13 +711,18 @@ impl TugDetector {
             earliest = s.start;
             // `sitting`, then a gap, then walking: the rise was not seen, but a seated person
             // has to rise to walk; it is implied over the gap.
-            if imply_rise
+            if imply == Imply::TurnsAndRise
                 && s.activity == "sitting"
                 && let [.., Token::Seg(_, Kind::Walk), Token::Gap(a, b)] = tokens[..]
                 && (MIN_IMPLIED_RISE_S..=MAX_PAUSE_S).contains(&(b - a))
             {
                 tokens.pop();
-                stand = Some((i + 1, (a, b), true));
+                stand = Some(Rise {
+                    before: i + 1,
+                    start: a,
+                    end: b,
+                    implied: true,
+                });
                 break;
             }
             match kind(&s.activity) {
@@ -728,7 +745,12 @@ impl TugDetector {
                         }
                         _ => s.start,
                     };
-                    stand = Some((i, (start, s.end), false));
+                    stand = Some(Rise {
+                        before: i,
+                        start,
+                        end: s.end,
+                        implied: false,
+                    });
                     break;
                 }
                 // Walking on after a `sit_down` with no `stand_up` between: nobody sat down
@@ -745,12 +767,12 @@ impl TugDetector {
                 }
             }
         }
-        let (stand_i, (stand_start, stand_end), stand_implied) = stand?;
-        if !seated_before(&body[..stand_i]) {
+        let rise = stand?;
+        if !seated_before(&body[..rise.before]) {
             return None;
         }
         tokens.reverse();
-        let groups = self.gather(&tokens, imply_turns)?;
+        let groups = self.gather(&tokens, imply != Imply::Nothing)?;
         let kinds: Vec<Kind> = groups.iter().map(|g| g.kind).collect();
         use Kind::*;
         if kinds != [Walk, Turn, Walk] && kinds != [Walk, Turn, Walk, Turn] {
@@ -769,9 +791,9 @@ impl TugDetector {
         }
         let mut phases = vec![Phase {
             activity: "stand_up".into(),
-            start: stand_start,
-            end: stand_end,
-            implied: stand_implied,
+            start: rise.start,
+            end: rise.end,
+            implied: rise.implied,
             out_of_view: false,
         }];
         for g in &groups {
@@ -789,18 +811,18 @@ impl TugDetector {
                 out_of_view: implied && self.unseen_share(g.start, g.end) > 0.5,
             });
         }
-        let total = sit.1 - stand_start;
+        let total = sit.1 - rise.start;
         if !(MIN_TOTAL_S..=MAX_TOTAL_S + MAX_PAUSE_S).contains(&total) {
             return None;
         }
-        let seat = self.seat_before(stand_start);
+        let seat = self.seat_before(rise.start);
         Some(Draft {
-            start: stand_start,
+            start: rise.start,
             phases,
             sit,
             sit_implied: implied_sit.is_some(),
             seat,
-            rise: seat.and_then(|(y, _, _)| self.risen((stand_start, stand_end), y)),
+            rise: seat.and_then(|(y, _, _)| self.risen((rise.start, rise.end), y)),
         })
     }
 
