@@ -206,12 +206,19 @@ pub struct Decoder {
     /// segment's confidence sum and frame count at that moment.
     away: Option<(f64, f64, u32)>,
     roles: Vec<Role>,
+    /// Per class, whether it counts with the other walks for the threshold (all false when
+    /// `walks_as_one` is off).
+    walks: Vec<bool>,
     posture: Posture,
 }
 
 impl Decoder {
     pub fn new(cfg: DecoderConfig, classes: Vec<String>) -> Decoder {
         let roles = roles(&classes, cfg.posture_rule);
+        let walks = classes
+            .iter()
+            .map(|c| cfg.walks_as_one && c.starts_with("walk_"))
+            .collect();
         Decoder {
             cfg,
             smoothed: Vec::new(),
@@ -225,6 +232,7 @@ impl Decoder {
             candidate: None,
             away: None,
             roles,
+            walks,
             posture: Posture::Unknown,
             classes,
         }
@@ -403,12 +411,11 @@ impl Decoder {
             (best, conf) = argmax_where(probs, |i| self.possible(i));
         }
         // Walking with its direction unclear: the walking classes together.
-        let walk = |i: usize| self.cfg.walks_as_one && self.classes[i].starts_with("walk_");
-        let walking: f32 = if walk(best) {
+        let walking: f32 = if self.walks[best] {
             probs
                 .iter()
                 .enumerate()
-                .filter(|&(i, _)| walk(i) && self.possible(i))
+                .filter(|&(i, _)| self.walks[i] && self.possible(i))
                 .map(|(_, p)| p)
                 .sum()
         } else {

@@ -260,6 +260,18 @@ fn seated_before(before: &[Segment]) -> bool {
         .is_none_or(|(_, k)| matches!(k, Kind::Sit | Kind::Still))
 }
 
+/// Where `body[i]` is `sitting` and the next segment walking, after a gap of
+/// [`MIN_IMPLIED_RISE_S`] to [`MAX_PAUSE_S`] with nothing reported: that gap, where a rise the
+/// classifier did not see took place.
+fn rise_not_seen(body: &[Segment], i: usize) -> Option<(f64, f64)> {
+    let (sat, next) = (&body[i], body.get(i + 1)?);
+    let gap = (sat.end, next.start);
+    (sat.activity == "sitting"
+        && kind(&next.activity) == Kind::Walk
+        && (MIN_IMPLIED_RISE_S..=MAX_PAUSE_S).contains(&(gap.1 - gap.0)))
+    .then_some(gap)
+}
+
 fn kind(activity: &str) -> Kind {
     match activity {
         "stand_up" => Kind::Stand,
@@ -681,8 +693,13 @@ impl TugDetector {
     /// in `implied_sit` (from, to) after it: as seen, or else with turns implied, or else with
     /// the rise implied too.
     fn match_tug(&self, implied_sit: Option<(f64, f64)>) -> Option<Draft> {
+        // Implying a rise changes nothing where no `sitting` is followed by walking after a
+        // gap: the third try (run at every frame while a sit-down may be implied) is skipped.
+        let rise_to_imply =
+            (0..self.history.len()).any(|i| rise_not_seen(&self.history, i).is_some());
         [Imply::Nothing, Imply::Turns, Imply::TurnsAndRise]
             .into_iter()
+            .filter(|&imply| imply != Imply::TurnsAndRise || rise_to_imply)
             .find_map(|imply| self.match_phases(implied_sit, imply))
     }
 
@@ -698,7 +715,7 @@ impl TugDetector {
         // Back from the sit-down to the stand-up: the tokens between, with the gaps.
         let mut tokens: Vec<Token> = Vec::new();
         let mut earliest = sit.0;
-        let mut stand: Option<Rise> = None;
+        let mut rise: Option<Rise> = None;
         // Whether the person walks after the segment at hand (a walk was gathered already).
         let mut walked_on = false;
         for (i, s) in body.iter().enumerate().rev() {
@@ -709,15 +726,13 @@ impl TugDetector {
                 tokens.push(Token::Gap(s.end, earliest));
             }
             earliest = s.start;
-            // `sitting`, then a gap, then walking: the rise was not seen, but a seated person
-            // has to rise to walk; it is implied over the gap.
+            // The rise was not seen, but a seated person has to rise to walk: it is implied
+            // over the gap (the token just pushed).
             if imply == Imply::TurnsAndRise
-                && s.activity == "sitting"
-                && let [.., Token::Seg(_, Kind::Walk), Token::Gap(a, b)] = tokens[..]
-                && (MIN_IMPLIED_RISE_S..=MAX_PAUSE_S).contains(&(b - a))
+                && let Some((a, b)) = rise_not_seen(body, i)
             {
                 tokens.pop();
-                stand = Some(Rise {
+                rise = Some(Rise {
                     before: i + 1,
                     start: a,
                     end: b,
@@ -735,7 +750,7 @@ impl TugDetector {
                     // `sitting` and the `stand_up` with nothing reported between: the rise
                     // began in that gap (the classifier unsure of the first lean), dated to
                     // its middle.
-                    let start = match i.checked_sub(1).map(|j| &body[j]) {
+                    let start = match body[..i].last() {
                         Some(b)
                             if b.activity == "sitting"
                                 && s.start - b.end > 0.05
@@ -745,7 +760,7 @@ impl TugDetector {
                         }
                         _ => s.start,
                     };
-                    stand = Some(Rise {
+                    rise = Some(Rise {
                         before: i,
                         start,
                         end: s.end,
@@ -767,7 +782,7 @@ impl TugDetector {
                 }
             }
         }
-        let rise = stand?;
+        let rise = rise?;
         if !seated_before(&body[..rise.before]) {
             return None;
         }
@@ -988,19 +1003,17 @@ impl TugDetector {
         {
             return Ok(None);
         }
-        let settled = match self.settled(contact, last) {
+        let settle = self.settled(contact, last);
+        if matches!(settle, Settle::NotYet) && !last && self.end_rule == TugEnd::Settled {
+            return Err(());
+        }
+        let settled = match settle {
             Settle::At(t) => Some(t),
-            Settle::NotYet if !last && self.end_rule == TugEnd::Settled => return Err(()),
             _ => None,
         };
-        let (end, end_rule, end_estimated) = match (self.end_rule, settled) {
-            (TugEnd::Settled, Some(t)) => (t, TugEnd::Settled, false),
-            // The recording stopped while the person was still sitting back.
-            (TugEnd::Settled, None) if last && self.now < contact + SETTLE_MAX_S => (
-                (contact + SETTLE_TYPICAL_S).min(self.now).max(contact),
-                TugEnd::Settled,
-                true,
-            ),
+        let (end, end_rule, end_estimated) = match (self.end_rule, settle) {
+            (TugEnd::Settled, Settle::At(t)) => (t, TugEnd::Settled, false),
+            (TugEnd::Settled, Settle::Estimated(t)) => (t, TugEnd::Settled, true),
             _ => (contact, TugEnd::SeatContact, false),
         };
         let mut phases = d.phases;
@@ -1250,6 +1263,11 @@ impl TugDetector {
             {
                 return Settle::At(t);
             }
+            // Still sitting back at the last frame, within the time settling takes: when
+            // people are typically seated back (or the last frame, if that came first).
+            if self.now < contact + SETTLE_MAX_S {
+                return Settle::Estimated((contact + SETTLE_TYPICAL_S).min(self.now).max(contact));
+            }
         }
         Settle::NotYet
     }
@@ -1263,6 +1281,8 @@ enum Contact {
 
 enum Settle {
     At(f64),
+    /// Not seen: the input ended while the person was still sitting back.
+    Estimated(f64),
     NotYet,
     Never,
 }
