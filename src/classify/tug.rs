@@ -162,9 +162,11 @@ const SETTLE_CALM_S: f64 = 0.15;
 /// Settling back takes well under 2 s; later movement is fidgeting, not sitting down.
 const SETTLE_MAX_S: f64 = 2.0;
 /// How long after seat contact people are seated back, when a recording stops before it
-/// could be seen (s): the median, from the hip reaching the seat to the labelled end of the
-/// sit-down, over the 40 real tests of TST TUG (`make eval-real`, the Kinect's view; a
-/// calibration from real people, not a model of any one).
+/// could be seen (s): over the 40 real tests of TST TUG (`make eval-real`, the Kinect's
+/// view), the median from the hip reaching the seat, as the converter dates it on the
+/// skeletons, to the labelled end of the sit-down; a calibration from real people, not a model
+/// of any one. The seat contact found here comes earlier (0.88 s before the labelled end in
+/// the median); 0.88 s instead gives the same tests within half a second (docs/models.md).
 const SETTLE_TYPICAL_S: f64 = 0.67;
 /// The turn to sit down, when not seen as `turn`, is looked for this long before the
 /// sit-down: a turn of 180° takes 1–3 s even for a slow walker, and the body is side-on to
