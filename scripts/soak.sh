@@ -2,8 +2,8 @@
 # `make soak` (1 h) / `make soak-quick` (5 min): runs the daemon on the looping demo clip with
 # MQTT and the API on, samples its RSS, open file descriptors and threads every 10 s, and
 # passes if, after a warm-up, RSS does not climb and fds and threads stay flat. RSS can move by
-# a few MB as glibc's arenas and the decoder's buffers are reused (`tune_allocator` in
-# src/main.rs removed the late steps of 4-16 MB), so "does not climb" means: the median of the
+# a few MB as glibc's arenas and the decoder's buffers are reused (`tune_glibc` in
+# src/memory.rs removed the late steps of 4-16 MB), so "does not climb" means: the median of the
 # last third of the samples is within 2 MB of the first third's, and the last third's peak is within 2 MB of
 # the middle third's (the high-water mark has stopped rising). The least-squares slope is
 # printed too.

@@ -18,6 +18,8 @@
 //! * [`landmarks`]: the landmark frame, the contract between pose and everything after it.
 //! * [`frame`]: one RGB image with its timestamps, the unit capture produces (or, replayed
 //!   from a landmark file, the landmarks recorded for one frame in its place).
+//! * [`memory`]: the process's allocator: large blocks (weights, activations) from cached
+//!   mappings, the rest glibc's.
 //! * [`model`]: loading ONNX models into tract (the only inference engine) and their cards.
 //! * [`timings`]: per-step timings of a frame or a request.
 //! * [`shutdown`]: the one shutdown signal handed to every thread and task.
@@ -56,6 +58,7 @@ pub mod frame;
 pub mod fuzzing;
 pub(crate) mod health;
 pub mod landmarks;
+pub mod memory;
 pub mod model;
 pub mod offline;
 pub(crate) mod outputs;

@@ -144,48 +144,16 @@ enum Command {
     },
 }
 
-/// glibc's allocator, set for a long-running process that runs models on every frame.
-///
-/// * Arenas: glibc gives every thread that allocates its own arena; GStreamer, tokio and the
-///   workers together would hold tens of MB in half-used arenas. Two are plenty here.
-/// * Thresholds: by default glibc serves blocks over 128 KiB with `mmap` and raises that
-///   threshold to the size of each such block freed later, up to its maximum (32 MiB on
-///   64-bit). tract allocates every activation afresh (~120 MB in blocks of 0.2-4 MB per
-///   landmark run); mapped and unmapped at every run they cost page faults: 13 ms landmark
-///   runs took 40 ms with the threshold fixed at 256 KiB. But left dynamic, it rises in steps
-///   whenever a rarer, larger block is freed (the detector's, a decoder's), and each step
-///   moves another size class into the heap: RSS then stepped up by 4-16 MB at a random
-///   moment minutes into a run. Setting the threshold (and the heap-trim threshold, 2x, as
-///   glibc would) to where the dynamic rule ends up gives the steady state from the first
-///   frames on, at the same speed (`make soak-quick`: RSS flat from 20-40 s on).
-/// * 32-bit targets (armv7): glibc caps the threshold at 512 KiB there, so most activations
-///   would be mapped at every run (on x86-64, a 512 KiB threshold made landmark runs
-///   2.5-2.7x slower, and turning `mmap` off undid it). There `mmap` is turned off instead,
-///   in a single arena: the main heap grows with `brk`, which has no such cap, and keeps its
-///   pages between runs.
-fn tune_allocator() {
-    // SAFETY: mallopt only tunes the allocator; called before any other thread starts.
-    unsafe {
-        #[cfg(target_pointer_width = "64")]
-        {
-            const MMAP_THRESHOLD: libc::c_int = 32 << 20; // glibc's maximum on 64-bit
-            libc::mallopt(libc::M_ARENA_MAX, 2);
-            libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
-            libc::mallopt(libc::M_TRIM_THRESHOLD, 2 * MMAP_THRESHOLD);
-        }
-        #[cfg(not(target_pointer_width = "64"))]
-        {
-            libc::mallopt(libc::M_ARENA_MAX, 1);
-            libc::mallopt(libc::M_MMAP_MAX, 0);
-            libc::mallopt(libc::M_TRIM_THRESHOLD, 64 << 20);
-        }
-    }
-}
+/// Large blocks (model weights, tract's activations) from their own cached mappings, the rest
+/// glibc's: `activityd::memory`.
+#[global_allocator]
+static GLOBAL: activityd::memory::Global = activityd::memory::Global;
 
 fn main() -> ExitCode {
     // SAFETY: first thing in main, before any thread exists.
     unsafe { activityd::capture::gst::prepare_environment() };
-    tune_allocator();
+    // SAFETY: before any other thread starts.
+    unsafe { activityd::memory::tune_glibc() };
     let cli = Cli::parse();
     match cli.command {
         Command::CheckConfig { path } => check_config(&path),
