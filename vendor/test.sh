@@ -22,3 +22,5 @@ cd "$here"
 cargo test --locked --release "${target[@]}" -p tract-linalg --lib -- depthwise upper_state \
   leaves_upper_avx avx512_f32_mmm pointwise_f32_matmul
 cargo test --locked --release "${target[@]}" -p tract-core --lib depth_wise
+# The sparse constant matrix product (PR 6).
+cargo test --locked --release "${target[@]}" -p tract-core --lib einsum::sparse

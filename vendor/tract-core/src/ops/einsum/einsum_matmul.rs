@@ -547,6 +547,10 @@ impl TypedOp for EinSumMatMul {
             return dequant(model, node, self).map(Some);
         }
         ensure!(node.inputs.len() == 2);
+        // activityd patch (PR 6): a mostly-zero constant operand runs as sparse × dense.
+        if let Some(patch) = super::sparse::sparse_patch(model, node, &self.op)? {
+            return Ok(Some(patch));
+        }
         let (a, b) = model.node_input_facts(node.id)?.into_iter().collect_tuple().unwrap();
         // at this stage a and b must NOT be packed yet. if they are exotic, we can assume it's just compression
         let must_transpose = if let Some(of) = a.exotic_fact() {

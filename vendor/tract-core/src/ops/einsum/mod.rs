@@ -10,6 +10,7 @@ mod eval;
 pub mod einsum_matmul;
 pub mod kernel_selection;
 pub mod prefix_matmul;
+pub mod sparse;
 
 #[cfg(test)]
 mod proptest;

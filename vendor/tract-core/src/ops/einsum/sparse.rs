@@ -1,0 +1,526 @@
+//! activityd patch (vendor/README.md, PR 6): a matrix product with a constant, mostly-zero f32
+//! left operand, run as sparse × dense.
+//!
+//! Pruned networks store weights that are mostly zeros: MediaPipe's BlazePose person detector
+//! has 75 % zeros in every pointwise convolution (TFLite stores them sparse; XNNPACK runs them
+//! sparse). The dense kernels multiply every zero. `SparseConstMatMul` keeps the constant
+//! operand `W` (`m × k`) in compressed rows and computes `Y[.., i, ..] = Σ_j W[i, j] · X[.., j, ..]`
+//! for an input whose contracted axis is followed by contiguous axes (NCHW after a 1×1
+//! convolution: the spatial plane), so each non-zero weight scales a contiguous run of the
+//! input. Each output row is accumulated in registers over a tile of the plane, the weights
+//! in their stored order (sums are in `j` order: equal to a dense product done in that order).
+
+use super::EinSum;
+use crate::internal::*;
+
+/// Zeros needed in a constant operand before the sparse product is used.
+pub const MIN_ZERO_FRACTION: f32 = 0.5;
+
+/// `Y = W · X` along one axis of `X`, with `W` constant and sparse.
+#[derive(Clone)]
+pub struct SparseConstMatMul {
+    /// Output rows (`m`) and contracted length (`k`).
+    pub m: usize,
+    pub k: usize,
+    /// Compressed rows: row `i`'s non-zeros are `cols[row_start[i]..row_start[i + 1]]`, with
+    /// their values in `vals` at the same places.
+    pub row_start: Vec<usize>,
+    pub cols: Vec<u32>,
+    pub vals: Vec<f32>,
+    /// The contracted axis of `X` (the output has `m` there instead).
+    pub axis: usize,
+    /// Fused from the operations that followed: added to each output row's sum (`m` values),
+    /// then the result clamped to `lo..=hi` (a ReLU6 after a convolution's bias).
+    pub bias: Vec<f32>,
+    pub lo: f32,
+    pub hi: f32,
+}
+
+impl PartialEq for SparseConstMatMul {
+    fn eq(&self, other: &Self) -> bool {
+        (self.m, self.k, self.axis) == (other.m, other.k, other.axis)
+            && self.row_start == other.row_start
+            && self.cols == other.cols
+            && self.vals.iter().map(|v| v.to_bits()).eq(other.vals.iter().map(|v| v.to_bits()))
+            && self.bias.iter().map(|v| v.to_bits()).eq(other.bias.iter().map(|v| v.to_bits()))
+            && (self.lo.to_bits(), self.hi.to_bits()) == (other.lo.to_bits(), other.hi.to_bits())
+    }
+}
+
+impl Eq for SparseConstMatMul {}
+
+impl std::fmt::Debug for SparseConstMatMul {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(
+            f,
+            "SparseConstMatMul m={} k={} axis={} nnz={} ({:.0}% zeros), bias {}, clamp {}..{}",
+            self.m,
+            self.k,
+            self.axis,
+            self.vals.len(),
+            100.0 * (1.0 - self.vals.len() as f32 / (self.m * self.k).max(1) as f32),
+            if self.bias.iter().any(|b| *b != 0.0) { "fused" } else { "none" },
+            self.lo,
+            self.hi
+        )
+    }
+}
+
+impl SparseConstMatMul {
+    /// From a dense `m × k` row-major f32 matrix; `None` when it has too few zeros.
+    pub fn from_dense(w: &[f32], m: usize, k: usize, axis: usize) -> Option<Self> {
+        if w.len() != m * k || m == 0 || k == 0 || k > u32::MAX as usize {
+            return None;
+        }
+        let zeros = w.iter().filter(|v| **v == 0.0).count();
+        if (zeros as f32) < MIN_ZERO_FRACTION * w.len() as f32 {
+            return None;
+        }
+        let mut row_start = Vec::with_capacity(m + 1);
+        let mut cols = Vec::with_capacity(w.len() - zeros);
+        let mut vals = Vec::with_capacity(w.len() - zeros);
+        row_start.push(0);
+        for row in w.chunks_exact(k) {
+            for (j, v) in row.iter().enumerate() {
+                if *v != 0.0 {
+                    cols.push(j as u32);
+                    vals.push(*v);
+                }
+            }
+            row_start.push(cols.len());
+        }
+        Some(SparseConstMatMul {
+            m,
+            k,
+            row_start,
+            cols,
+            vals,
+            axis,
+            bias: vec![0.0; m],
+            lo: f32::NEG_INFINITY,
+            hi: f32::INFINITY,
+        })
+    }
+
+    fn output_shape<D: DimLike>(&self, input: &[D]) -> TVec<D> {
+        let mut shape: TVec<D> = input.into();
+        shape[self.axis] = self.m.into();
+        shape
+    }
+
+    /// `y` (`outer × m × inner`) from `x` (`outer × k × inner`).
+    pub fn compute(&self, x: &[f32], y: &mut [f32], outer: usize, inner: usize) {
+        debug_assert_eq!(x.len(), outer * self.k * inner);
+        debug_assert_eq!(y.len(), outer * self.m * inner);
+        for o in 0..outer {
+            let x = &x[o * self.k * inner..][..self.k * inner];
+            let y = &mut y[o * self.m * inner..][..self.m * inner];
+            #[cfg(target_arch = "x86_64")]
+            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+                // SAFETY: the CPU has AVX2 and FMA (checked just above).
+                unsafe { self.plane_avx2(x, y, inner) };
+                continue;
+            }
+            self.plane(x, y, inner);
+        }
+    }
+
+    /// One plane, portable: tiles of 32 points, one output row at a time.
+    fn plane(&self, x: &[f32], y: &mut [f32], inner: usize) {
+        const T: usize = 32;
+        let mut start = 0;
+        while start < inner {
+            let len = T.min(inner - start);
+            for i in 0..self.m {
+                let mut acc = [0f32; T];
+                let nz = self.row_start[i]..self.row_start[i + 1];
+                for (c, w) in self.cols[nz.clone()].iter().zip(&self.vals[nz]) {
+                    let xr = &x[*c as usize * inner + start..][..len];
+                    for (a, v) in acc.iter_mut().zip(xr) {
+                        *a += w * v;
+                    }
+                }
+                for (o, a) in y[i * inner + start..][..len].iter_mut().zip(&acc) {
+                    *o = (a + self.bias[i]).max(self.lo).min(self.hi);
+                }
+            }
+            start += len;
+        }
+    }
+
+    /// One plane with AVX2 + FMA: 32 points in four registers per output row.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn plane_avx2(&self, x: &[f32], y: &mut [f32], inner: usize) {
+        use std::arch::x86_64::*;
+        let xp = x.as_ptr();
+        let yp = y.as_mut_ptr();
+        let full = inner / 32 * 32;
+        let (lo, hi) = (_mm256_set1_ps(self.lo), _mm256_set1_ps(self.hi));
+        let mut start = 0;
+        while start < full {
+            for i in 0..self.m {
+                let (mut a0, mut a1, mut a2, mut a3) = (
+                    _mm256_setzero_ps(),
+                    _mm256_setzero_ps(),
+                    _mm256_setzero_ps(),
+                    _mm256_setzero_ps(),
+                );
+                for n in self.row_start[i]..self.row_start[i + 1] {
+                    // SAFETY: cols < k and start + 32 <= inner, so the row's 32 points are in x.
+                    unsafe {
+                        let w = _mm256_set1_ps(*self.vals.get_unchecked(n));
+                        let p = xp.add(*self.cols.get_unchecked(n) as usize * inner + start);
+                        a0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p), a0);
+                        a1 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p.add(8)), a1);
+                        a2 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p.add(16)), a2);
+                        a3 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p.add(24)), a3);
+                    }
+                }
+                let b = _mm256_set1_ps(self.bias[i]);
+                let fin = |a| _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(a, b), lo), hi);
+                // SAFETY: i < m and start + 32 <= inner: inside y.
+                unsafe {
+                    let q = yp.add(i * inner + start);
+                    _mm256_storeu_ps(q, fin(a0));
+                    _mm256_storeu_ps(q.add(8), fin(a1));
+                    _mm256_storeu_ps(q.add(16), fin(a2));
+                    _mm256_storeu_ps(q.add(24), fin(a3));
+                }
+            }
+            start += 32;
+        }
+        // The last points (fewer than 32): eight at a time, then one by one.
+        while start < inner {
+            let len = if inner - start >= 8 { 8 } else { 1 };
+            for i in 0..self.m {
+                if len == 8 {
+                    let mut a = _mm256_setzero_ps();
+                    for n in self.row_start[i]..self.row_start[i + 1] {
+                        // SAFETY: as above, with start + 8 <= inner.
+                        unsafe {
+                            let w = _mm256_set1_ps(*self.vals.get_unchecked(n));
+                            let p = xp.add(*self.cols.get_unchecked(n) as usize * inner + start);
+                            a = _mm256_fmadd_ps(w, _mm256_loadu_ps(p), a);
+                        }
+                    }
+                    let a = _mm256_add_ps(a, _mm256_set1_ps(self.bias[i]));
+                    let a = _mm256_min_ps(_mm256_max_ps(a, lo), hi);
+                    // SAFETY: inside y.
+                    unsafe { _mm256_storeu_ps(yp.add(i * inner + start), a) };
+                } else {
+                    let mut a = 0f32;
+                    for n in self.row_start[i]..self.row_start[i + 1] {
+                        a = self.vals[n].mul_add(x[self.cols[n] as usize * inner + start], a);
+                    }
+                    y[i * inner + start] = (a + self.bias[i]).max(self.lo).min(self.hi);
+                }
+            }
+            start += len;
+        }
+    }
+}
+
+impl Op for SparseConstMatMul {
+    fn name(&self) -> StaticName {
+        "SparseConstMatMul".into()
+    }
+
+    fn info(&self) -> TractResult<Vec<String>> {
+        Ok(vec![format!("{self:?}")])
+    }
+
+    op_as_typed_op!();
+}
+
+impl EvalOp for SparseConstMatMul {
+    op_out_of_plan!();
+
+    fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        let x = args_1!(inputs);
+        let shape = x.shape();
+        ensure!(shape.len() > self.axis && shape[self.axis] == self.k);
+        let outer = shape[..self.axis].iter().product::<usize>();
+        let inner = shape[self.axis + 1..].iter().product::<usize>();
+        let out_shape = self.output_shape(shape);
+        let mut y = unsafe { Tensor::uninitialized::<f32>(&out_shape)? };
+        {
+            let x = x.try_as_plain_ram()?;
+            let x = x.as_slice::<f32>()?;
+            let mut yp = y.try_as_plain_ram_mut()?;
+            self.compute(x, yp.as_slice_mut::<f32>()?, outer, inner);
+        }
+        Ok(tvec!(y.into_tvalue()))
+    }
+}
+
+impl TypedOp for SparseConstMatMul {
+    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        ensure!(inputs[0].datum_type == f32::datum_type());
+        ensure!(inputs[0].shape[self.axis] == self.k.to_dim());
+        Ok(tvec!(f32::fact(self.output_shape(&inputs[0].shape))))
+    }
+
+    /// Takes in the operation that follows when it adds a constant per output row (a bias),
+    /// or clamps by a constant (the two halves of a ReLU6), in that order.
+    fn fuse(&self, model: &TypedModel, node: &TypedNode) -> TractResult<Option<TypedModelPatch>> {
+        use crate::ops::binary::{OptBinByScalar, TypedBinOp};
+        use tract_linalg::BinOp;
+        rule_if!(node.outputs.len() == 1 && node.outputs[0].successors.len() == 1);
+        rule_if!(!model.output_outlets()?.contains(&node.id.into()));
+        let succ = model.node(node.outputs[0].successors[0].node);
+        rule_if!(succ.inputs.len() == 2 && succ.outputs.len() == 1);
+        rule_if!(succ.outputs[0].fact.shape == node.outputs[0].fact.shape);
+        rule_if!(succ.outputs[0].fact.datum_type == f32::datum_type());
+        let binop = if let Some(op) = succ.op_as::<TypedBinOp>() {
+            op.0.as_linalg_binop()
+        } else {
+            succ.op_as::<OptBinByScalar>().map(|op| op.linalg_op)
+        };
+        rule_if_some!(binop = binop);
+        let mine = succ.inputs.iter().position(|i| i.node == node.id).unwrap_or(0);
+        rule_if!(succ.inputs[mine] == node.id.into() && succ.inputs[1 - mine] != node.id.into());
+        let other = model.outlet_fact(succ.inputs[1 - mine])?;
+        rule_if_some!(k = other.konst.as_ref());
+        rule_if!(k.datum_type() == f32::datum_type());
+        let k = k.try_as_plain_ram()?;
+        let v = k.as_slice::<f32>()?;
+        let out_rank = node.outputs[0].fact.rank();
+        let per_row = v.len() == self.m
+            && other.rank() == out_rank
+            && (0..out_rank)
+                .all(|a| other.shape[a] == if a == self.axis { self.m } else { 1 }.to_dim());
+        let mut new = self.clone();
+        let unclamped = self.lo == f32::NEG_INFINITY && self.hi == f32::INFINITY;
+        match binop {
+            BinOp::Add if unclamped && v.len() == 1 => new.bias.iter_mut().for_each(|b| *b += v[0]),
+            BinOp::Add if unclamped && per_row => {
+                new.bias.iter_mut().zip(v).for_each(|(b, x)| *b += x)
+            }
+            BinOp::Max if v.len() == 1 && self.hi == f32::INFINITY => new.lo = self.lo.max(v[0]),
+            BinOp::Min if v.len() == 1 => new.hi = self.hi.min(v[0]),
+            _ => return Ok(None),
+        }
+        // A clamp with a NaN bound, or lo above hi, is not fused.
+        rule_if!(matches!(
+            new.lo.partial_cmp(&new.hi),
+            Some(std::cmp::Ordering::Less | std::cmp::Ordering::Equal)
+        ));
+        let mut patch = TypedModelPatch::new(format!("fusing {succ} into {node}"));
+        let x = patch.tap_model(model, node.inputs[0])?;
+        let y = patch.wire_node(&succ.name, new, &[x])?[0];
+        patch.shunt_outside(model, succ.id.into(), y)?;
+        Ok(Some(patch))
+    }
+
+    as_op!();
+}
+
+/// Whether this CPU runs the kernel that was measured faster than the dense one (x86-64 with
+/// AVX2 and FMA). Elsewhere the dense kernels stay: the portable loop has not been measured
+/// against them (on ARM, tract's NEON kernels).
+fn kernel_measured() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// The sparse product for an einsum of a constant f32 matrix and a plain f32 input, when the
+/// matrix is mostly zeros and the einsum is `W[i, j] · X[.., j, ..] → Y[.., i, ..]` (the
+/// output keeps the input's axes in order, `i` in place of `j`).
+pub(crate) fn sparse_patch(
+    model: &TypedModel,
+    node: &TypedNode,
+    op: &EinSum,
+) -> TractResult<Option<TypedModelPatch>> {
+    if !kernel_measured()
+        || node.inputs.len() != 2
+        || op.q_params.is_some()
+        || op.operating_dt != f32::datum_type()
+    {
+        return Ok(None);
+    }
+    let facts = model.node_input_facts(node.id)?;
+    let Some(wi) = (0..2).find(|&i| facts[i].konst.is_some() && facts[i].rank() == 2) else {
+        return Ok(None);
+    };
+    let xi = 1 - wi;
+    let (wf, xf) = (facts[wi], facts[xi]);
+    if wf.datum_type != f32::datum_type()
+        || xf.datum_type != f32::datum_type()
+        || wf.exotic_fact().is_some()
+        || xf.exotic_fact().is_some()
+    {
+        return Ok(None);
+    }
+    // Which axis of W is contracted (j), and where it is in X.
+    let (mut w_j, mut w_i, mut x_j, mut y_i) = (None, None, None, None);
+    for axis in op.axes.iter_all_axes() {
+        let (w, x, y) = (&axis.inputs[wi], &axis.inputs[xi], &axis.outputs[0]);
+        match (w.len(), x.len(), y.len()) {
+            (1, 1, 0) => {
+                w_j = Some(w[0]);
+                x_j = Some(x[0]);
+            }
+            (1, 0, 1) => {
+                w_i = Some(w[0]);
+                y_i = Some(y[0]);
+            }
+            (0, 1, 1) if x[0] == y[0] => {}
+            _ => return Ok(None),
+        }
+    }
+    let (Some(w_j), Some(w_i), Some(x_j), Some(y_i)) = (w_j, w_i, x_j, y_i) else {
+        return Ok(None);
+    };
+    if x_j != y_i || w_j == w_i {
+        return Ok(None);
+    }
+    let w = wf.konst.as_ref().unwrap();
+    let w = if w_i == 0 {
+        w.clone().into_tensor()
+    } else {
+        w.clone().into_tensor().permute_axes(&[1, 0])?
+    };
+    let (m, k) = (w.shape()[0], w.shape()[1]);
+    let w = w.try_as_plain_ram()?;
+    let Some(sparse) = SparseConstMatMul::from_dense(w.as_slice::<f32>()?, m, k, x_j) else {
+        return Ok(None);
+    };
+    let mut patch = TypedModelPatch::new("sparse constant matmul");
+    let x = patch.tap_model(model, node.inputs[xi])?;
+    let y = patch.wire_node(&node.name, sparse, &[x])?[0];
+    patch.shunt_outside(model, node.id.into(), y)?;
+    Ok(Some(patch))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A pseudo-random m × k matrix with about `density` of its entries non-zero.
+    fn sparse_matrix(m: usize, k: usize, density: f32, seed: u64) -> Vec<f32> {
+        let mut s = seed;
+        let mut next = || {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (s >> 33) as f32 / (1u64 << 31) as f32
+        };
+        (0..m * k).map(|_| if next() < density { next() * 2.0 - 1.0 } else { 0.0 }).collect()
+    }
+
+    /// The dense product, summed in the same order (j ascending).
+    fn reference(w: &[f32], x: &[f32], m: usize, k: usize, outer: usize, inner: usize) -> Vec<f32> {
+        let mut y = vec![0f32; outer * m * inner];
+        for o in 0..outer {
+            for i in 0..m {
+                for p in 0..inner {
+                    let mut a = 0f32;
+                    for j in 0..k {
+                        let wv = w[i * k + j];
+                        if wv != 0.0 {
+                            a = wv.mul_add(x[(o * k + j) * inner + p], a);
+                        }
+                    }
+                    y[(o * m + i) * inner + p] = a;
+                }
+            }
+        }
+        y
+    }
+
+    #[test]
+    fn matches_the_dense_product_at_every_plane_size() {
+        for (m, k) in [(1, 1), (3, 5), (16, 24), (40, 72)] {
+            let w = sparse_matrix(m, k, 0.25, (m * 31 + k) as u64);
+            let Some(op) = SparseConstMatMul::from_dense(&w, m, k, 1) else {
+                continue; // too dense by chance
+            };
+            for inner in [1, 7, 8, 9, 31, 32, 33, 49, 64, 100, 196] {
+                for outer in [1, 2] {
+                    let x = sparse_matrix(outer * k, inner, 1.0, inner as u64);
+                    let mut y = vec![f32::NAN; outer * m * inner];
+                    op.compute(&x, &mut y, outer, inner);
+                    let r = reference(&w, &x, m, k, outer, inner);
+                    for (a, b) in y.iter().zip(&r) {
+                        // FMA (AVX2) against mul_add: the same rounding; the portable loop
+                        // rounds the product: within a few ulps of the sum.
+                        assert!(
+                            (a - b).abs() <= 1e-5 * (1.0 + b.abs()),
+                            "{m}x{k} inner {inner}: {a} vs {b}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_dense_matrix_is_left_to_the_dense_kernels() {
+        let w = sparse_matrix(8, 8, 0.9, 1);
+        assert!(SparseConstMatMul::from_dense(&w, 8, 8, 1).is_none());
+        let w = sparse_matrix(8, 8, 0.2, 1);
+        assert!(SparseConstMatMul::from_dense(&w, 8, 8, 1).is_some());
+    }
+
+    #[test]
+    fn a_one_by_one_convolution_with_sparse_weights_runs_sparse_and_equals_the_dense_plan()
+    -> TractResult<()> {
+        use crate::ops::cnn::{Conv, KernelFormat, PaddingSpec, PoolSpec};
+        use crate::ops::nn::DataFormat;
+        let (ci, co, h, w) = (24usize, 40usize, 9usize, 11usize);
+        let kernel = sparse_matrix(co, ci, 0.25, 7);
+        let mut model = TypedModel::default();
+        let x = model.add_source("x", f32::fact([1, ci, h, w]))?;
+        let k = model.add_const("k", Tensor::from_shape(&[co, ci, 1, 1], &kernel)?)?;
+        let b = model.add_const("b", Tensor::from_shape(&[co], &vec![0.5f32; co])?)?;
+        let conv = Conv {
+            pool_spec: PoolSpec {
+                data_format: DataFormat::NCHW,
+                kernel_shape: tvec!(1, 1),
+                padding: PaddingSpec::Valid,
+                dilations: None,
+                strides: None,
+                input_channels: ci,
+                output_channels: co,
+            },
+            kernel_fmt: KernelFormat::OIHW,
+            group: 1,
+            q_params: None,
+        };
+        let y = model.wire_node("conv", conv, &[x, k, b])?;
+        // A ReLU6, as ONNX's Clip(0, 6) becomes: fused into the sparse product too.
+        let zero = model.add_const("zero", tensor4(&[[[[0f32]]]]))?;
+        let six = model.add_const("six", tensor4(&[[[[6f32]]]]))?;
+        let y = model.wire_node("relu.max", crate::ops::math::max(), &[y[0], zero])?;
+        let y = model.wire_node("relu.min", crate::ops::math::min(), &[y[0], six])?;
+        model.select_output_outlets(&y)?;
+        let input = Tensor::from_shape(&[1, ci, h, w], &sparse_matrix(ci, h * w, 1.0, 3))?;
+        let expected = model.clone().into_runnable()?.run(tvec!(input.clone().into_tvalue()))?;
+        let optimized = model.into_optimized()?;
+        let sparse: Vec<_> =
+            optimized.nodes().iter().filter_map(|n| n.op_as::<SparseConstMatMul>()).collect();
+        if !kernel_measured() {
+            assert!(sparse.is_empty(), "the dense kernels stay where the sparse one is unmeasured");
+            let got = optimized.into_runnable()?.run(tvec!(input.into_tvalue()))?;
+            return got[0].close_enough(&expected[0], Approximation::Approximate);
+        }
+        assert_eq!(sparse.len(), 1, "one sparse product in {optimized}");
+        assert!(sparse[0].bias.iter().all(|b| *b == 0.5), "bias fused: {:?}", sparse[0]);
+        assert_eq!((sparse[0].lo, sparse[0].hi), (0.0, 6.0), "ReLU6 fused");
+        assert!(
+            optimized
+                .nodes()
+                .iter()
+                .all(|n| ["Source", "IntoShape", "SparseConstMatMul"].contains(&&*n.op.name())),
+            "nothing but the input, reshapes and the product: {optimized}"
+        );
+        let got = optimized.into_runnable()?.run(tvec!(input.into_tvalue()))?;
+        got[0].close_enough(&expected[0], Approximation::Approximate)?;
+        Ok(())
+    }
+}
