@@ -213,6 +213,12 @@ impl Allocator {
                     i += 1;
                 }
             }
+            // Joined, it may be more than the cache may hold: then it goes, and nothing else.
+            if len > CACHE_CAP {
+                drop(c);
+                unmap(p, len);
+                return;
+            }
             // The oldest block leaves when it is too old, or to make room (a few per free).
             while c.used > 0 && n_stale < stale.len() {
                 let oldest = c.slots[0];
@@ -540,6 +546,24 @@ mod tests {
         unmap(busy, len);
         unmap(odd.wrapping_add(len), len);
         unmap(busy.wrapping_add(len), len);
+    }
+
+    #[test]
+    fn a_joined_block_over_the_cap_is_unmapped_without_evicting_others() {
+        let a = Allocator::new();
+        // One mapping: two halves side by side, a gap, then a small block.
+        let half = CACHE_CAP / 2 + PAGE;
+        let region = map(2 * half + 2 * LARGE);
+        let small = region.wrapping_add(2 * half + LARGE);
+        a.give_back(small, LARGE);
+        a.give_back(region, half);
+        assert_eq!(a.cached_bytes(), LARGE + half);
+        // Its neighbour comes back: together they are over the cap.
+        a.give_back(region.wrapping_add(half), half);
+        assert_eq!(a.cached_bytes(), LARGE, "the small block stays cached");
+        assert_eq!(a.take(LARGE), small);
+        unmap(small, LARGE);
+        unmap(region.wrapping_add(2 * half), LARGE); // the gap
     }
 
     #[test]
