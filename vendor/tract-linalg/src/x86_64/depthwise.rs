@@ -4,9 +4,10 @@
 /// Same contract as the aarch64 and wasm kernels. The arithmetic is the scalar walk's, in the
 /// same order: the bias, then one multiply and one add per tap. It uses no FMA, so every output
 /// is bit-identical to the scalar path and a plan gives the same results with or without this
-/// kernel. `in_stride` 1 and 2 are vectorised at any tap count; any other stride stays scalar.
-/// The stride-2 loop stops early enough that no lane reads past
-/// `offsets[t] + (len - 1) * in_stride`, so a run ending on the tensor's last element is safe.
+/// kernel. `in_stride` 1 and 2 are vectorised at any tap count and any length (the run's last
+/// partial vector with masked loads and stores); any other stride stays scalar. No lane reads
+/// past `offsets[t] + (len - 1) * in_stride`, so a run ending on the tensor's last element is
+/// safe.
 ///
 /// # Safety
 /// `input.offset(offsets[t] + i * in_stride)` must be readable for every tap and every `i` below
@@ -30,11 +31,123 @@ pub unsafe fn depthwise_w_f32(
     }
 }
 
-/// The `in_stride == 1` case, with the tap count taken at runtime.
-///
-/// Taps are the outer loop and 32 output points the inner one: four 8-lane accumulators give
-/// the adder independent chains, and each tap's broadcast is paid once per 32 points. Real 3x3,
-/// 7x7 or 9x9 kernels reach here with 9, 49 or 81 taps.
+/// Vectors (of eight points) per pass of the tap loop: the accumulators' add chains are
+/// independent, so eight of them keep both adders busy where four left them waiting on latency.
+const BLOCK: usize = 8;
+
+/// `MASKS[8 - n..][..8]` loads as a mask of the first `n` lanes.
+static MASKS: [i32; 16] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0];
+
+/// A run as passes over the taps of up to [`BLOCK`] vectors each: whole blocks, then one pass
+/// over what is left (1 to 8 vectors, the last one partial and masked), so that a row of 56 or
+/// a run of 14 points gets as many independent accumulators as the run has vectors rather than
+/// one vector (or one point) at a time. `load(p, lanes)` reads the eight inputs of the vector
+/// whose first point's tap input is at `p`; with `masked` (the run's last vector), touching
+/// only what its first `lanes` points need;
+/// `store(o, v, lanes)` writes its first `lanes` points. `S` is the input stride.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn run<const S: usize>(
+    input: *const f32,
+    output: *mut f32,
+    taps: &[f32],
+    offsets: &[isize],
+    bias: f32,
+    len: usize,
+    load: impl Fn(*const f32, usize, bool) -> std::arch::x86_64::__m256 + Copy,
+    store: impl Fn(*mut f32, std::arch::x86_64::__m256, usize) + Copy,
+) {
+    unsafe {
+        let mut i = 0usize;
+        // A whole block only while its last vector's full loads stay within the run (the
+        // stride-2 load reads one input past its last point's).
+        while i + 8 * BLOCK < len || (S == 1 && i + 8 * BLOCK == len) {
+            pass::<BLOCK, S>(input, output, taps, offsets, bias, i, None, load, store);
+            i += 8 * BLOCK;
+        }
+        let left = len - i;
+        if left == 0 {
+            return;
+        }
+        let vectors = left.div_ceil(8);
+        let last = Some(left - 8 * (vectors - 1));
+        let args = (input, output, taps, offsets, bias, i, last, load, store);
+        match vectors {
+            1 => {
+                pass::<1, S>(args.0, args.1, args.2, args.3, args.4, args.5, args.6, args.7, args.8)
+            }
+            2 => {
+                pass::<2, S>(args.0, args.1, args.2, args.3, args.4, args.5, args.6, args.7, args.8)
+            }
+            3 => {
+                pass::<3, S>(args.0, args.1, args.2, args.3, args.4, args.5, args.6, args.7, args.8)
+            }
+            4 => {
+                pass::<4, S>(args.0, args.1, args.2, args.3, args.4, args.5, args.6, args.7, args.8)
+            }
+            5 => {
+                pass::<5, S>(args.0, args.1, args.2, args.3, args.4, args.5, args.6, args.7, args.8)
+            }
+            6 => {
+                pass::<6, S>(args.0, args.1, args.2, args.3, args.4, args.5, args.6, args.7, args.8)
+            }
+            7 => {
+                pass::<7, S>(args.0, args.1, args.2, args.3, args.4, args.5, args.6, args.7, args.8)
+            }
+            _ => {
+                pass::<8, S>(args.0, args.1, args.2, args.3, args.4, args.5, args.6, args.7, args.8)
+            }
+        }
+    }
+}
+
+/// `N` vectors from point `i`, every tap: the bias, then one multiply and one add per tap, in
+/// tap order. With `last`, the last vector is the run's last and holds that many points (1 to
+/// 8), loaded with `masked` set.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn pass<const N: usize, const S: usize>(
+    input: *const f32,
+    output: *mut f32,
+    taps: &[f32],
+    offsets: &[isize],
+    bias: f32,
+    i: usize,
+    last: Option<usize>,
+    load: impl Fn(*const f32, usize, bool) -> std::arch::x86_64::__m256,
+    store: impl Fn(*mut f32, std::arch::x86_64::__m256, usize),
+) {
+    use std::arch::x86_64::*;
+    unsafe {
+        let lanes = |v: usize| match last {
+            Some(n) if v + 1 == N => (n, true),
+            _ => (8, false),
+        };
+        let mut acc = [_mm256_set1_ps(bias); N];
+        for (tap, offset) in taps.iter().zip(offsets) {
+            let k = _mm256_set1_ps(*tap);
+            let p = input.offset(*offset).add(S * i);
+            for (v, a) in acc.iter_mut().enumerate() {
+                let (lanes, masked) = lanes(v);
+                *a = _mm256_add_ps(*a, _mm256_mul_ps(load(p.add(S * 8 * v), lanes, masked), k));
+            }
+        }
+        for (v, a) in acc.iter().enumerate() {
+            store(output.add(i + 8 * v), *a, lanes(v).0);
+        }
+    }
+}
+
+/// The first `n` lanes (0 to 8) as a load/store mask.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn mask(n: usize) -> std::arch::x86_64::__m256i {
+    unsafe { std::arch::x86_64::_mm256_loadu_si256(MASKS.as_ptr().add(8 - n) as *const _) }
+}
+
+/// The `in_stride == 1` case, with the tap count taken at runtime. Real 3x3, 5x5, 7x7 or 9x9
+/// kernels reach here with 9, 25, 49 or 81 taps.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx")]
 unsafe fn contiguous(
@@ -46,52 +159,41 @@ unsafe fn contiguous(
     len: usize,
 ) {
     use std::arch::x86_64::*;
+    #[inline(always)]
+    unsafe fn load(p: *const f32, lanes: usize) -> __m256 {
+        unsafe { if lanes == 8 { _mm256_loadu_ps(p) } else { _mm256_maskload_ps(p, mask(lanes)) } }
+    }
+    #[inline(always)]
+    unsafe fn store(o: *mut f32, v: __m256, lanes: usize) {
+        unsafe {
+            if lanes == 8 { _mm256_storeu_ps(o, v) } else { _mm256_maskstore_ps(o, mask(lanes), v) }
+        }
+    }
     unsafe {
-        let biasv = _mm256_set1_ps(bias);
-        let mut i = 0usize;
-        while i + 32 <= len {
-            let mut a0 = biasv;
-            let mut a1 = biasv;
-            let mut a2 = biasv;
-            let mut a3 = biasv;
-            for (tap, offset) in taps.iter().zip(offsets) {
-                let k = _mm256_set1_ps(*tap);
-                let p = input.offset(*offset).add(i);
-                a0 = _mm256_add_ps(a0, _mm256_mul_ps(_mm256_loadu_ps(p), k));
-                a1 = _mm256_add_ps(a1, _mm256_mul_ps(_mm256_loadu_ps(p.add(8)), k));
-                a2 = _mm256_add_ps(a2, _mm256_mul_ps(_mm256_loadu_ps(p.add(16)), k));
-                a3 = _mm256_add_ps(a3, _mm256_mul_ps(_mm256_loadu_ps(p.add(24)), k));
-            }
-            _mm256_storeu_ps(output.add(i), a0);
-            _mm256_storeu_ps(output.add(i + 8), a1);
-            _mm256_storeu_ps(output.add(i + 16), a2);
-            _mm256_storeu_ps(output.add(i + 24), a3);
-            i += 32;
-        }
-        while i + 8 <= len {
-            let mut acc = biasv;
-            for (tap, offset) in taps.iter().zip(offsets) {
-                let x = _mm256_loadu_ps(input.offset(*offset).add(i));
-                acc = _mm256_add_ps(acc, _mm256_mul_ps(x, _mm256_set1_ps(*tap)));
-            }
-            _mm256_storeu_ps(output.add(i), acc);
-            i += 8;
-        }
-        scalar(input, output, taps, offsets, bias, i, len, 1);
+        run::<1>(
+            input,
+            output,
+            taps,
+            offsets,
+            bias,
+            len,
+            |p, l, _| load(p, l),
+            |o, v, l| store(o, v, l),
+        )
     }
 }
 
 /// The `in_stride == 2` case (stride-2 convolutions along their contiguous axis), any tap count.
 ///
 /// Eight output points read sixteen consecutive inputs and keep the even ones. The even lanes
-/// come out of one in-lane `shuffle_ps` of two plain loads, in the order points 0 1 4 5 | 2 3 6 7;
+/// come out of one in-lane `shuffle_ps` of two loads, in the order points 0 1 4 5 | 2 3 6 7;
 /// every tap's product lands in that same order, so the accumulators stay permuted through the
 /// whole tap loop and are put back in order once, at the store (AVX only: no AVX2 lane
-/// permute). Four accumulators, 32 points, per tap pass, as in [`contiguous`].
+/// permute).
 ///
-/// A block of eight points starting at `i` reads up to input `2 * i + 15` past the tap's offset,
-/// one past the last even input it needs: the vector loops run while that stays below the run's
-/// last point `2 * (len - 1)`, the scalar loop takes the rest.
+/// A full vector reads one input past its last point's; a partial one (the run's last) loads
+/// masked, exactly the `2 * lanes - 1` inputs its points need, so nothing past the run's last
+/// point `2 * (len - 1)` is read.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx")]
 unsafe fn stride2(
@@ -105,52 +207,43 @@ unsafe fn stride2(
     use std::arch::x86_64::*;
     /// Inputs 0 2 8 10 | 4 6 12 14 from `p`: output points 0 1 4 5 | 2 3 6 7.
     #[inline(always)]
-    unsafe fn evens(p: *const f32) -> __m256 {
-        unsafe { _mm256_shuffle_ps::<0b10_00_10_00>(_mm256_loadu_ps(p), _mm256_loadu_ps(p.add(8))) }
+    unsafe fn evens(p: *const f32, lanes: usize, masked: bool) -> __m256 {
+        unsafe {
+            let (lo, hi) = if !masked {
+                (_mm256_loadu_ps(p), _mm256_loadu_ps(p.add(8)))
+            } else {
+                let need = 2 * lanes - 1;
+                (
+                    _mm256_maskload_ps(p, mask(need.min(8))),
+                    _mm256_maskload_ps(p.add(8), mask(need.saturating_sub(8))),
+                )
+            };
+            _mm256_shuffle_ps::<0b10_00_10_00>(lo, hi)
+        }
     }
-    /// Points 0 1 4 5 | 2 3 6 7 back to 0 1 2 3 | 4 5 6 7, stored at `o`.
+    /// Points 0 1 4 5 | 2 3 6 7 back to 0 1 2 3 | 4 5 6 7; the first `lanes` stored at `o`.
     #[inline(always)]
-    unsafe fn store(o: *mut f32, acc: __m256) {
+    unsafe fn store(o: *mut f32, acc: __m256, lanes: usize) {
         unsafe {
             let pairs = _mm256_castps_pd(acc);
             let swapped = _mm256_permute2f128_pd::<0x01>(pairs, pairs);
             let low = _mm256_unpacklo_pd(pairs, swapped);
             let high = _mm256_unpackhi_pd(pairs, swapped);
-            _mm256_storeu_ps(o, _mm256_castpd_ps(_mm256_permute2f128_pd::<0x20>(low, high)));
+            let v = _mm256_castpd_ps(_mm256_permute2f128_pd::<0x20>(low, high));
+            if lanes == 8 { _mm256_storeu_ps(o, v) } else { _mm256_maskstore_ps(o, mask(lanes), v) }
         }
     }
     unsafe {
-        let biasv = _mm256_set1_ps(bias);
-        let mut i = 0usize;
-        while i + 32 < len {
-            let mut a0 = biasv;
-            let mut a1 = biasv;
-            let mut a2 = biasv;
-            let mut a3 = biasv;
-            for (tap, offset) in taps.iter().zip(offsets) {
-                let k = _mm256_set1_ps(*tap);
-                let p = input.offset(*offset).add(2 * i);
-                a0 = _mm256_add_ps(a0, _mm256_mul_ps(evens(p), k));
-                a1 = _mm256_add_ps(a1, _mm256_mul_ps(evens(p.add(16)), k));
-                a2 = _mm256_add_ps(a2, _mm256_mul_ps(evens(p.add(32)), k));
-                a3 = _mm256_add_ps(a3, _mm256_mul_ps(evens(p.add(48)), k));
-            }
-            store(output.add(i), a0);
-            store(output.add(i + 8), a1);
-            store(output.add(i + 16), a2);
-            store(output.add(i + 24), a3);
-            i += 32;
-        }
-        while i + 8 < len {
-            let mut acc = biasv;
-            for (tap, offset) in taps.iter().zip(offsets) {
-                let x = evens(input.offset(*offset).add(2 * i));
-                acc = _mm256_add_ps(acc, _mm256_mul_ps(x, _mm256_set1_ps(*tap)));
-            }
-            store(output.add(i), acc);
-            i += 8;
-        }
-        scalar(input, output, taps, offsets, bias, i, len, 2);
+        run::<2>(
+            input,
+            output,
+            taps,
+            offsets,
+            bias,
+            len,
+            |p, l, m| evens(p, l, m),
+            |o, v, l| store(o, v, l),
+        )
     }
 }
 
@@ -247,7 +340,8 @@ mod tests {
         if !std::is_x86_feature_detected!("avx") {
             return;
         }
-        for (side, width) in [(3usize, 67usize), (5, 40), (3, 129)] {
+        for (side, width) in [(3usize, 67usize), (5, 40), (3, 129), (3, 129 + 2), (5, 67), (3, 34)]
+        {
             let r = side as isize / 2;
             let offsets: Vec<isize> =
                 (-r..=r).flat_map(|dy| (-r..=r).map(move |dx| dy * width as isize + dx)).collect();
@@ -274,10 +368,65 @@ mod tests {
         }
     }
 
+    /// Every run ends exactly where a page the process may not read begins: a lane loaded past
+    /// the run's last point (the stride-2 load's sixteenth input, an unmasked tail) faults.
+    #[test]
+    fn reads_nothing_past_the_run() {
+        if !std::is_x86_feature_detected!("avx") {
+            return;
+        }
+        let page = 4096usize;
+        unsafe {
+            let base = libc::mmap(
+                std::ptr::null_mut(),
+                2 * page,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            );
+            assert_ne!(base, libc::MAP_FAILED);
+            assert_eq!(
+                libc::mprotect((base as *mut u8).add(page).cast(), page, libc::PROT_NONE),
+                0
+            );
+            let end = (base as *mut u8).add(page) as *mut f32;
+            for v in 0..page / 4 {
+                *(base as *mut f32).add(v) = (v as f32 * 0.37).cos();
+            }
+            let taps: Vec<f32> = (0..9).map(|t| (t as f32 * 0.7).sin()).collect();
+            let offsets: Vec<isize> = (0..9).collect();
+            for in_stride in [1isize, 2] {
+                for len in 1..=150usize {
+                    let needed = 8 + (len - 1) * in_stride as usize + 1;
+                    let input = end.sub(needed);
+                    let mut output = vec![0f32; len];
+                    depthwise_w_f32(
+                        input,
+                        output.as_mut_ptr(),
+                        &taps,
+                        &offsets,
+                        0.5,
+                        len,
+                        in_stride,
+                    );
+                    let slice = std::slice::from_raw_parts(input, needed);
+                    let expected = reference(slice, &taps, &offsets, 0.5, len, in_stride, 0);
+                    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&output), bits(&expected), "len {len} stride {in_stride}");
+                }
+            }
+            libc::munmap(base, 2 * page);
+        }
+    }
+
     #[test]
     fn matches_scalar_bit_for_bit() {
         for taps in [1, 2, 3, 4, 5, 9, 25, 49, 81] {
-            for len in [0, 1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 40, 41, 64, 65, 100, 224] {
+            for len in [
+                0, 1, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 40, 41, 48, 56, 63, 64, 65, 71, 72, 100,
+                127, 128, 129, 130, 224,
+            ] {
                 compare(taps, len, 1);
                 compare(taps, len, 2);
                 compare(taps, len, 3);
