@@ -2,21 +2,27 @@
 # The daemon's memory with a camera-like source (`test:` 640x480 at 15 fps, nobody in view,
 # so the detector runs on every analysed frame; API and MQTT off), for one or more binaries,
 # alternated over rounds so they share the machine's state:
-#   bench/daemon_rss.sh [-s SECONDS] [-r ROUNDS] [-m full|lite] BIN [BIN...]
+#   bench/daemon_rss.sh [-s SECONDS] [-r ROUNDS] [-m full|lite] [-c] BIN [BIN...]
 # Prints, per run, after SECONDS: VmRSS, VmHWM (the peak since start), anonymous and
 # file-backed resident memory, in MB; then each binary's medians.
+# The file-backed part depends on what of the binary the page cache holds (the kernel maps a
+# faulted page's cached neighbours along with it): a binary just built or copied is all in the
+# cache and maps more than one read from disk after a boot. -c (root) empties the page cache
+# before each run, so every binary starts as after a boot; without it, compare binaries only
+# when all are fully cached (`cat BIN > /dev/null`) or none is.
 set -euo pipefail
-seconds=20 rounds=3 model=full
-while getopts "s:r:m:" o; do
+seconds=20 rounds=3 model=full cold=0
+while getopts "s:r:m:c" o; do
   case $o in
     s) seconds=$OPTARG ;;
     r) rounds=$OPTARG ;;
     m) model=$OPTARG ;;
+    c) cold=1 ;;
     *) exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
-[ $# -ge 1 ] || { echo "usage: $0 [-s SECONDS] [-r ROUNDS] [-m full|lite] BIN [BIN...]" >&2; exit 2; }
+[ $# -ge 1 ] || { echo "usage: $0 [-s SECONDS] [-r ROUNDS] [-m full|lite] [-c] BIN [BIN...]" >&2; exit 2; }
 cfg="$(mktemp --suffix=.toml)"
 out="$(mktemp)"
 trap 'rm -f "$cfg" "$out"' EXIT
@@ -25,6 +31,7 @@ kb() { awk -v k="$1:" '$1 == k { printf "%.1f", $2 / 1024 }' "/proc/$2/status"; 
 printf '%-40s %5s %8s %8s %8s %8s\n' binary round rss_mb hwm_mb anon_mb file_mb
 for r in $(seq 1 "$rounds"); do
   for bin in "$@"; do
+    if [ "$cold" = 1 ]; then sync; echo 1 > /proc/sys/vm/drop_caches; fi
     "$bin" run --config "$cfg" --log-format text --log-level warn > /dev/null 2>&1 &
     pid=$!
     sleep "$seconds"
