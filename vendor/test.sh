@@ -24,3 +24,4 @@ cargo test --locked --release "${target[@]}" -p tract-linalg --lib -- depthwise 
 cargo test --locked --release "${target[@]}" -p tract-core --lib depth_wise
 # The sparse constant matrix product (PR 6).
 cargo test --locked --release "${target[@]}" -p tract-core --lib einsum::sparse
+cargo test --locked --release "${target[@]}" -p tract-core --lib -- ops::array::concat::tests ops::array::pad::tests

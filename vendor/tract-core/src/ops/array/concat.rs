@@ -150,7 +150,93 @@ impl EvalOp for TypedConcat {
     op_out_of_plan!();
 
     fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        if let Some(result) = interleave(self.axis, &inputs)? {
+            return Ok(tvec![result.into_tvalue()]);
+        }
         let result = Tensor::stack_tensors(self.axis, &inputs)?;
         Ok(tvec![result.into_tvalue()])
+    }
+}
+
+/// Two 4-byte tensors of the same shape, one element each along the last axis, concatenated
+/// along it: their elements interleaved in one pass, `[a0, b0, a1, b1, …]`, which vectorises.
+/// (`stack_tensors` copies each input into every other slot in a pass of its own, one element
+/// per iteration of a loop sized at run time.) Upsampling written as weighted adds and an
+/// interleave, as BlazePose's 2× resizes are, ends with such concatenations of 10⁵ elements.
+/// `None` for anything else.
+fn interleave(axis: usize, inputs: &[TValue]) -> TractResult<Option<Tensor>> {
+    let [a, b] = inputs else { return Ok(None) };
+    let (dt, shape) = (a.datum_type(), a.shape());
+    if b.datum_type() != dt
+        || b.shape() != shape
+        || !dt.is_copy()
+        || dt.size_of() != 4
+        || axis + 1 != shape.len()
+        || shape[axis] != 1
+    {
+        return Ok(None);
+    }
+    let (Ok(pa), Ok(pb)) = (a.try_as_plain_ram(), b.try_as_plain_ram()) else { return Ok(None) };
+    let (xa, xb) = (pa.as_bytes(), pb.as_bytes());
+    let mut out_shape: TVec<usize> = shape.into();
+    out_shape[axis] = 2;
+    let mut result = unsafe { Tensor::uninitialized_dt(dt, &out_shape)? };
+    {
+        let mut out = result.try_as_plain_ram_mut()?;
+        let dst = out.as_bytes_mut();
+        // As u32 words (tract's buffers are aligned far beyond 4; checked all the same).
+        let words = |b: &[u8]| b.as_ptr().align_offset(4) == 0 && b.len() % 4 == 0;
+        if !(words(xa) && words(xb) && words(dst)) || dst.len() != 2 * xa.len() {
+            return Ok(None);
+        }
+        // SAFETY: aligned, whole words, lengths as checked; u32 has no invalid bit patterns.
+        let (xa, xb, dst) = unsafe {
+            (
+                std::slice::from_raw_parts(xa.as_ptr() as *const u32, xa.len() / 4),
+                std::slice::from_raw_parts(xb.as_ptr() as *const u32, xb.len() / 4),
+                std::slice::from_raw_parts_mut(dst.as_mut_ptr() as *mut u32, dst.len() / 4),
+            )
+        };
+        for ((pair, x), y) in dst.chunks_exact_mut(2).zip(xa).zip(xb) {
+            pair[0] = *x;
+            pair[1] = *y;
+        }
+    }
+    Ok(Some(result))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interleaving_equals_stacking() {
+        for shape in [&[1usize, 1][..], &[7, 1], &[3, 5, 1], &[2, 1152, 14, 7, 1]] {
+            let n: usize = shape.iter().product();
+            let a =
+                Tensor::from_shape(shape, &(0..n).map(|i| i as f32).collect::<Vec<_>>()).unwrap();
+            let b =
+                Tensor::from_shape(shape, &(0..n).map(|i| -(i as f32) - 0.5).collect::<Vec<_>>())
+                    .unwrap();
+            let inputs = tvec!(a.clone().into_tvalue(), b.clone().into_tvalue());
+            let got = interleave(shape.len() - 1, &inputs).unwrap().expect("interleaved");
+            assert_eq!(got, Tensor::stack_tensors(shape.len() - 1, &[a, b]).unwrap(), "{shape:?}");
+            let ai =
+                Tensor::from_shape(shape, &(0..n).map(|i| i as i32).collect::<Vec<_>>()).unwrap();
+            let inputs = tvec!(ai.clone().into_tvalue(), ai.clone().into_tvalue());
+            let got = interleave(shape.len() - 1, &inputs).unwrap().expect("interleaved");
+            assert_eq!(got, Tensor::stack_tensors(shape.len() - 1, &[ai.clone(), ai]).unwrap());
+        }
+        // Anything else goes to stack_tensors.
+        let wide = tensor2(&[[1f32, 2.], [3., 4.]]);
+        let two = tvec!(wide.clone().into_tvalue(), wide.clone().into_tvalue());
+        assert!(interleave(1, &two).unwrap().is_none());
+        assert!(interleave(0, &two).unwrap().is_none());
+        let col = tensor2(&[[1f32], [2.]]);
+        let three = tvec!(col.clone().into_tvalue(), col.clone().into_tvalue(), col.into_tvalue());
+        assert!(interleave(1, &three).unwrap().is_none());
+        let bytes = tensor2(&[[1u8], [2]]);
+        let u8s = tvec!(bytes.clone().into_tvalue(), bytes.into_tvalue());
+        assert!(interleave(1, &u8s).unwrap().is_none());
     }
 }
