@@ -22,11 +22,9 @@ pub struct SparseConstMatMul {
     /// Output rows (`m`) and contracted length (`k`).
     pub m: usize,
     pub k: usize,
-    /// Compressed rows: row `i`'s non-zeros are `cols[row_start[i]..row_start[i + 1]]`, with
-    /// their values in `vals` at the same places.
+    /// Compressed rows: row `i`'s non-zeros are `entries[row_start[i]..row_start[i + 1]]`.
     pub row_start: Vec<usize>,
-    pub cols: Vec<u32>,
-    pub vals: Vec<f32>,
+    pub entries: Entries,
     /// The contracted axis of `X` (the output has `m` there instead).
     pub axis: usize,
     /// Fused from the operations that followed: added to each output row's sum (`m` values),
@@ -36,12 +34,89 @@ pub struct SparseConstMatMul {
     pub hi: f32,
 }
 
+/// The non-zeros of the compressed rows, each its column and its value.
+#[derive(Clone, Debug)]
+pub enum Entries {
+    /// One 32-bit word each: the column in the low 16 bits, the value as an IEEE half in the
+    /// high 16. Taken when the matrix has at most 65536 columns and every non-zero is an f16
+    /// value exactly (weights converted from an fp16 model, as MediaPipe's are): half the
+    /// memory of `Wide`, and the same products, since each half widens to the very f32 it was.
+    Compact(Vec<u32>),
+    /// Column and f32 value.
+    Wide(Vec<(u32, f32)>),
+}
+
+impl Entries {
+    fn len(&self) -> usize {
+        match self {
+            Entries::Compact(e) => e.len(),
+            Entries::Wide(e) => e.len(),
+        }
+    }
+
+    /// Bit patterns, for equality.
+    fn bits(&self) -> Vec<u64> {
+        match self {
+            Entries::Compact(e) => e.iter().map(|w| *w as u64).collect(),
+            Entries::Wide(e) => e
+                .iter()
+                .map(|(c, v)| (1 << 63) | ((*c as u64) << 32) | v.to_bits() as u64)
+                .collect(),
+        }
+    }
+}
+
+/// A non-zero as the kernels read it.
+trait Entry: Copy {
+    fn col(self) -> usize;
+    fn val(self) -> f32;
+    /// The value in all eight lanes.
+    ///
+    /// # Safety
+    /// The CPU must have AVX, and F16C for a compact entry.
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn splat(self) -> std::arch::x86_64::__m256;
+}
+
+impl Entry for u32 {
+    #[inline(always)]
+    fn col(self) -> usize {
+        (self & 0xffff) as usize
+    }
+    #[inline(always)]
+    fn val(self) -> f32 {
+        f16::from_bits((self >> 16) as u16).to_f32()
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn splat(self) -> std::arch::x86_64::__m256 {
+        use std::arch::x86_64::*;
+        // Eight copies of the half, widened at once: the conversion is the broadcast.
+        unsafe { _mm256_cvtph_ps(_mm_set1_epi16((self >> 16) as u16 as i16)) }
+    }
+}
+
+impl Entry for (u32, f32) {
+    #[inline(always)]
+    fn col(self) -> usize {
+        self.0 as usize
+    }
+    #[inline(always)]
+    fn val(self) -> f32 {
+        self.1
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn splat(self) -> std::arch::x86_64::__m256 {
+        unsafe { std::arch::x86_64::_mm256_set1_ps(self.1) }
+    }
+}
+
 impl PartialEq for SparseConstMatMul {
     fn eq(&self, other: &Self) -> bool {
         (self.m, self.k, self.axis) == (other.m, other.k, other.axis)
             && self.row_start == other.row_start
-            && self.cols == other.cols
-            && self.vals.iter().map(|v| v.to_bits()).eq(other.vals.iter().map(|v| v.to_bits()))
+            && self.entries.bits() == other.entries.bits()
             && self.bias.iter().map(|v| v.to_bits()).eq(other.bias.iter().map(|v| v.to_bits()))
             && (self.lo.to_bits(), self.hi.to_bits()) == (other.lo.to_bits(), other.hi.to_bits())
     }
@@ -53,12 +128,16 @@ impl std::fmt::Debug for SparseConstMatMul {
     fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         write!(
             f,
-            "SparseConstMatMul m={} k={} axis={} nnz={} ({:.0}% zeros), bias {}, clamp {}..{}",
+            "SparseConstMatMul m={} k={} axis={} nnz={} ({:.0}% zeros, {}), bias {}, clamp {}..{}",
             self.m,
             self.k,
             self.axis,
-            self.vals.len(),
-            100.0 * (1.0 - self.vals.len() as f32 / (self.m * self.k).max(1) as f32),
+            self.entries.len(),
+            100.0 * (1.0 - self.entries.len() as f32 / (self.m * self.k).max(1) as f32),
+            match self.entries {
+                Entries::Compact(_) => "f16 values",
+                Entries::Wide(_) => "f32 values",
+            },
             if self.bias.iter().any(|b| *b != 0.0) { "fused" } else { "none" },
             self.lo,
             self.hi
@@ -77,24 +156,31 @@ impl SparseConstMatMul {
             return None;
         }
         let mut row_start = Vec::with_capacity(m + 1);
-        let mut cols = Vec::with_capacity(w.len() - zeros);
-        let mut vals = Vec::with_capacity(w.len() - zeros);
+        let mut wide = Vec::with_capacity(w.len() - zeros);
         row_start.push(0);
         for row in w.chunks_exact(k) {
             for (j, v) in row.iter().enumerate() {
                 if *v != 0.0 {
-                    cols.push(j as u32);
-                    vals.push(*v);
+                    wide.push((j as u32, *v));
                 }
             }
-            row_start.push(cols.len());
+            row_start.push(wide.len());
         }
+        let half = |v: f32| f16::from_f32(v).to_f32().to_bits() == v.to_bits();
+        let entries = if k <= 1 << 16 && wide.iter().all(|(_, v)| half(*v)) {
+            Entries::Compact(
+                wide.iter()
+                    .map(|(c, v)| ((f16::from_f32(*v).to_bits() as u32) << 16) | c)
+                    .collect(),
+            )
+        } else {
+            Entries::Wide(wide)
+        };
         Some(SparseConstMatMul {
             m,
             k,
             row_start,
-            cols,
-            vals,
+            entries,
             axis,
             bias: vec![0.0; m],
             lo: f32::NEG_INFINITY,
@@ -116,17 +202,25 @@ impl SparseConstMatMul {
             let x = &x[o * self.k * inner..][..self.k * inner];
             let y = &mut y[o * self.m * inner..][..self.m * inner];
             #[cfg(target_arch = "x86_64")]
-            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-                // SAFETY: the CPU has AVX2 and FMA (checked just above).
-                unsafe { self.plane_avx2(x, y, inner) };
+            if kernel_measured() {
+                // SAFETY: the CPU has AVX2, FMA and F16C (checked just above).
+                unsafe {
+                    match &self.entries {
+                        Entries::Compact(e) => self.plane_avx2(e, x, y, inner),
+                        Entries::Wide(e) => self.plane_avx2(e, x, y, inner),
+                    }
+                };
                 continue;
             }
-            self.plane(x, y, inner);
+            match &self.entries {
+                Entries::Compact(e) => self.plane(e, x, y, inner),
+                Entries::Wide(e) => self.plane(e, x, y, inner),
+            }
         }
     }
 
     /// One plane, portable: tiles of 32 points, one output row at a time.
-    fn plane(&self, x: &[f32], y: &mut [f32], inner: usize) {
+    fn plane<E: Entry>(&self, entries: &[E], x: &[f32], y: &mut [f32], inner: usize) {
         const T: usize = 32;
         let mut start = 0;
         while start < inner {
@@ -134,8 +228,9 @@ impl SparseConstMatMul {
             for i in 0..self.m {
                 let mut acc = [0f32; T];
                 let nz = self.row_start[i]..self.row_start[i + 1];
-                for (c, w) in self.cols[nz.clone()].iter().zip(&self.vals[nz]) {
-                    let xr = &x[*c as usize * inner + start..][..len];
+                for e in &entries[nz] {
+                    let (c, w) = (e.col(), e.val());
+                    let xr = &x[c * inner + start..][..len];
                     for (a, v) in acc.iter_mut().zip(xr) {
                         *a += w * v;
                     }
@@ -150,8 +245,8 @@ impl SparseConstMatMul {
 
     /// One plane with AVX2 + FMA: 32 points in four registers per output row.
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn plane_avx2(&self, x: &[f32], y: &mut [f32], inner: usize) {
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn plane_avx2<E: Entry>(&self, entries: &[E], x: &[f32], y: &mut [f32], inner: usize) {
         use std::arch::x86_64::*;
         let xp = x.as_ptr();
         let yp = y.as_mut_ptr();
@@ -169,8 +264,9 @@ impl SparseConstMatMul {
                 for n in self.row_start[i]..self.row_start[i + 1] {
                     // SAFETY: cols < k and start + 32 <= inner, so the row's 32 points are in x.
                     unsafe {
-                        let w = _mm256_set1_ps(*self.vals.get_unchecked(n));
-                        let p = xp.add(*self.cols.get_unchecked(n) as usize * inner + start);
+                        let e = *entries.get_unchecked(n);
+                        let w = e.splat();
+                        let p = xp.add(e.col() * inner + start);
                         a0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p), a0);
                         a1 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p.add(8)), a1);
                         a2 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p.add(16)), a2);
@@ -199,9 +295,9 @@ impl SparseConstMatMul {
                     for n in self.row_start[i]..self.row_start[i + 1] {
                         // SAFETY: as above, with start + 8 <= inner.
                         unsafe {
-                            let w = _mm256_set1_ps(*self.vals.get_unchecked(n));
-                            let p = xp.add(*self.cols.get_unchecked(n) as usize * inner + start);
-                            a = _mm256_fmadd_ps(w, _mm256_loadu_ps(p), a);
+                            let e = *entries.get_unchecked(n);
+                            let p = xp.add(e.col() * inner + start);
+                            a = _mm256_fmadd_ps(e.splat(), _mm256_loadu_ps(p), a);
                         }
                     }
                     let a = _mm256_add_ps(a, _mm256_set1_ps(self.bias[i]));
@@ -211,7 +307,8 @@ impl SparseConstMatMul {
                 } else {
                     let mut a = 0f32;
                     for n in self.row_start[i]..self.row_start[i + 1] {
-                        a = self.vals[n].mul_add(x[self.cols[n] as usize * inner + start], a);
+                        let e = entries[n];
+                        a = e.val().mul_add(x[e.col() * inner + start], a);
                     }
                     y[i * inner + start] = (a + self.bias[i]).max(self.lo).min(self.hi);
                 }
@@ -322,7 +419,9 @@ impl TypedOp for SparseConstMatMul {
 fn kernel_measured() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+        is_x86_feature_detected!("avx2")
+            && is_x86_feature_detected!("fma")
+            && is_x86_feature_detected!("f16c")
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -457,6 +556,43 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Weights that are all f16 values (as an fp16 model's are) are kept as one word each, and
+    /// give exactly the products the f32 entries give; any other value keeps f32 entries.
+    #[test]
+    fn f16_exact_weights_are_stored_compact_with_the_same_products() {
+        let (m, k) = (40, 72);
+        let w: Vec<f32> =
+            sparse_matrix(m, k, 0.25, 7).iter().map(|v| f16::from_f32(*v).to_f32()).collect();
+        let op = SparseConstMatMul::from_dense(&w, m, k, 1).unwrap();
+        let Entries::Compact(words) = &op.entries else { panic!("not compact: {op:?}") };
+        let wide = SparseConstMatMul {
+            entries: Entries::Wide(words.iter().map(|e| (e.col() as u32, e.val())).collect()),
+            ..op.clone()
+        };
+        for inner in [1, 7, 8, 33, 196] {
+            for outer in [1, 2] {
+                let x = sparse_matrix(outer * k, inner, 1.0, inner as u64);
+                let (mut a, mut b) = (vec![0f32; outer * m * inner], vec![1f32; outer * m * inner]);
+                op.compute(&x, &mut a, outer, inner);
+                wide.compute(&x, &mut b, outer, inner);
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&a), bits(&b), "inner {inner} outer {outer}");
+                let r = reference(&w, &x, m, k, outer, inner);
+                assert!(a.iter().zip(&r).all(|(a, b)| (a - b).abs() <= 1e-5 * (1.0 + b.abs())));
+            }
+        }
+        // One value that is not a half, or too many columns for 16 bits: f32 entries.
+        let mut w2 = w.clone();
+        let nz = w2.iter().position(|v| *v != 0.0).unwrap();
+        w2[nz] += 1e-6;
+        let op = SparseConstMatMul::from_dense(&w2, m, k, 1).unwrap();
+        assert!(matches!(op.entries, Entries::Wide(_)));
+        let mut tall = vec![0f32; 2 * 65537];
+        tall[65536] = 0.5;
+        let op = SparseConstMatMul::from_dense(&tall, 2, 65537, 1).unwrap();
+        assert!(matches!(op.entries, Entries::Wide(_)));
     }
 
     #[test]
