@@ -41,10 +41,10 @@ static MASKS: [i32; 16] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 
 /// A run as passes over the taps of up to [`BLOCK`] vectors each: whole blocks, then one pass
 /// over what is left (1 to 8 vectors, the last one partial and masked), so that a row of 56 or
 /// a run of 14 points gets as many independent accumulators as the run has vectors rather than
-/// one vector (or one point) at a time. `load(p, lanes)` reads the eight inputs of the vector
-/// whose first point's tap input is at `p`; with `masked` (the run's last vector), touching
-/// only what its first `lanes` points need;
-/// `store(o, v, lanes)` writes its first `lanes` points. `S` is the input stride.
+/// one vector (or one point) at a time. `load(p, lanes, masked)` reads the eight inputs of
+/// the vector whose first point's tap input is at `p`, with `masked` (the run's last vector)
+/// touching only what its first `lanes` points need; `store(o, v, lanes)` writes its first
+/// `lanes` points. `S` is the input stride.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 unsafe fn run<const S: usize>(
@@ -71,33 +71,16 @@ unsafe fn run<const S: usize>(
         }
         let vectors = left.div_ceil(8);
         let last = Some(left - 8 * (vectors - 1));
-        let args = (input, output, taps, offsets, bias, i, last, load, store);
-        match vectors {
-            1 => {
-                pass::<1, S>(args.0, args.1, args.2, args.3, args.4, args.5, args.6, args.7, args.8)
-            }
-            2 => {
-                pass::<2, S>(args.0, args.1, args.2, args.3, args.4, args.5, args.6, args.7, args.8)
-            }
-            3 => {
-                pass::<3, S>(args.0, args.1, args.2, args.3, args.4, args.5, args.6, args.7, args.8)
-            }
-            4 => {
-                pass::<4, S>(args.0, args.1, args.2, args.3, args.4, args.5, args.6, args.7, args.8)
-            }
-            5 => {
-                pass::<5, S>(args.0, args.1, args.2, args.3, args.4, args.5, args.6, args.7, args.8)
-            }
-            6 => {
-                pass::<6, S>(args.0, args.1, args.2, args.3, args.4, args.5, args.6, args.7, args.8)
-            }
-            7 => {
-                pass::<7, S>(args.0, args.1, args.2, args.3, args.4, args.5, args.6, args.7, args.8)
-            }
-            _ => {
-                pass::<8, S>(args.0, args.1, args.2, args.3, args.4, args.5, args.6, args.7, args.8)
-            }
+        // One pass with as many accumulators as vectors are left.
+        macro_rules! tail {
+            ($($n:literal)*) => {
+                match vectors {
+                    $($n => pass::<$n, S>(input, output, taps, offsets, bias, i, last, load, store),)*
+                    _ => unreachable!("at most {BLOCK} vectors are left"),
+                }
+            };
         }
+        tail!(1 2 3 4 5 6 7 8);
     }
 }
 

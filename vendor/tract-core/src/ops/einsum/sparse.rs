@@ -262,7 +262,7 @@ impl SparseConstMatMul {
                     _mm256_setzero_ps(),
                 );
                 for n in self.row_start[i]..self.row_start[i + 1] {
-                    // SAFETY: cols < k and start + 32 <= inner, so the row's 32 points are in x.
+                    // SAFETY: every column is below k and start + 32 <= inner: the 32 points are in x.
                     unsafe {
                         let e = *entries.get_unchecked(n);
                         let w = e.splat();
