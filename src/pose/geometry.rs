@@ -228,7 +228,8 @@ impl Chunk {
                 self.bytes[6 + b][k] = bottom[b];
             }
         }
-        // Interpolation.
+        // Interpolation, over the whole chunk: a fixed length vectorises; values past `len`
+        // (stale bytes of an earlier chunk) are never read.
         for (ch, values) in self.values.iter_mut().enumerate() {
             let [a, b, c, d] = [ch, 3 + ch, 6 + ch, 9 + ch].map(|r| &self.bytes[r]);
             let corners = a.iter().zip(b).zip(c).zip(d);

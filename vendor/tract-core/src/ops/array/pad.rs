@@ -28,9 +28,6 @@ impl Pad {
         T: Copy + Datum,
     {
         use tract_ndarray::*;
-        let input = input_tensor.to_plain_array_view::<T>()?;
-        let output_shape: Vec<usize> =
-            input.shape().iter().zip(self.pads.iter()).map(|(&d, &(a, b))| d + a + b).collect();
         let element = match &self.mode {
             PadMode::Constant(f) => f.cast_to_scalar::<T>()?,
             _ => T::default(),
@@ -38,6 +35,9 @@ impl Pad {
         if let Some(output) = self.eval_rows(&input_tensor, element)? {
             return Ok(output.into_tvalue());
         }
+        let input = input_tensor.to_plain_array_view::<T>()?;
+        let output_shape: Vec<usize> =
+            input.shape().iter().zip(self.pads.iter()).map(|(&d, &(a, b))| d + a + b).collect();
         let mut output = ArrayD::<T>::from_elem(output_shape, element);
         let slice_spec: Vec<SliceInfoElem> = self
             .pads
