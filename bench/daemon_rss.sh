@@ -2,7 +2,9 @@
 # The daemon's memory with a camera-like source (`test:` 640x480 at 15 fps, nobody in view,
 # so the detector runs on every analysed frame; API and MQTT off), for one or more binaries,
 # alternated over rounds so they share the machine's state:
-#   bench/daemon_rss.sh [-s SECONDS] [-r ROUNDS] [-m full|lite] [-c] BIN [BIN...]
+#   bench/daemon_rss.sh [-s SECONDS] [-r ROUNDS] [-m full|lite] [-c] BIN[@f16|@f32] [...]
+# BIN@f32 runs BIN with `pose.precision = "f32"` (BIN@f16, or BIN alone: the default, f16), so
+# one binary can be compared with itself at both precisions.
 # Prints, per run, after SECONDS: VmRSS, VmHWM (the peak since start), anonymous and
 # file-backed resident memory, in MB; then each binary's medians.
 # The file-backed part depends on what of the binary the page cache holds (the kernel maps a
@@ -22,28 +24,33 @@ while getopts "s:r:m:c" o; do
   esac
 done
 shift $((OPTIND - 1))
-[ $# -ge 1 ] || { echo "usage: $0 [-s SECONDS] [-r ROUNDS] [-m full|lite] [-c] BIN [BIN...]" >&2; exit 2; }
+[ $# -ge 1 ] || { echo "usage: $0 [-s SECONDS] [-r ROUNDS] [-m full|lite] [-c] BIN[@f16|@f32] [...]" >&2; exit 2; }
 cfg="$(mktemp --suffix=.toml)"
 out="$(mktemp)"
 trap 'rm -f "$cfg" "$out"' EXIT
-printf 'device_id = "rss"\n[pose]\nmodel = "%s"\n[api]\nenabled = false\n[mqtt]\nenabled = false\n[[cameras]]\nid = "cam0"\nsource = "test:"\nwidth = 640\nheight = 480\nfps = 15\n' "$model" > "$cfg"
+config() { # precision
+  printf 'device_id = "rss"\n[pose]\nmodel = "%s"\nprecision = "%s"\n[api]\nenabled = false\n[mqtt]\nenabled = false\n[[cameras]]\nid = "cam0"\nsource = "test:"\nwidth = 640\nheight = 480\nfps = 15\n' "$model" "$1" > "$cfg"
+}
 kb() { awk -v k="$1:" '$1 == k { printf "%.1f", $2 / 1024 }' "/proc/$2/status"; }
 printf '%-40s %5s %8s %8s %8s %8s\n' binary round rss_mb hwm_mb anon_mb file_mb
 for r in $(seq 1 "$rounds"); do
-  for bin in "$@"; do
+  for spec in "$@"; do
+    bin="${spec%@*}" precision=f16
+    [ "$bin" = "$spec" ] || precision="${spec##*@}"
+    config "$precision"
     if [ "$cold" = 1 ]; then sync; echo 1 > /proc/sys/vm/drop_caches; fi
     "$bin" run --config "$cfg" --log-format text --log-level warn > /dev/null 2>&1 &
     pid=$!
     sleep "$seconds"
-    line=$(printf '%-40s %5s %8s %8s %8s %8s' "$bin" "$r" "$(kb VmRSS $pid)" "$(kb VmHWM $pid)" \
+    line=$(printf '%-40s %5s %8s %8s %8s %8s' "$spec" "$r" "$(kb VmRSS $pid)" "$(kb VmHWM $pid)" \
       "$(kb RssAnon $pid)" "$(kb RssFile $pid)")
     echo "$line" | tee -a "$out"
     kill "$pid"; wait "$pid" 2>/dev/null || true
   done
 done
 echo "medians:"
-for bin in "$@"; do
-  awk -v b="$bin" '$1 == b { n++; r[n]=$3; h[n]=$4; a[n]=$5; f[n]=$6 }
+for spec in "$@"; do
+  awk -v b="$spec" '$1 == b { n++; r[n]=$3; h[n]=$4; a[n]=$5; f[n]=$6 }
     function med(x, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (x[j] < x[i]) { t = x[i]; x[i] = x[j]; x[j] = t }
       return (n % 2) ? x[(n + 1) / 2] : (x[n / 2] + x[n / 2 + 1]) / 2 }
     END { printf "%-40s rss %.1f  hwm %.1f  anon %.1f  file %.1f MB (%d runs)\n", b, med(r, n), med(h, n), med(a, n), med(f, n), n }' "$out"

@@ -3,6 +3,7 @@
 photo, in one run (issue 22's "≤ MediaPipe's static-image time").
 
   training/.venv-mp/bin/python bench/predict_frame.py [--requests 50] [--rounds 2] [--binary BIN]
+      [--precision f16|f32]
 
 Starts the daemon (target/release/activityd) with the API on, MQTT off and no camera, so
 nothing else competes. The photo is a real person (tests/fixtures/images, Pose2Sim),
@@ -61,6 +62,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--binary", default=os.path.join(ROOT, "target/release/activityd"),
                     help="the activityd to measure (default: this checkout's release build)")
+    ap.add_argument("--precision", choices=["f16", "f32"], default="f16",
+                    help="the daemon's pose.precision (default f16, the daemon's default)")
     a = ap.parse_args()
     jpg = jpeg_640x480()
     b = "benchboundary"
@@ -69,7 +72,8 @@ def main():
     work = tempfile.mkdtemp()
     api = free_port()
     open(f"{work}/a.toml", "w").write(
-        f'device_id = "b"\n[api]\nbind = "127.0.0.1:{api}"\n[mqtt]\nenabled = false\n')
+        f'device_id = "b"\n[pose]\nprecision = "{a.precision}"\n'
+        f'[api]\nbind = "127.0.0.1:{api}"\n[mqtt]\nenabled = false\n')
     daemon = subprocess.Popen([a.binary, "run", "--config", f"{work}/a.toml"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     pose = mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1)

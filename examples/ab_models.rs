@@ -3,6 +3,9 @@
 //!
 //! `cargo run --release --example ab_models -- RUNS OUTPUT[,OUTPUT…] A.onnx B.onnx`
 //!
+//! A path ending in `@f16` loads that model with its f16-exact weights kept as f16 (the
+//! daemon's `pose.precision = "f16"`), so `X.onnx X.onnx@f16` compares the two precisions.
+//!
 //! Each model is fed the same picture (a fixed pattern), laid out as its input asks: NHWC
 //! (`[1, H, W, 3]`) or NCHW (`[1, 3, H, W]`). Runs alternate A, B, A, B… so that a busy
 //! machine slows both alike; the medians and their ratio are printed.
@@ -20,7 +23,12 @@ struct Variant {
     input: Tensor,
 }
 
-fn load(path: &str, outputs: &[&str]) -> TractResult<Variant> {
+fn load(spec: &str, outputs: &[&str]) -> TractResult<Variant> {
+    use activityd::config::PosePrecision;
+    let (path, precision) = match spec.strip_suffix("@f16") {
+        Some(path) => (path, PosePrecision::F16),
+        None => (spec, PosePrecision::F32),
+    };
     let model = tract_onnx::onnx().model_for_path(path)?;
     let fact = model.input_fact(0)?.clone();
     let shape: Vec<usize> = fact
@@ -46,13 +54,12 @@ fn load(path: &str, outputs: &[&str]) -> TractResult<Variant> {
             .map(|i| pixel(i / 3 / w, i / 3 % w, i % 3))
             .collect()
     };
-    let plan = model
+    let model = model
         .with_input_fact(0, f32::fact(&shape).into())?
-        .with_outputs_by_name(outputs)?
-        .into_optimized()?
-        .into_runnable()?;
+        .with_outputs_by_name(outputs)?;
+    let plan = activityd::model::optimise(model, precision)?.into_runnable()?;
     Ok(Variant {
-        path: path.to_string(),
+        path: spec.to_string(),
         plan,
         input: Tensor::from_shape(&shape, &data)?,
     })

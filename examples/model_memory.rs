@@ -4,7 +4,7 @@
 //! that tracks every allocation of this process.
 //!
 //! `cargo run --release --example model_memory` (`ACTIVITYD_MODELS` picks another models
-//! directory). What the numbers mean for the daemon's RSS: `docs/benchmarks.md`.
+//! directory; `ACTIVITYD_PRECISION=f32` keeps the weights f32 instead of the default f16). What the numbers mean for the daemon's RSS: `docs/benchmarks.md`.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering::Relaxed};
@@ -61,11 +61,10 @@ fn main() -> TractResult<()> {
         ("pose_landmarks.onnx", [1, 3, 256, 256]),
     ] {
         let before = reset_peak();
-        let plan = tract_onnx::onnx()
+        let model = tract_onnx::onnx()
             .model_for_path(format!("{dir}/{file}"))?
-            .with_input_fact(0, f32::fact(shape).into())?
-            .into_optimized()?
-            .into_runnable()?;
+            .with_input_fact(0, f32::fact(shape).into())?;
+        let plan = activityd::model::optimise(model, precision())?.into_runnable()?;
         let after = IN_USE.load(Relaxed);
         println!(
             "{file}: {:.1} MB in use after loading ({:.1} MB for all models so far), loading peaked {:.1} MB above what was in use before",
@@ -88,4 +87,13 @@ fn main() -> TractResult<()> {
         loaded.push((plan, state));
     }
     Ok(())
+}
+
+/// `ACTIVITYD_PRECISION=f32` keeps the weights f32; otherwise f16 where exact, the daemon's
+/// default (`pose.precision`).
+fn precision() -> activityd::config::PosePrecision {
+    match std::env::var("ACTIVITYD_PRECISION").as_deref() {
+        Ok("f32") => activityd::config::PosePrecision::F32,
+        _ => activityd::config::PosePrecision::F16,
+    }
 }

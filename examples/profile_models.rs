@@ -4,7 +4,8 @@
 //! `cargo run --release --example profile_models [RUNS] [NODES]` — with NODES, also the NODES
 //! slowest single nodes (name, operator, output shape, time), to see which layers the time is
 //! spent in; with `PROFILE_INFO=1` also each of those nodes' details as tract gives them (for a
-//! matrix product: m, k, n and the kernel chosen).
+//! matrix product: m, k, n and the kernel chosen). The weights are kept as the daemon's default
+//! `pose.precision` does (f16 where exact); `ACTIVITYD_PRECISION=f32` keeps them f32.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -21,8 +22,8 @@ fn profile(
     let model = tract_onnx::onnx()
         .model_for_path(path)?
         .with_input_fact(0, f32::fact(shape).into())?
-        .with_outputs_by_name(outputs)?
-        .into_optimized()?;
+        .with_outputs_by_name(outputs)?;
+    let model = activityd::model::optimise(model, precision())?;
     let plan = model.into_runnable()?;
     let mut state = plan.spawn()?;
     let n: usize = shape.iter().product();
@@ -108,4 +109,13 @@ fn main() -> TractResult<()> {
         nodes,
     )?;
     Ok(())
+}
+
+/// `ACTIVITYD_PRECISION=f32` keeps the weights f32; otherwise f16 where exact, the daemon's
+/// default (`pose.precision`).
+fn precision() -> activityd::config::PosePrecision {
+    match std::env::var("ACTIVITYD_PRECISION").as_deref() {
+        Ok("f32") => activityd::config::PosePrecision::F32,
+        _ => activityd::config::PosePrecision::F16,
+    }
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use activityd::classify::{ActivityModel, DecoderConfig, annotate_landmarks};
-use activityd::config::{Config, ConfigError, PoseModelKind};
+use activityd::config::{Config, ConfigError, PoseModelKind, PosePrecision};
 use activityd::offline::{self, analyse, export};
 use activityd::pipeline::{Analyser, Models};
 use activityd::service::daemon::{self, DaemonError};
@@ -65,6 +65,9 @@ enum Command {
         /// The landmark model, as `pose.model` in the configuration.
         #[arg(long, value_enum, default_value_t = PoseModelKind::Full)]
         pose_model: PoseModelKind,
+        /// How the pose models keep their weights, as `pose.precision` in the configuration.
+        #[arg(long, value_enum, default_value_t = PosePrecision::F16)]
+        pose_precision: PosePrecision,
         /// People tracked at once, as `pose.max_people` in the configuration (1-8).
         #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(1..=8))]
         max_people: u8,
@@ -111,6 +114,9 @@ enum Command {
         /// The landmark model, as `pose.model` in the configuration.
         #[arg(long, value_enum, default_value_t = PoseModelKind::Full)]
         pose_model: PoseModelKind,
+        /// How the pose models keep their weights, as `pose.precision` in the configuration.
+        #[arg(long, value_enum, default_value_t = PosePrecision::F16)]
+        pose_precision: PosePrecision,
         /// People tracked at once, as `pose.max_people` in the configuration (1-8).
         #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(1..=8))]
         max_people: u8,
@@ -128,6 +134,9 @@ enum Command {
         /// The landmark model, as `pose.model` in the configuration.
         #[arg(long, value_enum, default_value_t = PoseModelKind::Full)]
         pose_model: PoseModelKind,
+        /// How the pose models keep their weights, as `pose.precision` in the configuration.
+        #[arg(long, value_enum, default_value_t = PosePrecision::F16)]
+        pose_precision: PosePrecision,
     },
     /// Per-stage timings on a video or image folder.
     Bench {
@@ -137,6 +146,9 @@ enum Command {
         /// The landmark model, as `pose.model` in the configuration.
         #[arg(long, value_enum, default_value_t = PoseModelKind::Full)]
         pose_model: PoseModelKind,
+        /// How the pose models keep their weights, as `pose.precision` in the configuration.
+        #[arg(long, value_enum, default_value_t = PosePrecision::F16)]
+        pose_precision: PosePrecision,
         /// People tracked at once (1-8). 1 by default, as MediaPipe's pose solution, which
         /// the benchmark is compared with; more to measure the cost per person.
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=8))]
@@ -166,12 +178,14 @@ fn main() -> ExitCode {
             overlay,
             process_fps,
             pose_model,
+            pose_precision,
             max_people,
             people,
         } => {
             logging::init(LogFormat::Text, "warn");
             let models = PoseChoice {
                 model: pose_model,
+                precision: pose_precision,
                 max_people: max_people.into(),
             };
             report(pose(
@@ -191,10 +205,16 @@ fn main() -> ExitCode {
             input,
             json,
             pose_model,
+            pose_precision,
             max_people,
         } => {
             logging::init(LogFormat::Text, "warn");
-            report(bench(&input, json, pose_model, max_people.into()))
+            let pose = PoseChoice {
+                model: pose_model,
+                precision: pose_precision,
+                max_people: max_people.into(),
+            };
+            report(bench(&input, json, pose))
         }
         Command::Classify { landmarks, config } => {
             logging::init(LogFormat::Text, "warn");
@@ -207,6 +227,7 @@ fn main() -> ExitCode {
             timeline,
             process_fps,
             pose_model,
+            pose_precision,
             max_people,
             zones,
             config,
@@ -220,6 +241,7 @@ fn main() -> ExitCode {
                 process_fps,
                 pose: PoseChoice {
                     model: pose_model,
+                    precision: pose_precision,
                     max_people: max_people.into(),
                 },
                 zones,
@@ -233,18 +255,19 @@ fn main() -> ExitCode {
                 analysis,
             ))
         }
-        Command::ModelInfo { pose_model } => {
-            match activityd::model::model_info(&models_dir(), pose_model) {
-                Ok(v) => report(
-                    stdout_line(&serde_json::to_string_pretty(&v).unwrap_or_default())
-                        .map_err(Into::into),
-                ),
-                Err(e) => {
-                    eprintln!("activityd: {e}");
-                    ExitCode::from(3)
-                }
+        Command::ModelInfo {
+            pose_model,
+            pose_precision,
+        } => match activityd::model::model_info(&models_dir(), pose_model, pose_precision) {
+            Ok(v) => report(
+                stdout_line(&serde_json::to_string_pretty(&v).unwrap_or_default())
+                    .map_err(Into::into),
+            ),
+            Err(e) => {
+                eprintln!("activityd: {e}");
+                ExitCode::from(3)
             }
-        }
+        },
     }
 }
 
@@ -311,16 +334,19 @@ fn models_dir() -> PathBuf {
     activityd::config::default_models_dir()
 }
 
-/// The pose settings of an offline command (`--pose-model`, `--max-people`).
+/// The pose settings of an offline command (`--pose-model`, `--pose-precision`,
+/// `--max-people`).
 #[derive(Clone, Copy)]
 struct PoseChoice {
     model: PoseModelKind,
+    precision: PosePrecision,
     max_people: usize,
 }
 
 fn load_models(pose: PoseChoice) -> anyhow::Result<Models> {
+    let decoder = DecoderConfig::default();
     Ok(
-        Models::load(&models_dir(), pose.model, DecoderConfig::default())?
+        Models::load(&models_dir(), pose.model, pose.precision, decoder)?
             .with_max_people(pose.max_people),
     )
 }
@@ -514,13 +540,14 @@ fn check_process_fps(process_fps: f32) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn bench(
-    input: &Path,
-    json: bool,
-    pose_model: PoseModelKind,
-    max_people: usize,
-) -> anyhow::Result<()> {
-    let r = offline::bench::run(&models_dir(), pose_model, max_people, input)?;
+fn bench(input: &Path, json: bool, pose: PoseChoice) -> anyhow::Result<()> {
+    let r = offline::bench::run(
+        &models_dir(),
+        pose.model,
+        pose.precision,
+        pose.max_people,
+        input,
+    )?;
     if json {
         stdout_line(&serde_json::to_string(&r)?)?;
     } else {

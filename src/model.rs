@@ -10,7 +10,7 @@ use std::sync::Arc;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::infer::Factoid;
 
-use crate::config::PoseModelKind;
+use crate::config::{PoseModelKind, PosePrecision};
 
 /// Why a model could not be used. The daemon exits with code 3 on any of these.
 #[derive(Debug, thiserror::Error)]
@@ -71,13 +71,19 @@ pub struct OnnxModel {
 }
 
 impl OnnxModel {
-    /// Loads `path` with one f32 input of `input_shape`, keeping only the `outputs` named.
+    /// Loads `path` with one f32 input of `input_shape`, keeping only the `outputs` named;
+    /// its weights stay f32.
     pub fn load(
         path: &Path,
         input_shape: &[usize],
         outputs: &[&str],
     ) -> Result<OnnxModel, ModelError> {
-        Self::load_with(path, |_| Ok(input_shape.to_vec()), outputs)
+        Self::load_with(
+            path,
+            |_| Ok(input_shape.to_vec()),
+            outputs,
+            PosePrecision::F32,
+        )
     }
 
     /// Loads an image model taking one `n`×`n` RGB picture, in the layout its ONNX input
@@ -86,6 +92,7 @@ impl OnnxModel {
         path: &Path,
         n: usize,
         outputs: &[&str],
+        precision: PosePrecision,
     ) -> Result<(OnnxModel, Layout), ModelError> {
         let mut layout = Layout::Nhwc;
         let model = Self::load_with(
@@ -114,6 +121,7 @@ impl OnnxModel {
                 Ok(want.to_vec())
             },
             outputs,
+            precision,
         )?;
         Ok((model, layout))
     }
@@ -123,6 +131,7 @@ impl OnnxModel {
         path: &Path,
         input_shape: impl FnOnce(&InferenceFact) -> TractResult<Vec<usize>>,
         outputs: &[&str],
+        precision: PosePrecision,
     ) -> Result<OnnxModel, ModelError> {
         if !path.is_file() {
             return Err(ModelError::Missing(path.to_path_buf()));
@@ -141,8 +150,7 @@ impl OnnxModel {
         if !outputs.is_empty() {
             model = model.with_outputs_by_name(outputs).map_err(err)?;
         }
-        let plan = model
-            .into_optimized()
+        let plan = optimise(model, precision)
             .map_err(err)?
             .into_runnable()
             .map_err(err)?;
@@ -194,6 +202,23 @@ impl Session {
     }
 }
 
+/// Optimises a loaded model for this CPU. With [`PosePrecision::F16`], the constant weights
+/// of its matrix products that are exactly f16 values are stored as f16 where this CPU's kernel
+/// for the product reads them so (tract PR 10, `vendor/README.md`): the same products, in
+/// less memory.
+pub fn optimise(model: InferenceModel, precision: PosePrecision) -> TractResult<TypedModel> {
+    match precision {
+        PosePrecision::F32 => model.into_optimized(),
+        PosePrecision::F16 => {
+            use tract_onnx::tract_core::ops::einsum::f16_weights::F16ExactWeights;
+            use tract_onnx::tract_core::transform::ModelTransform;
+            let mut typed = model.into_typed()?.into_decluttered()?;
+            F16ExactWeights.transform(&mut typed)?;
+            typed.into_optimized()
+        }
+    }
+}
+
 /// Reads a model's JSON card (`<dir>/<name>.json`).
 pub fn read_card(dir: &Path, name: &str) -> Result<serde_json::Value, ModelError> {
     let path = dir.join(format!("{name}.json"));
@@ -217,7 +242,11 @@ pub fn values(v: &TValue) -> Result<&[f32], ModelError> {
 /// What `/model/info` and `activityd model-info` report: the activity model's summary (the
 /// plan's shape) and every model card in full; `pose_landmarks` is the card of the landmark
 /// model in use (`pose.model`), and `pose_model.landmark_model` names it.
-pub fn model_info(dir: &Path, pose_model: PoseModelKind) -> Result<serde_json::Value, ModelError> {
+pub fn model_info(
+    dir: &Path,
+    pose_model: PoseModelKind,
+    precision: PosePrecision,
+) -> Result<serde_json::Value, ModelError> {
     let activity = read_card(dir, "activity")?;
     let detector = read_card(dir, "pose_detector")?;
     let onnx = dir.join(format!("{}.onnx", pose_model.file_stem()));
@@ -242,6 +271,7 @@ pub fn model_info(dir: &Path, pose_model: PoseModelKind) -> Result<serde_json::V
         "pose_model": {
             "landmark_model": pose_model.name(),
             "model_complexity": pose_model.model_complexity(),
+            "precision": precision.name(),
             "detector": {"name": detector["name"], "version": detector["version"], "licence": detector["licence"]},
             "landmarks": {"name": landmarks["name"], "version": landmarks["version"], "licence": landmarks["licence"]},
             "source": landmarks["source"],

@@ -77,6 +77,7 @@ fn endpoints_answer_in_the_contract_shapes() {
         assert!(info.get(k).is_some(), "/model/info lacks {k}");
     }
     assert_eq!(info["pose_model"]["landmark_model"], "full");
+    assert_eq!(info["pose_model"]["precision"], "f16", "{info}");
     assert_eq!(
         info["cards"]["pose_landmarks"]["name"],
         "blazepose_landmarks_full"

@@ -20,6 +20,7 @@ fn models() -> Models {
     Models::load(
         &activityd::config::default_models_dir(),
         activityd::pose::PoseModelKind::Full,
+        activityd::pose::PosePrecision::default(),
         DecoderConfig::default(),
     )
     .expect("models load")
@@ -175,6 +176,43 @@ fn check_video(name: &str) {
     );
     assert!(mean <= 0.01, "mean error {:.2}%", mean * 100.0);
     assert!(p95 <= 0.03, "p95 error {:.2}%", p95 * 100.0);
+}
+
+/// `pose.precision = "f16"` keeps the weights as halves only where that loses nothing, and
+/// computes in f32: every landmark of a tracked clip is the same to the bit as with `"f32"`.
+#[test]
+fn f16_weights_give_the_same_landmarks_as_f32() {
+    use activityd::pose::{PoseModelKind, PosePrecision};
+    let load = |precision| {
+        let dir = activityd::config::default_models_dir();
+        Models::load(
+            &dir,
+            PoseModelKind::Full,
+            precision,
+            DecoderConfig::default(),
+        )
+        .unwrap()
+    };
+    let run = |models: &Models| {
+        let mut frames = Vec::new();
+        // Debug prints each f32 so that it reads back to the same bits.
+        tracked(models, "sports2d_640x360", 0.0, |_, lf| {
+            frames.push((lf.landmarks.is_some(), format!("{lf:?}")))
+        });
+        frames
+    };
+    let (f16, f32) = (
+        run(&load(PosePrecision::F16)),
+        run(&load(PosePrecision::F32)),
+    );
+    assert_eq!(f16.len(), f32.len());
+    assert!(
+        f16.iter().filter(|f| f.0).count() > 100,
+        "people were found"
+    );
+    for (i, (a, b)) in f16.iter().zip(&f32).enumerate() {
+        assert_eq!(a, b, "frame {i}");
+    }
 }
 
 #[test]

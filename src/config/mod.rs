@@ -95,6 +95,39 @@ impl fmt::Display for PoseModelKind {
     }
 }
 
+/// How the pose models keep their weights in memory (`[pose] precision`, `--pose-precision`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum PosePrecision {
+    /// Weights stored as half-precision floats wherever that loses nothing (every weight of
+    /// MediaPipe's models is an f16 value: they were trained and shipped in fp16) and this CPU's
+    /// matrix kernel reads them as such; the arithmetic stays f32, so landmarks are the same
+    /// to the bit as with `f32`. Less memory (full model: 14.6 → 9.1 MB); on x86-64 about 2 %
+    /// slower per landmark run (docs/benchmarks.md).
+    #[default]
+    F16,
+    /// Weights as f32, as in the ONNX files.
+    F32,
+}
+
+impl PosePrecision {
+    /// The value in the config file and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            PosePrecision::F16 => "f16",
+            PosePrecision::F32 => "f32",
+        }
+    }
+}
+
+impl fmt::Display for PosePrecision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// One problem found in a configuration: where it is and what is wrong.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FieldError {
@@ -256,6 +289,9 @@ pub fn default_models_dir() -> PathBuf {
 pub struct PoseConfig {
     /// The landmark model: `"lite"`, `"full"` (the default) or `"heavy"`.
     pub model: PoseModelKind,
+    /// How the pose models keep their weights: `"f16"` (the default) or `"f32"`; the
+    /// landmarks are the same either way.
+    pub precision: PosePrecision,
     /// How many people each camera tracks at once (1-8). Each tracked person costs one
     /// landmark-model run per analysed frame.
     pub max_people: usize,
@@ -265,6 +301,7 @@ impl Default for PoseConfig {
     fn default() -> PoseConfig {
         PoseConfig {
             model: PoseModelKind::default(),
+            precision: PosePrecision::default(),
             max_people: 4,
         }
     }
@@ -813,6 +850,21 @@ process_fps = 10
             starts("cameras[0].zones[2].name: must be 1-64 characters"),
             "{e:?}"
         );
+    }
+
+    #[test]
+    fn pose_precision_is_f16_or_f32() {
+        assert_eq!(
+            Config::parse(GOOD).unwrap().pose.precision,
+            PosePrecision::F16
+        );
+        let with = |v: &str| format!("{GOOD}\n[pose]\nprecision = {v}\n");
+        let c = Config::parse(&with("\"f32\"")).unwrap();
+        assert_eq!(c.pose.precision, PosePrecision::F32);
+        let e = errors_of(&with("\"int8\""));
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].starts_with("pose.precision: "), "{e:?}");
+        assert!(e[0].contains("f16") && e[0].contains("f32"), "{e:?}");
     }
 
     #[test]

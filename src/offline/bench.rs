@@ -20,7 +20,7 @@ use crate::classify::DecoderConfig;
 use crate::frame::{Frame, decode_image};
 use crate::offline::OfflineError;
 use crate::pipeline::{Analyser, Models};
-use crate::pose::{Mode, PoseEstimator, PoseModelKind};
+use crate::pose::{Mode, PoseEstimator, PoseModelKind, PosePrecision};
 use crate::timings::Timings;
 
 /// Steps after pose (not part of the per-frame pose time).
@@ -45,6 +45,8 @@ pub struct Percentiles {
 pub struct BenchReport {
     /// The landmark model benchmarked (`--pose-model`).
     pub pose_model: PoseModelKind,
+    /// How the pose models' weights were kept (`--pose-precision`).
+    pub precision: PosePrecision,
     pub frames: usize,
     /// Pose per frame (detector, landmarks and their pre/post-processing), tracked pipeline.
     pub per_frame_ms: Percentiles,
@@ -139,12 +141,13 @@ fn frames(input: &Path) -> Result<TimedFrames, OfflineError> {
 pub fn run(
     models_dir: &Path,
     pose_model: PoseModelKind,
+    precision: PosePrecision,
     max_people: usize,
     input: &Path,
 ) -> Result<BenchReport, OfflineError> {
     let start = Instant::now();
-    let models =
-        Models::load(models_dir, pose_model, DecoderConfig::default())?.with_max_people(max_people);
+    let models = Models::load(models_dir, pose_model, precision, DecoderConfig::default())?
+        .with_max_people(max_people);
     let model_load_ms = ms(start.elapsed());
     let rss_after_load_mb = proc_status_mb("VmRSS:");
 
@@ -216,6 +219,7 @@ pub fn run(
         .collect();
     Ok(BenchReport {
         pose_model,
+        precision,
         frames: n,
         per_frame_ms: percentiles(per_frame),
         stages,
@@ -232,8 +236,13 @@ impl BenchReport {
     /// A table for people.
     pub fn to_text(&self) -> String {
         let mut s = format!(
-            "landmark model {}: {} frames, {:.1} frames/s (decode included), per frame {:.2} ms median, {:.2} ms p99\n",
-            self.pose_model, self.frames, self.fps, self.per_frame_ms.median, self.per_frame_ms.p99
+            "landmark model {} ({} weights): {} frames, {:.1} frames/s (decode included), per frame {:.2} ms median, {:.2} ms p99\n",
+            self.pose_model,
+            self.precision,
+            self.frames,
+            self.fps,
+            self.per_frame_ms.median,
+            self.per_frame_ms.p99
         );
         s.push_str(&format!(
             "{:<12} {:>10} {:>10} {:>6}\n",

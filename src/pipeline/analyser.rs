@@ -24,7 +24,7 @@ use crate::frame::{Content, Frame};
 use crate::landmarks::LandmarkFrame;
 use crate::model::ModelError;
 use crate::pose::{
-    FORGET_S, Mode, Pose, PoseEstimator, PoseModelKind, PoseModels, TrackerCounters,
+    FORGET_S, Mode, Pose, PoseEstimator, PoseModelKind, PoseModels, PosePrecision, TrackerCounters,
     landmark_frame, within,
 };
 use crate::timings::Timings;
@@ -49,10 +49,11 @@ impl Models {
     pub fn load(
         dir: &Path,
         pose_model: PoseModelKind,
+        precision: PosePrecision,
         decoder: DecoderConfig,
     ) -> Result<Models, ModelError> {
         Ok(Models {
-            pose: PoseModels::load(dir, pose_model)?,
+            pose: PoseModels::load(dir, pose_model, precision)?,
             activity: ActivityModel::load(dir)?,
             decoder,
             max_people: crate::config::PoseConfig::default().max_people,
@@ -507,7 +508,13 @@ mod tests {
     /// frame of someone shifted (a new track or not); says whether the classifier ran on it.
     fn classifier_ran_after(new_track: bool) -> bool {
         let dir = crate::config::default_models_dir();
-        let models = Models::load(&dir, PoseModelKind::Full, DecoderConfig::default()).unwrap();
+        let models = Models::load(
+            &dir,
+            PoseModelKind::Full,
+            PosePrecision::default(),
+            DecoderConfig::default(),
+        )
+        .unwrap();
         let mut a = Analyser::for_camera(&models).unwrap();
         let roi = Roi {
             cx: 0.0,
@@ -541,7 +548,13 @@ mod tests {
     fn recorded_landmarks_skip_pose_and_classify_as_the_file_does() {
         use crate::classify::annotate_landmarks;
         let dir = crate::config::default_models_dir();
-        let models = Models::load(&dir, PoseModelKind::Full, DecoderConfig::default()).unwrap();
+        let models = Models::load(
+            &dir,
+            PoseModelKind::Full,
+            PosePrecision::default(),
+            DecoderConfig::default(),
+        )
+        .unwrap();
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/fixtures/tug/test_00150_tug.jsonl"
@@ -581,7 +594,13 @@ mod tests {
     #[test]
     fn a_second_person_walking_through_neither_breaks_nor_doubles_a_test() {
         let dir = crate::config::default_models_dir();
-        let models = Models::load(&dir, PoseModelKind::Full, DecoderConfig::default()).unwrap();
+        let models = Models::load(
+            &dir,
+            PoseModelKind::Full,
+            PosePrecision::default(),
+            DecoderConfig::default(),
+        )
+        .unwrap();
         let read = |name: &str| {
             let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
             crate::landmarks::read_jsonl(std::fs::read_to_string(path).unwrap().as_bytes()).unwrap()

@@ -43,7 +43,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-pub use crate::config::PoseModelKind;
+pub use crate::config::{PoseModelKind, PosePrecision};
 use crate::frame::Frame;
 use crate::landmarks::{LandmarkFrame, NUM_LANDMARKS, Point};
 use crate::model::{Layout, ModelError, OnnxModel, Session, values};
@@ -184,7 +184,12 @@ impl PoseModels {
     /// variant must take a 256×256 crop and give 195 landmark values, a presence score and a
     /// 64×64×39 heatmap; otherwise the error names `pose.model` (a declared input of another
     /// size: [`ModelError::Load`]; outputs of other sizes: [`ModelError::Shape`]).
-    pub fn load(dir: &Path, kind: PoseModelKind) -> Result<PoseModels, ModelError> {
+    /// `precision` is how their weights are kept ([`PosePrecision`], `pose.precision`).
+    pub fn load(
+        dir: &Path,
+        kind: PoseModelKind,
+        precision: PosePrecision,
+    ) -> Result<PoseModels, ModelError> {
         let landmarks_path = dir.join(format!("{}.onnx", kind.file_stem()));
         if kind != PoseModelKind::Full && !landmarks_path.is_file() {
             // Checked first: no point loading the detector for a daemon that cannot start.
@@ -199,17 +204,20 @@ impl PoseModels {
             &dir.join("pose_detector.onnx"),
             detector::INPUT,
             &["Identity", "Identity_1"],
+            precision,
         )?;
         // Landmarks, presence, and the heatmap MediaPipe refines x, y with.
         let names = LANDMARK_OUTPUTS.map(|(name, _)| name);
-        let (landmarks, landmarks_layout) = OnnxModel::load_image(&landmarks_path, CROP, &names)
-            .map_err(|e| match e {
-                ModelError::Load { path, message } => ModelError::Load {
-                    path,
-                    message: format!("pose.model = \"{kind}\": {message}"),
+        let (landmarks, landmarks_layout) =
+            OnnxModel::load_image(&landmarks_path, CROP, &names, precision).map_err(
+                |e| match e {
+                    ModelError::Load { path, message } => ModelError::Load {
+                        path,
+                        message: format!("pose.model = \"{kind}\": {message}"),
+                    },
+                    e => e,
                 },
-                e => e,
-            })?;
+            )?;
         for (i, (name, len)) in LANDMARK_OUTPUTS.iter().enumerate() {
             let shape = landmarks.output_shape(i);
             let got = shape.as_ref().map(|s| s.iter().product::<usize>());

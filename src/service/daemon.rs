@@ -38,9 +38,14 @@ pub enum DaemonError {
 /// Loads the models every camera and request shares, once at start-up.
 fn load_models(config: &Config) -> Result<Models, DaemonError> {
     let decoder = DecoderConfig::from(&config.activity);
-    Models::load(&config.models.dir, config.pose.model, decoder)
-        .map(|m| m.with_max_people(config.pose.max_people))
-        .map_err(|e| DaemonError::Model(e.to_string()))
+    Models::load(
+        &config.models.dir,
+        config.pose.model,
+        config.pose.precision,
+        decoder,
+    )
+    .map(|m| m.with_max_people(config.pose.max_people))
+    .map_err(|e| DaemonError::Model(e.to_string()))
 }
 
 /// Builds the inference stages for one camera: pose, then the stages that use it.
@@ -157,7 +162,9 @@ pub fn run(config: Config, base_dir: &Path) -> Result<(), DaemonError> {
     let model_info = config
         .api
         .enabled
-        .then(|| crate::model::model_info(&config.models.dir, config.pose.model))
+        .then(|| {
+            crate::model::model_info(&config.models.dir, config.pose.model, config.pose.precision)
+        })
         .transpose()
         .map_err(|e| DaemonError::Model(e.to_string()))?;
 

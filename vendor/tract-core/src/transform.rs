@@ -387,6 +387,12 @@ register_simple_model_transform!("export_scan_state", ExportScanState);
 
 register_simple_model_transform!("block_quant", BlockQuantTransform);
 
+// activityd patch (PR 10).
+register_simple_model_transform!(
+    "f16_exact_weights",
+    crate::ops::einsum::f16_weights::F16ExactWeights
+);
+
 #[derive(Debug, serde::Deserialize, Default)]
 pub struct SelectOutputsConfig {
     pub outputs: Vec<String>,

@@ -91,11 +91,39 @@ MMMExternKernel!(x86_64; avx_mmm_f32_64x1<f32>(64,1)@(256,4) isa(X86_64Avx));
 /// packing group, whose 64x3 is the best matrix kernel at small `n`.
 const FMA_F32_PEER: fn() -> isize = || crate::isa::peer_of(Isa::X86_64Fma, Isa::X86_64Avx512f);
 
-MMMExternKernel!(x86_64; fma_mmm_f32_8x8 <f32>(8, 8)@(256,4) isa(X86_64Avx, X86_64Fma) boost(FMA_F32_PEER));
-MMMExternKernel!(x86_64; fma_mmm_f32_16x6<f32>(16,6)@(256,4) isa(X86_64Avx, X86_64Fma) boost(FMA_F32_PEER));
-MMMExternKernel!(x86_64; fma_mmm_f32_16x5<f32>(16,5)@(256,4) isa(X86_64Avx, X86_64Fma) boost(FMA_F32_PEER));
-MMMExternKernel!(x86_64; fma_mmm_f32_24x4<f32>(24,4)@(256,4) isa(X86_64Avx, X86_64Fma) boost(FMA_F32_PEER));
-MMMExternKernel!(x86_64; fma_mmm_f32_40x2<f32>(40,2)@(256,4) isa(X86_64Avx, X86_64Fma) boost(FMA_F32_PEER));
+// activityd patch (vendor/README.md, PR 10): 8x8, 16x6, 16x5, 24x4 and 40x2 read an f16 operand
+// themselves (f16-exact weights kept as f16), as 32x3 does, so an f32 product with f16
+// weights runs on the kernel the all-f32 product is given.
+MMMExternKernel!(x86_64; fma_mmm_f32_8x8 <f32>(8, 8)@(256,4) isa(X86_64Avx, X86_64Fma)
+ packing[1] = f32f16 => |k| k.with_packing(f32::packing(8).align(256), f16::packing(8));
+ packing[2] = f16f32 => |k| k.with_packing(f16::packing(8).align(256), f32::packing(8));
+
+ boost(FMA_F32_PEER)
+);
+MMMExternKernel!(x86_64; fma_mmm_f32_16x6<f32>(16,6)@(256,4) isa(X86_64Avx, X86_64Fma)
+ packing[1] = f32f16 => |k| k.with_packing(f32::packing(16).align(256), f16::packing(6));
+ packing[2] = f16f32 => |k| k.with_packing(f16::packing(16).align(256), f32::packing(6));
+
+ boost(FMA_F32_PEER)
+);
+MMMExternKernel!(x86_64; fma_mmm_f32_16x5<f32>(16,5)@(256,4) isa(X86_64Avx, X86_64Fma)
+ packing[1] = f32f16 => |k| k.with_packing(f32::packing(16).align(256), f16::packing(5));
+ packing[2] = f16f32 => |k| k.with_packing(f16::packing(16).align(256), f32::packing(5));
+
+ boost(FMA_F32_PEER)
+);
+MMMExternKernel!(x86_64; fma_mmm_f32_24x4<f32>(24,4)@(256,4) isa(X86_64Avx, X86_64Fma)
+ packing[1] = f32f16 => |k| k.with_packing(f32::packing(24).align(256), f16::packing(4));
+ packing[2] = f16f32 => |k| k.with_packing(f16::packing(24).align(256), f32::packing(4));
+
+ boost(FMA_F32_PEER)
+);
+MMMExternKernel!(x86_64; fma_mmm_f32_40x2<f32>(40,2)@(256,4) isa(X86_64Avx, X86_64Fma)
+ packing[1] = f32f16 => |k| k.with_packing(f32::packing(40).align(256), f16::packing(2));
+ packing[2] = f16f32 => |k| k.with_packing(f16::packing(40).align(256), f32::packing(2));
+
+ boost(FMA_F32_PEER)
+);
 MMMExternKernel!(x86_64; fma_mmm_f32_64x1<f32>(64,1)@(256,4) isa(X86_64Avx, X86_64Fma) boost(FMA_F32_PEER));
 
 pub fn pq40_r32() -> PackedBlockQuantFormat {

@@ -8,6 +8,7 @@ use crate::tract_data::itertools::Itertools;
 mod eval;
 
 pub mod einsum_matmul;
+pub mod f16_weights;
 pub mod kernel_selection;
 pub mod prefix_matmul;
 pub mod sparse;

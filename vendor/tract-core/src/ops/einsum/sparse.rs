@@ -450,7 +450,8 @@ pub(crate) fn sparse_patch(
     };
     let xi = 1 - wi;
     let (wf, xf) = (facts[wi], facts[xi]);
-    if wf.datum_type != f32::datum_type()
+    // f16 weights (PR 10: f16-exact f32 weights stored as halves) are the same values.
+    if !matches!(wf.datum_type, DatumType::F32 | DatumType::F16)
         || xf.datum_type != f32::datum_type()
         || wf.exotic_fact().is_some()
         || xf.exotic_fact().is_some()
@@ -480,12 +481,8 @@ pub(crate) fn sparse_patch(
     if x_j != y_i || w_j == w_i {
         return Ok(None);
     }
-    let w = wf.konst.as_ref().unwrap();
-    let w = if w_i == 0 {
-        w.clone().into_tensor()
-    } else {
-        w.clone().into_tensor().permute_axes(&[1, 0])?
-    };
+    let w = wf.konst.as_ref().unwrap().cast_to::<f32>()?.into_owned();
+    let w = if w_i == 0 { w } else { w.permute_axes(&[1, 0])? };
     let (m, k) = (w.shape()[0], w.shape()[1]);
     let w = w.try_as_plain_ram()?;
     let Some(sparse) = SparseConstMatMul::from_dense(w.as_slice::<f32>()?, m, k, x_j) else {

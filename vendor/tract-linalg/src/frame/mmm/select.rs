@@ -224,13 +224,38 @@ impl MmmDispatch {
     /// getting one of its kernels back means no arch tier claimed the query.
     pub fn preferred(&self, query: &Query, suitable: &[Suitable]) -> Option<Suitable> {
         let crate::WeightType::Plain(weight) = &query.weight else { return None };
-        if weight.unquantized() != query.activation.unquantized() {
-            return None;
-        }
         let acc = *query.accumulators.first()?;
+        if weight.unquantized() != query.activation.unquantized() {
+            return self.preferred_for_f16_storage(query, suitable);
+        }
         let ix = crate::mmm_tiers::preferred(&self.isa, &self.tiers, acc, query, suitable)?;
         let chosen = &suitable[ix];
         chosen.0.arch().is_some().then(|| chosen.clone())
+    }
+
+    /// activityd patch (vendor/README.md, PR 10): an f32 product with one operand stored as f16
+    /// runs on the kernel the all-f32 product would run on, when that kernel reads the f16
+    /// operand itself (no extractor). `None` otherwise, as for any other mixed query.
+    fn preferred_for_f16_storage(&self, query: &Query, suitable: &[Suitable]) -> Option<Suitable> {
+        let crate::WeightType::Plain(weight) = &query.weight else { return None };
+        let pair = (weight.unquantized(), query.activation.unquantized());
+        if !matches!(pair, (DatumType::F16, DatumType::F32) | (DatumType::F32, DatumType::F16))
+            || query.accumulators.first() != Some(&DatumType::F32)
+        {
+            return None;
+        }
+        let plain = Query {
+            weight: DatumType::F32.into(),
+            activation: DatumType::F32,
+            accumulators: query.accumulators.clone(),
+            store: query.store,
+            allow_extractor: query.allow_extractor,
+            m: query.m,
+            k: query.k,
+            n: query.n,
+        };
+        let chosen = self.preferred(&plain, &self.suitable(&plain))?;
+        suitable.iter().find(|(mmm, _, pe)| pe.is_none() && mmm.name() == chosen.0.name()).cloned()
     }
 
     /// One kernel for the query, for a caller that needs an answer now: the platform policy's

@@ -1,0 +1,224 @@
+//! activityd patch (vendor/README.md, PR 10): constant f32 weights that are all exactly f16
+//! values kept as f16, for the matrix kernels that widen f16 panels as they load them.
+//!
+//! Networks converted from an fp16 model (MediaPipe's TFLite models are fp16) carry f32
+//! weights every one of which is an IEEE half. Packed as f32 they take twice the memory they
+//! need; stored as f16 and widened in the kernel (`vcvtph2ps` on x86-64, `fcvtl` on aarch64)
+//! each product is the same f32 product, so the model's output is unchanged to the bit.
+//!
+//! [`F16ExactWeights`] (transform `f16_exact_weights`) rewrites every `EinSum` computing in f32
+//! whose constant operand is f16-exact to take that operand as f16, when the platform has a
+//! kernel for f16 weights against f32 activations without a panel extractor (x86-64 with
+//! F16C, aarch64). Elsewhere, or for a constant with any value that is not a half, nothing
+//! changes. Run it on a decluttered model, before `optimize`.
+
+use tract_linalg::WeightType;
+use tract_linalg::mmm::{MmmDispatch, Query};
+
+use super::einsum_matmul::EinSumMatMul;
+use crate::internal::*;
+use crate::transform::ModelTransform;
+
+/// The `f16_exact_weights` transform.
+#[derive(Debug, Default)]
+pub struct F16ExactWeights;
+
+impl ModelTransform for F16ExactWeights {
+    fn name(&self) -> StaticName {
+        "f16_exact_weights".into()
+    }
+
+    fn transform(&self, model: &mut TypedModel) -> TractResult<()> {
+        super::einsum_matmul::detect_all(model)?;
+        // One product at a time, each f32 constant dropped (`compact`) as soon as its f16
+        // copy replaces it: converting them all before dropping any would hold both copies of
+        // every weight at once, the peak of a model's loading.
+        let mut names = vec![];
+        for id in model.eval_order()? {
+            if let Some(op) = model.nodes[id].op_as::<EinSumMatMul>()
+                && weights_to_store_as_f16(model, &model.nodes[id], op)?.is_some()
+            {
+                names.push(model.nodes[id].name.clone());
+            }
+        }
+        for name in names {
+            let node = model.node(model.node_id_by_name(&name)?);
+            let op = node.op_as::<EinSumMatMul>().unwrap();
+            let slot = weights_to_store_as_f16(model, node, op)?.unwrap();
+            let patch = store_as_f16(model, node, op, slot)?;
+            patch.apply(model)?;
+            model.compact()?;
+        }
+        super::einsum_matmul::flatten_all(model)?;
+        Ok(())
+    }
+}
+
+/// Whether every value of an f32 tensor is exactly an f16 value.
+pub fn is_f16_exact(t: &Tensor) -> TractResult<bool> {
+    let t = t.try_as_plain_ram()?;
+    Ok(t.as_slice::<f32>()?.iter().all(|&v| f16::from_f32(v).to_f32().to_bits() == v.to_bits()))
+}
+
+/// The slot of the product's f16-exact constant operand, when it should be stored as f16.
+fn weights_to_store_as_f16(
+    model: &TypedModel,
+    node: &TypedNode,
+    op: &EinSumMatMul,
+) -> TractResult<Option<usize>> {
+    if node.inputs.len() != 2 || op.op.q_params.is_some() || op.op.operating_dt != DatumType::F32 {
+        return Ok(None);
+    }
+    let facts = model.node_input_facts(node.id)?;
+    if facts.iter().any(|f| f.exotic_fact().is_some() || f.datum_type != DatumType::F32) {
+        return Ok(None);
+    }
+    // One constant operand and one computed one: the product of two constants is folded.
+    let Some(slot) = (0..2).find(|&i| facts[i].konst.is_some()) else { return Ok(None) };
+    if facts[1 - slot].konst.is_some() || !kernel_reads_f16(op, slot) {
+        return Ok(None);
+    }
+    Ok(is_f16_exact(facts[slot].konst.as_ref().unwrap())?.then_some(slot))
+}
+
+/// The product with its operand `slot` (a constant) as an f16 constant.
+fn store_as_f16(
+    model: &TypedModel,
+    node: &TypedNode,
+    op: &EinSumMatMul,
+    slot: usize,
+) -> TractResult<TypedModelPatch> {
+    let w = model.outlet_fact(node.inputs[slot])?.konst.clone().unwrap();
+    let mut patch = TypedModelPatch::new("f16 exact weights");
+    let mut taps = patch.taps(model, &node.inputs)?;
+    let name = &model.node(node.inputs[slot].node).name;
+    taps[slot] = patch.add_const(format!("{name}.f16"), w.cast_to::<f16>()?.into_owned())?;
+    let output = patch.wire_node(&node.name, op.clone(), &taps)?;
+    patch.shunt_outside(model, node.id.into(), output[0])?;
+    Ok(patch)
+}
+
+/// Whether the kernel this CPU would give the all-f32 product reads the weights in `slot` as
+/// f16 itself, once the operands are ordered as `EinSumMatMul::codegen` orders them (the
+/// larger of m and n as m). Products of symbolic size are left alone.
+fn kernel_reads_f16(op: &EinSumMatMul, slot: usize) -> bool {
+    let (Some(m), Some(k), Some(n)) = (op.m.as_i64(), op.k.as_i64(), op.n.as_i64()) else {
+        return false;
+    };
+    let (m, k, n) = (m as usize, k as usize, n as usize);
+    let swapped = m < n;
+    let (m, n) = if swapped { (n, m) } else { (m, n) };
+    let weights_are_a = (slot == 0) != swapped;
+    let (weight, activation) = if weights_are_a {
+        (DatumType::F16, DatumType::F32)
+    } else {
+        (DatumType::F32, DatumType::F16)
+    };
+    let query = Query {
+        weight: WeightType::Plain(weight),
+        activation,
+        accumulators: op.op.acceptable_accumulators(),
+        store: Some(DatumType::F32),
+        allow_extractor: true,
+        m: Some(m),
+        k: Some(k),
+        n: Some(n),
+    };
+    let dispatch = MmmDispatch::native();
+    dispatch.preferred(&query, &dispatch.suitable(&query)).is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::EinSum;
+    use super::*;
+    use crate::ops::konst::Const;
+
+    /// `W·x` and `x·W` with W f16-exact, as 1×1 convolutions and dense layers have them.
+    fn product(w: Tensor, w_first: bool, n: usize) -> TractResult<TypedModel> {
+        let mut model = TypedModel::default();
+        let (m, k) = (w.shape()[0], w.shape()[1]);
+        let x = model.add_source("x", f32::fact([k, n]))?;
+        let w = model.add_const("w", w)?;
+        let (expr, inputs) = if w_first { ("mk,kn->mn", [w, x]) } else { ("kn,mk->mn", [x, w]) };
+        let y = model.wire_node("y", EinSum::new(expr.parse()?, f32::datum_type()), &inputs)?;
+        model.select_output_outlets(&y)?;
+        let _ = m;
+        Ok(model)
+    }
+
+    fn halves(len: usize, seed: u32) -> Vec<f32> {
+        (0..len)
+            .map(|i| {
+                let h = (i as u32).wrapping_mul(2654435761).wrapping_add(seed) >> 16;
+                f16::from_f32((h as f32 / 65536.0 - 0.5) * 4.0).to_f32()
+            })
+            .collect()
+    }
+
+    fn consts(model: &TypedModel) -> Vec<DatumType> {
+        model
+            .nodes
+            .iter()
+            .filter_map(|n| n.op_as::<Const>())
+            .map(|c| c.val().datum_type())
+            .collect()
+    }
+
+    #[test]
+    fn exact_weights_are_stored_as_f16_where_the_kernel_reads_them_with_the_same_bits()
+    -> TractResult<()> {
+        // Shapes on either side of the kernels' tiles, both operand orders, and n larger than
+        // m so that the operands are swapped for the kernel.
+        let mut stored_f16 = 0;
+        for &(m, k, n) in
+            &[(1, 1, 1), (5, 7, 3), (33, 17, 4), (64, 24, 256), (24, 96, 1024), (288, 288, 16)]
+        {
+            for w_first in [true, false] {
+                let w = Tensor::from_shape(&[m, k], &halves(m * k, 7))?;
+                let x = Tensor::from_shape(&[k, n], &halves(k * n, 11))?;
+                let mut f16 = product(w.clone(), w_first, n)?.into_decluttered()?;
+                let mut detected = f16.clone();
+                super::super::einsum_matmul::detect_all(&mut detected)?;
+                let op = detected.nodes.iter().find_map(|n| n.op_as::<EinSumMatMul>()).unwrap();
+                let expected = kernel_reads_f16(op, if w_first { 0 } else { 1 });
+                F16ExactWeights.transform(&mut f16)?;
+                let want = if expected { DatumType::F16 } else { DatumType::F32 };
+                assert_eq!(consts(&f16), vec![want], "{m}x{k}x{n}");
+                stored_f16 += expected as usize;
+                let f32_plan = product(w, w_first, n)?.into_optimized()?.into_runnable()?;
+                let f16_plan = f16.into_optimized()?.into_runnable()?;
+                let want = f32_plan.run(tvec!(x.clone().into()))?.remove(0);
+                let got = f16_plan.run(tvec!(x.into()))?.remove(0);
+                assert_eq!(got.datum_type(), DatumType::F32);
+                let (want, got) = (want.try_as_plain_ram()?, got.try_as_plain_ram()?);
+                let (want, got) = (want.as_slice::<f32>()?, got.as_slice::<f32>()?);
+                assert!(
+                    want.iter().zip(got).all(|(a, b)| a.to_bits() == b.to_bits()),
+                    "{m}x{k}x{n}, w first: {w_first}"
+                );
+            }
+        }
+        // Where the 256-bit FMA kernels are the f32 picks (x86-64 with AVX2 + FMA, AVX-512
+        // not preferred), they read f16 weights: most of the products above were converted.
+        let plain = Query::plain(DatumType::F32, Some(288), Some(288), Some(16));
+        let dispatch = MmmDispatch::native();
+        if dispatch
+            .preferred(&plain, &dispatch.suitable(&plain))
+            .is_some_and(|(mmm, _, _)| mmm.name().starts_with("fma_mmm_f32"))
+        {
+            assert!(stored_f16 >= 8, "{stored_f16}");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn weights_that_are_not_all_halves_stay_f32() -> TractResult<()> {
+        let mut w = halves(6 * 5, 3);
+        w[17] = 0.1; // not a half
+        let mut model = product(Tensor::from_shape(&[6, 5], &w)?, true, 8)?.into_decluttered()?;
+        F16ExactWeights.transform(&mut model)?;
+        assert_eq!(consts(&model), vec![DatumType::F32]);
+        Ok(())
+    }
+}
