@@ -504,17 +504,17 @@ mod tests {
     use crate::landmarks::test_body as body;
     use crate::pose::geometry::Roi;
 
+    /// The shipped models with the default settings.
+    fn default_models() -> Models {
+        let dir = crate::config::default_models_dir();
+        let (model, precision) = (PoseModelKind::Full, PosePrecision::default());
+        Models::load(&dir, model, precision, DecoderConfig::default()).unwrap()
+    }
+
     /// Runs 3 s of one person at 15 fps through the analyser's post-pose half, then one
     /// frame of someone shifted (a new track or not); says whether the classifier ran on it.
     fn classifier_ran_after(new_track: bool) -> bool {
-        let dir = crate::config::default_models_dir();
-        let models = Models::load(
-            &dir,
-            PoseModelKind::Full,
-            PosePrecision::default(),
-            DecoderConfig::default(),
-        )
-        .unwrap();
+        let models = default_models();
         let mut a = Analyser::for_camera(&models).unwrap();
         let roi = Roi {
             cx: 0.0,
@@ -547,14 +547,7 @@ mod tests {
     #[test]
     fn recorded_landmarks_skip_pose_and_classify_as_the_file_does() {
         use crate::classify::annotate_landmarks;
-        let dir = crate::config::default_models_dir();
-        let models = Models::load(
-            &dir,
-            PoseModelKind::Full,
-            PosePrecision::default(),
-            DecoderConfig::default(),
-        )
-        .unwrap();
+        let models = default_models();
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/fixtures/tug/test_00150_tug.jsonl"
@@ -593,14 +586,7 @@ mod tests {
     /// for person 1, with the same time as without the walker; the walker has no test.
     #[test]
     fn a_second_person_walking_through_neither_breaks_nor_doubles_a_test() {
-        let dir = crate::config::default_models_dir();
-        let models = Models::load(
-            &dir,
-            PoseModelKind::Full,
-            PosePrecision::default(),
-            DecoderConfig::default(),
-        )
-        .unwrap();
+        let models = default_models();
         let read = |name: &str| {
             let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
             crate::landmarks::read_jsonl(std::fs::read_to_string(path).unwrap().as_bytes()).unwrap()
