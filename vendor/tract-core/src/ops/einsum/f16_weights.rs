@@ -7,10 +7,11 @@
 //! each product is the same f32 product, so the model's output is unchanged to the bit.
 //!
 //! [`F16ExactWeights`] (transform `f16_exact_weights`) rewrites every `EinSum` computing in f32
-//! whose constant operand is f16-exact to take that operand as f16, when the platform has a
-//! kernel for f16 weights against f32 activations without a panel extractor (x86-64 with
-//! F16C, aarch64). Elsewhere, or for a constant with any value that is not a half, nothing
-//! changes. Run it on a decluttered model, before `optimize`.
+//! whose constant operand is f16-exact to take that operand as f16, when the kernel the
+//! all-f32 product would run on reads that operand as f16 itself (x86-64: the 256-bit FMA
+//! kernels; aarch64: 32x1 and 32x3). Elsewhere, or for a constant with any value that is not
+//! a half, nothing changes: no kernel choice ever does. Run it on a decluttered model, before
+//! `optimize`.
 
 use tract_linalg::WeightType;
 use tract_linalg::mmm::{MmmDispatch, Query};

@@ -224,10 +224,10 @@ impl MmmDispatch {
     /// getting one of its kernels back means no arch tier claimed the query.
     pub fn preferred(&self, query: &Query, suitable: &[Suitable]) -> Option<Suitable> {
         let crate::WeightType::Plain(weight) = &query.weight else { return None };
-        let acc = *query.accumulators.first()?;
         if weight.unquantized() != query.activation.unquantized() {
             return self.preferred_for_f16_storage(query, suitable);
         }
+        let acc = *query.accumulators.first()?;
         let ix = crate::mmm_tiers::preferred(&self.isa, &self.tiers, acc, query, suitable)?;
         let chosen = &suitable[ix];
         chosen.0.arch().is_some().then(|| chosen.clone())
