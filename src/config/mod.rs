@@ -793,13 +793,21 @@ process_fps = 10
         let with = |v: &str| format!("{GOOD}\n[activity]\ntug_end = {v}\n");
         let c = Config::parse(&with("\"seat_contact\"")).unwrap();
         assert_eq!(c.activity.tug_end, TugEnd::SeatContact);
-        let e = errors_of(&with("\"seated\""));
-        assert_eq!(e.len(), 1, "{e:?}");
-        assert!(e[0].starts_with("activity.tug_end: "), "{e:?}");
-        assert!(
-            e[0].contains("seat_contact") && e[0].contains("settled"),
-            "{e:?}"
+        refused_naming(
+            &with("\"seated\""),
+            "activity.tug_end",
+            &["seat_contact", "settled"],
         );
+    }
+
+    /// One error, for `key`, naming every value it takes.
+    fn refused_naming(toml: &str, key: &str, values: &[&str]) {
+        let e = errors_of(toml);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].starts_with(&format!("{key}: ")), "{e:?}");
+        for v in values {
+            assert!(e[0].contains(v), "{v} in {e:?}");
+        }
     }
 
     /// `pose.model` takes the three names of MediaPipe's landmark models; anything else is
@@ -861,10 +869,7 @@ process_fps = 10
         let with = |v: &str| format!("{GOOD}\n[pose]\nprecision = {v}\n");
         let c = Config::parse(&with("\"f32\"")).unwrap();
         assert_eq!(c.pose.precision, PosePrecision::F32);
-        let e = errors_of(&with("\"int8\""));
-        assert_eq!(e.len(), 1, "{e:?}");
-        assert!(e[0].starts_with("pose.precision: "), "{e:?}");
-        assert!(e[0].contains("f16") && e[0].contains("f32"), "{e:?}");
+        refused_naming(&with("\"int8\""), "pose.precision", &["f16", "f32"]);
     }
 
     #[test]

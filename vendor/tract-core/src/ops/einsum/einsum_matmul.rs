@@ -472,6 +472,21 @@ impl EinSumMatMul {
     pub fn b_n(&self) -> usize {
         self.n_axis().inputs[1][0]
     }
+    /// Whether codegen swaps two plain operands so that the larger of m and n is the kernel's
+    /// m (shared with PR 10's `f16_weights`, which must know which operand the kernel packs
+    /// as A).
+    pub fn swaps_plain_operands(&self) -> bool {
+        if self.m == self.n {
+            return false;
+        }
+        match (self.m.as_i64(), self.n.as_i64()) {
+            (Some(m), Some(n)) => m < n,
+            (None, Some(n)) => n >= 8,
+            (Some(_), _) => false,
+            _ => (self.n.clone() - &self.m).prove_positive_or_zero(),
+        }
+    }
+
     pub fn c_m(&self) -> Option<usize> {
         self.m_axis().outputs[0].first().cloned()
     }
@@ -559,15 +574,8 @@ impl TypedOp for EinSumMatMul {
         } else if let Some(of) = b.exotic_fact() {
             ensure!(of.is::<BlockQuantFact>());
             true
-        } else if self.m == self.n {
-            false
         } else {
-            match (self.m.as_i64(), self.n.as_i64()) {
-                (Some(m), Some(n)) => m < n,
-                (None, Some(n)) => n >= 8,
-                (Some(_), _) => false,
-                _ => (self.n.clone() - &self.m).prove_positive_or_zero(),
-            }
+            self.swaps_plain_operands()
         };
         if must_transpose {
             let mut op = self.clone();

@@ -100,14 +100,14 @@ fn store_as_f16(
 }
 
 /// Whether the kernel this CPU would give the all-f32 product reads the weights in `slot` as
-/// f16 itself, once the operands are ordered as `EinSumMatMul::codegen` orders them (the
-/// larger of m and n as m). Products of symbolic size are left alone.
+/// f16 itself, once the operands are ordered as `EinSumMatMul::codegen` orders them
+/// (`swaps_plain_operands`). Products of symbolic size are left alone.
 fn kernel_reads_f16(op: &EinSumMatMul, slot: usize) -> bool {
     let (Some(m), Some(k), Some(n)) = (op.m.as_i64(), op.k.as_i64(), op.n.as_i64()) else {
         return false;
     };
     let (m, k, n) = (m as usize, k as usize, n as usize);
-    let swapped = m < n;
+    let swapped = op.swaps_plain_operands();
     let (m, n) = if swapped { (n, m) } else { (m, n) };
     let weights_are_a = (slot == 0) != swapped;
     let (weight, activation) = if weights_are_a {
@@ -138,13 +138,12 @@ mod tests {
     /// `W·x` and `x·W` with W f16-exact, as 1×1 convolutions and dense layers have them.
     fn product(w: Tensor, w_first: bool, n: usize) -> TractResult<TypedModel> {
         let mut model = TypedModel::default();
-        let (m, k) = (w.shape()[0], w.shape()[1]);
+        let k = w.shape()[1];
         let x = model.add_source("x", f32::fact([k, n]))?;
         let w = model.add_const("w", w)?;
         let (expr, inputs) = if w_first { ("mk,kn->mn", [w, x]) } else { ("kn,mk->mn", [x, w]) };
         let y = model.wire_node("y", EinSum::new(expr.parse()?, f32::datum_type()), &inputs)?;
         model.select_output_outlets(&y)?;
-        let _ = m;
         Ok(model)
     }
 
