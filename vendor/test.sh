@@ -26,8 +26,12 @@ cargo test --locked --release "${target[@]}" -p tract-core --lib depth_wise
 cargo test --locked --release "${target[@]}" -p tract-core --lib einsum::sparse
 cargo test --locked --release "${target[@]}" -p tract-core --lib -- ops::array::concat::tests ops::array::pad::tests
 # f16-exact weights kept as f16 (PR 10): the transform, and every packing of the x86-64 FMA
-# f32 kernels (f32, f32 x f16, f16 x f32) against tract's reference product.
+# f32 kernels (f32, f32 x f16, f16 x f32) against tract's reference product; on a CPU with
+# AVX-512, those of the AVX-512 f32 kernels too (PR 11: f16 x f32).
 cargo test --locked --release "${target[@]}" -p tract-core --lib einsum::f16_weights
 if [ "$arch" = native ] && [ "$(uname -m)" = x86_64 ]; then
   cargo test --locked --release -p tract-linalg --lib -- fma_mmm_f32_
+  if grep -qw avx512f /proc/cpuinfo; then
+    cargo test --locked --release -p tract-linalg --lib -- avx512_mmm_f32_
+  fi
 fi

@@ -153,13 +153,30 @@ MMMExternKernel!(x86_64; fma_mmm_f32_32x3<f32>(32,3)@(256,4) isa(X86_64Avx, X86_
 
 MMMExternKernel!(x86_64; avx512_mmm_f32_128x1<f32>(128, 1)@(512,4) isa(X86_64Avx512f));
 MMMExternKernel!(x86_64; avx512_mmm_f32_16x1 <f32>( 16, 1)@(512,4) isa(X86_64Avx512f));
-MMMExternKernel!(x86_64; avx512_mmm_f32_16x12<f32>( 16,12)@(512,4) isa(X86_64Avx512f));
-MMMExternKernel!(x86_64; avx512_mmm_f32_16x8 <f32>( 16, 8)@(512,4) isa(X86_64Avx512f));
-MMMExternKernel!(x86_64; avx512_mmm_f32_32x6 <f32>( 32, 6)@(512,4) isa(X86_64Avx512f));
-MMMExternKernel!(x86_64; avx512_mmm_f32_32x5 <f32>( 32, 5)@(512,4) isa(X86_64Avx512f));
-MMMExternKernel!(x86_64; avx512_mmm_f32_48x4 <f32>( 48, 4)@(512,4) isa(X86_64Avx512f));
-MMMExternKernel!(x86_64; avx512_mmm_f32_64x3 <f32>( 64, 3)@(512,4) isa(X86_64Avx512f));
-MMMExternKernel!(x86_64; avx512_mmm_f32_80x2 <f32>( 80, 2)@(512,4) isa(X86_64Avx512f));
+// activityd patch (vendor/README.md, PR 11): the AVX-512 tiles of more than one column read
+// an f16 A operand themselves (f16-exact weights kept as f16 where they are A), so such a
+// product runs on the kernel the all-f32 product is given, as PR 10 does for the FMA tiles.
+MMMExternKernel!(x86_64; avx512_mmm_f32_16x12<f32>(16, 12)@(512,4) isa(X86_64Avx512f)
+ packing[1] = f16f32 => |k| k.with_packing(f16::packing(16).align(512), f32::packing(12));
+);
+MMMExternKernel!(x86_64; avx512_mmm_f32_16x8<f32>(16, 8)@(512,4) isa(X86_64Avx512f)
+ packing[1] = f16f32 => |k| k.with_packing(f16::packing(16).align(512), f32::packing(8));
+);
+MMMExternKernel!(x86_64; avx512_mmm_f32_32x6<f32>(32, 6)@(512,4) isa(X86_64Avx512f)
+ packing[1] = f16f32 => |k| k.with_packing(f16::packing(32).align(512), f32::packing(6));
+);
+MMMExternKernel!(x86_64; avx512_mmm_f32_32x5<f32>(32, 5)@(512,4) isa(X86_64Avx512f)
+ packing[1] = f16f32 => |k| k.with_packing(f16::packing(32).align(512), f32::packing(5));
+);
+MMMExternKernel!(x86_64; avx512_mmm_f32_48x4<f32>(48, 4)@(512,4) isa(X86_64Avx512f)
+ packing[1] = f16f32 => |k| k.with_packing(f16::packing(48).align(512), f32::packing(4));
+);
+MMMExternKernel!(x86_64; avx512_mmm_f32_64x3<f32>(64, 3)@(512,4) isa(X86_64Avx512f)
+ packing[1] = f16f32 => |k| k.with_packing(f16::packing(64).align(512), f32::packing(3));
+);
+MMMExternKernel!(x86_64; avx512_mmm_f32_80x2<f32>(80, 2)@(512,4) isa(X86_64Avx512f)
+ packing[1] = f16f32 => |k| k.with_packing(f16::packing(80).align(512), f32::packing(2));
+);
 
 // 128-bit VEX i32 sibling of avx2_mmm_i32_8x8 for the avx-without-avx2 tier:
 // same i8i8 widening scheme (i8 products computed in i16 lanes) and the same

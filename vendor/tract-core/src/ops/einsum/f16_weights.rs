@@ -170,7 +170,7 @@ mod tests {
     -> TractResult<()> {
         // Shapes on either side of the kernels' tiles, both operand orders, and n larger than
         // m so that the operands are swapped for the kernel.
-        let mut stored_f16 = 0;
+        let (mut stored_f16, mut stored_288) = (0, 0);
         for &(m, k, n) in
             &[(1, 1, 1), (5, 7, 3), (33, 17, 4), (64, 24, 256), (24, 96, 1024), (288, 288, 16)]
         {
@@ -186,6 +186,9 @@ mod tests {
                 let want = if expected { DatumType::F16 } else { DatumType::F32 };
                 assert_eq!(consts(&f16), vec![want], "{m}x{k}x{n}");
                 stored_f16 += expected as usize;
+                if expected && (m, k, n) == (288, 288, 16) {
+                    stored_288 += 1;
+                }
                 let f32_plan = product(w, w_first, n)?.into_optimized()?.into_runnable()?;
                 let f16_plan = f16.into_optimized()?.into_runnable()?;
                 let want = f32_plan.run(tvec!(x.clone().into()))?.remove(0);
@@ -200,14 +203,17 @@ mod tests {
             }
         }
         // Where the 256-bit FMA kernels are the f32 picks (x86-64 with AVX2 + FMA, AVX-512
-        // not preferred), they read f16 weights: most of the products above were converted.
+        // not preferred), they read f16 weights on either side: most of the products above
+        // were converted. Where the AVX-512 tiles are (Intel, Zen 5), they read an f16 A
+        // (PR 11): the 288x288x16 product, whose weights are A in both orders, was converted.
         let plain = Query::plain(DatumType::F32, Some(288), Some(288), Some(16));
         let dispatch = MmmDispatch::native();
-        if dispatch
-            .preferred(&plain, &dispatch.suitable(&plain))
-            .is_some_and(|(mmm, _, _)| mmm.name().starts_with("fma_mmm_f32"))
-        {
+        let pick = dispatch.preferred(&plain, &dispatch.suitable(&plain));
+        let pick = pick.map(|(mmm, _, _)| mmm.name().to_string()).unwrap_or_default();
+        if pick.starts_with("fma_mmm_f32") {
             assert!(stored_f16 >= 8, "{stored_f16}");
+        } else if pick.starts_with("avx512_mmm_f32") {
+            assert_eq!(stored_288, 2, "{pick}");
         }
         Ok(())
     }

@@ -76,6 +76,12 @@ trait Entry: Copy {
     /// The CPU must have AVX, and F16C for a compact entry.
     #[cfg(target_arch = "x86_64")]
     unsafe fn splat(self) -> std::arch::x86_64::__m256;
+    /// The value in all sixteen lanes.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F.
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn splat16(self) -> std::arch::x86_64::__m512;
 }
 
 impl Entry for u32 {
@@ -94,6 +100,12 @@ impl Entry for u32 {
         // Eight copies of the half, widened at once: the conversion is the broadcast.
         unsafe { _mm256_cvtph_ps(_mm_set1_epi16((self >> 16) as u16 as i16)) }
     }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn splat16(self) -> std::arch::x86_64::__m512 {
+        use std::arch::x86_64::*;
+        unsafe { _mm512_cvtph_ps(_mm256_set1_epi16((self >> 16) as u16 as i16)) }
+    }
 }
 
 impl Entry for (u32, f32) {
@@ -109,6 +121,11 @@ impl Entry for (u32, f32) {
     #[inline(always)]
     unsafe fn splat(self) -> std::arch::x86_64::__m256 {
         unsafe { std::arch::x86_64::_mm256_set1_ps(self.1) }
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn splat16(self) -> std::arch::x86_64::__m512 {
+        unsafe { std::arch::x86_64::_mm512_set1_ps(self.1) }
     }
 }
 
@@ -202,6 +219,17 @@ impl SparseConstMatMul {
             let x = &x[o * self.k * inner..][..self.k * inner];
             let y = &mut y[o * self.m * inner..][..self.m * inner];
             #[cfg(target_arch = "x86_64")]
+            if wide_kernel() {
+                // SAFETY: the CPU has AVX-512F (checked just above).
+                unsafe {
+                    match &self.entries {
+                        Entries::Compact(e) => self.plane_avx512(e, x, y, inner),
+                        Entries::Wide(e) => self.plane_avx512(e, x, y, inner),
+                    }
+                };
+                continue;
+            }
+            #[cfg(target_arch = "x86_64")]
             if kernel_measured() {
                 // SAFETY: the CPU has AVX2, FMA and F16C (checked just above).
                 unsafe {
@@ -286,34 +314,164 @@ impl SparseConstMatMul {
             }
             start += 32;
         }
-        // The last points (fewer than 32): eight at a time, then one by one.
-        while start < inner {
-            let len = if inner - start >= 8 { 8 } else { 1 };
-            for i in 0..self.m {
-                if len == 8 {
-                    let mut a = _mm256_setzero_ps();
-                    for n in self.row_start[i]..self.row_start[i + 1] {
-                        // SAFETY: as above, with start + 8 <= inner.
-                        unsafe {
-                            let e = *entries.get_unchecked(n);
-                            let p = xp.add(e.col() * inner + start);
-                            a = _mm256_fmadd_ps(e.splat(), _mm256_loadu_ps(p), a);
-                        }
-                    }
-                    let a = _mm256_add_ps(a, _mm256_set1_ps(self.bias[i]));
-                    let a = _mm256_min_ps(_mm256_max_ps(a, lo), hi);
-                    // SAFETY: inside y.
-                    unsafe { _mm256_storeu_ps(yp.add(i * inner + start), a) };
-                } else {
-                    let mut a = 0f32;
-                    for n in self.row_start[i]..self.row_start[i + 1] {
-                        let e = entries[n];
-                        a = e.val().mul_add(x[e.col() * inner + start], a);
-                    }
-                    y[i * inner + start] = (a + self.bias[i]).max(self.lo).min(self.hi);
+        // The last points (fewer than 32) in one pass over each row's entries: as many
+        // vectors of eight as they fill, the last one masked so that nothing past the plane is
+        // read or written. (Before, eight at a time and then one by one: a 49-point plane
+        // walked every row's entries four times, the last time for one point, in scalar code.)
+        let rest = inner - full;
+        if rest > 0 {
+            let vectors = rest.div_ceil(8);
+            let last = (rest - (vectors - 1) * 8) as i32;
+            let mask = _mm256_cmpgt_epi32(
+                _mm256_set1_epi32(last),
+                _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+            );
+            // SAFETY: the CPU has AVX2, FMA and F16C (this function's own features); the
+            // vectors cover points full..inner of each row, the last one masked to its end.
+            unsafe {
+                match vectors {
+                    1 => self.rest_avx2::<1, E>(entries, xp, yp, inner, full, mask),
+                    2 => self.rest_avx2::<2, E>(entries, xp, yp, inner, full, mask),
+                    3 => self.rest_avx2::<3, E>(entries, xp, yp, inner, full, mask),
+                    _ => self.rest_avx2::<4, E>(entries, xp, yp, inner, full, mask),
                 }
             }
-            start += len;
+        }
+    }
+
+    /// Points `start..inner` of every output row (`V` vectors of eight, the last one masked by
+    /// `mask`), in one pass over each row's entries. The same products, summed in the same
+    /// order, as the 32-point tiles.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn rest_avx2<const V: usize, E: Entry>(
+        &self,
+        entries: &[E],
+        xp: *const f32,
+        yp: *mut f32,
+        inner: usize,
+        start: usize,
+        mask: std::arch::x86_64::__m256i,
+    ) {
+        use std::arch::x86_64::*;
+        let (lo, hi) = (_mm256_set1_ps(self.lo), _mm256_set1_ps(self.hi));
+        for i in 0..self.m {
+            let mut acc = [_mm256_setzero_ps(); V];
+            for n in self.row_start[i]..self.row_start[i + 1] {
+                // SAFETY: every column is below k; the first V - 1 vectors end at or before
+                // the row's end, the last one is masked to it.
+                unsafe {
+                    let e = *entries.get_unchecked(n);
+                    let w = e.splat();
+                    let p = xp.add(e.col() * inner + start);
+                    for (v, a) in acc.iter_mut().enumerate() {
+                        let x = if v + 1 < V {
+                            _mm256_loadu_ps(p.add(8 * v))
+                        } else {
+                            _mm256_maskload_ps(p.add(8 * v), mask)
+                        };
+                        *a = _mm256_fmadd_ps(w, x, *a);
+                    }
+                }
+            }
+            let b = _mm256_set1_ps(self.bias[i]);
+            for (v, a) in acc.iter().enumerate() {
+                let r = _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(*a, b), lo), hi);
+                // SAFETY: i < m; as for the loads, inside the row.
+                unsafe {
+                    let q = yp.add(i * inner + start + 8 * v);
+                    if v + 1 < V {
+                        _mm256_storeu_ps(q, r);
+                    } else {
+                        _mm256_maskstore_ps(q, mask, r);
+                    }
+                }
+            }
+        }
+    }
+
+    /// One plane with AVX-512 (PR 12), where tract's own f32 kernels are 512-bit: tiles of 64
+    /// points in four registers per output row, then the rest (fewer than 64) in one pass, as
+    /// many vectors of sixteen as it fills, the last one masked. The same products, summed in
+    /// the same order, as [`Self::plane_avx2`].
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn plane_avx512<E: Entry>(&self, entries: &[E], x: &[f32], y: &mut [f32], inner: usize) {
+        let xp = x.as_ptr();
+        let yp = y.as_mut_ptr();
+        let full = inner / 64 * 64;
+        // SAFETY (all four calls): AVX-512F (this function's own feature); tiles of 64 points
+        // up to `full`, then the rest of each row under a mask that ends at `inner`.
+        let mut start = 0;
+        while start < full {
+            unsafe { self.run_avx512::<4, E>(entries, xp, yp, inner, start, !0) };
+            start += 64;
+        }
+        let rest = inner - full;
+        if rest > 0 {
+            let vectors = rest.div_ceil(16);
+            let last = rest - (vectors - 1) * 16;
+            let mask = ((1u32 << last) - 1) as u16;
+            unsafe {
+                match vectors {
+                    1 => self.run_avx512::<1, E>(entries, xp, yp, inner, full, mask),
+                    2 => self.run_avx512::<2, E>(entries, xp, yp, inner, full, mask),
+                    3 => self.run_avx512::<3, E>(entries, xp, yp, inner, full, mask),
+                    _ => self.run_avx512::<4, E>(entries, xp, yp, inner, full, mask),
+                }
+            }
+        }
+    }
+
+    /// Points `start..start + 16 V` of every output row (`V` vectors of sixteen, the last one
+    /// masked by `mask`; all ones for a full tile), in one pass over each row's entries.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn run_avx512<const V: usize, E: Entry>(
+        &self,
+        entries: &[E],
+        xp: *const f32,
+        yp: *mut f32,
+        inner: usize,
+        start: usize,
+        mask: u16,
+    ) {
+        use std::arch::x86_64::*;
+        let (lo, hi) = (_mm512_set1_ps(self.lo), _mm512_set1_ps(self.hi));
+        for i in 0..self.m {
+            let mut acc = [_mm512_setzero_ps(); V];
+            for n in self.row_start[i]..self.row_start[i + 1] {
+                // SAFETY: every column is below k; the first V - 1 vectors end at or before
+                // the row's end, the last one is masked to it (masked lanes are not read).
+                unsafe {
+                    let e = *entries.get_unchecked(n);
+                    let w = e.splat16();
+                    let p = xp.add(e.col() * inner + start);
+                    for (v, a) in acc.iter_mut().enumerate() {
+                        let x = if v + 1 < V {
+                            _mm512_loadu_ps(p.add(16 * v))
+                        } else {
+                            _mm512_maskz_loadu_ps(mask, p.add(16 * v))
+                        };
+                        *a = _mm512_fmadd_ps(w, x, *a);
+                    }
+                }
+            }
+            let b = _mm512_set1_ps(self.bias[i]);
+            for (v, a) in acc.iter().enumerate() {
+                let r = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(*a, b), lo), hi);
+                // SAFETY: i < m; as for the loads, inside the row.
+                unsafe {
+                    let q = yp.add(i * inner + start + 16 * v);
+                    if v + 1 < V {
+                        _mm512_storeu_ps(q, r);
+                    } else {
+                        _mm512_mask_storeu_ps(q, mask, r);
+                    }
+                }
+            }
         }
     }
 }
@@ -411,6 +569,25 @@ impl TypedOp for SparseConstMatMul {
     }
 
     as_op!();
+}
+
+/// Whether the 512-bit kernel runs (PR 12): the CPU has AVX-512F and tract's own f32 matrix
+/// kernels are 512-bit here (Intel, AMD Zen 5; not Zen 4, which splits 512-bit operations in
+/// two: there the AVX2 kernel stays, as PR 5 keeps the dense products on 256-bit kernels).
+#[cfg(target_arch = "x86_64")]
+fn wide_kernel() -> bool {
+    static WIDE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *WIDE.get_or_init(|| {
+        use tract_linalg::mmm::MmmDispatch;
+        if !(kernel_measured() && is_x86_feature_detected!("avx512f")) {
+            return false;
+        }
+        let plain = tract_linalg::mmm::Query::plain(DatumType::F32, Some(1024), Some(64), Some(64));
+        let dispatch = MmmDispatch::native();
+        dispatch
+            .preferred(&plain, &dispatch.suitable(&plain))
+            .is_some_and(|(mmm, _, _)| mmm.name().starts_with("avx512"))
+    })
 }
 
 /// Whether this CPU runs the kernel that was measured faster than the dense one (x86-64 with
@@ -550,6 +727,57 @@ mod tests {
                             "{m}x{k} inner {inner}: {a} vs {b}"
                         );
                     }
+                }
+            }
+        }
+    }
+
+    /// Each x86-64 kernel the CPU can run (AVX2; AVX-512, PR 12) gives every point as the
+    /// dense product summed in the same order, to the bit, at every plane size up to 150
+    /// (whole tiles and every remainder, the last vector masked), with compact (f16) and wide
+    /// entries, and writes nothing past the plane.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn each_x86_kernel_is_exact_and_writes_only_its_plane() {
+        let (m, k) = (24, 40);
+        let w: Vec<f32> =
+            sparse_matrix(m, k, 0.25, 3).iter().map(|v| f16::from_f32(*v).to_f32()).collect();
+        let compact = SparseConstMatMul::from_dense(&w, m, k, 1).unwrap();
+        let Entries::Compact(words) = &compact.entries else { panic!("not compact") };
+        let wide = SparseConstMatMul {
+            entries: Entries::Wide(words.iter().map(|e| (e.col() as u32, e.val())).collect()),
+            ..compact.clone()
+        };
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        let mut kernels = vec![];
+        if kernel_measured() {
+            kernels.push("avx2");
+        }
+        if kernel_measured() && is_x86_feature_detected!("avx512f") {
+            kernels.push("avx512");
+        }
+        for kernel in kernels {
+            for op in [&compact, &wide] {
+                for inner in 1..=150 {
+                    let x = sparse_matrix(k, inner, 1.0, inner as u64);
+                    let len = m * inner;
+                    let mut y = vec![f32::NAN; len + 32];
+                    let out = &mut y[..len];
+                    // SAFETY: the CPU has the kernel's features (checked above).
+                    unsafe {
+                        match (&op.entries, kernel) {
+                            (Entries::Compact(e), "avx2") => op.plane_avx2(e, &x, out, inner),
+                            (Entries::Wide(e), "avx2") => op.plane_avx2(e, &x, out, inner),
+                            (Entries::Compact(e), _) => op.plane_avx512(e, &x, out, inner),
+                            (Entries::Wide(e), _) => op.plane_avx512(e, &x, out, inner),
+                        }
+                    }
+                    let want = reference(&w, &x, m, k, 1, inner);
+                    assert_eq!(bits(&y[..len]), bits(&want), "{kernel}, inner {inner}");
+                    assert!(
+                        y[len..].iter().all(|v| v.is_nan()),
+                        "{kernel}, inner {inner}: past the plane"
+                    );
                 }
             }
         }
