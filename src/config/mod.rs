@@ -104,8 +104,8 @@ pub enum PosePrecision {
     /// Weights stored as half-precision floats wherever that loses nothing (every weight of
     /// MediaPipe's models is an f16 value: they were trained and shipped in fp16) and this CPU's
     /// matrix kernel reads them as such; the arithmetic stays f32, so landmarks are the same
-    /// to the bit as with `f32`. Less memory (full model: 14.6 → 9.1 MB on x86-64); per landmark
-    /// run from 2 % slower (AMD Zen 4) to 8 % faster (an Intel Xeon) (docs/benchmarks.md).
+    /// to the bit as with `f32`. Less memory (full model on x86-64: 14.6 → 9.1 MB on AMD Zen 4,
+    /// 9.6 MB on an Intel Xeon); per landmark run within 2 % of f32's time (docs/benchmarks.md).
     #[default]
     F16,
     /// Weights as f32, as in the ONNX files.

@@ -9,9 +9,10 @@
 //! [`F16ExactWeights`] (transform `f16_exact_weights`) rewrites every `EinSum` computing in f32
 //! whose constant operand is f16-exact to take that operand as f16, when the kernel the
 //! all-f32 product would run on reads that operand as f16 itself (x86-64: the 256-bit FMA
-//! kernels; aarch64: 32x1 and 32x3). Elsewhere, or for a constant with any value that is not
-//! a half, nothing changes: no kernel choice ever does. Run it on a decluttered model, before
-//! `optimize`.
+//! kernels, and the AVX-512 tiles for an f16 A since PR 11; aarch64: 32x1 and 32x3), the
+//! product shaped as codegen will see it ([`codegen_m_n`]). Elsewhere, or for a constant with
+//! any value that is not a half, nothing changes: no kernel choice ever does. Run it on a
+//! decluttered model, before `optimize`.
 
 use tract_linalg::WeightType;
 use tract_linalg::mmm::{MmmDispatch, Query};
@@ -76,7 +77,7 @@ fn weights_to_store_as_f16(
     }
     // One constant operand and one computed one: the product of two constants is folded.
     let Some(slot) = (0..2).find(|&i| facts[i].konst.is_some()) else { return Ok(None) };
-    if facts[1 - slot].konst.is_some() || !kernel_reads_f16(op, slot) {
+    if facts[1 - slot].konst.is_some() || !kernel_reads_f16(op, &facts, slot) {
         return Ok(None);
     }
     Ok(is_f16_exact(facts[slot].konst.as_ref().unwrap())?.then_some(slot))
@@ -100,14 +101,14 @@ fn store_as_f16(
 }
 
 /// Whether the kernel this CPU would give the all-f32 product reads the weights in `slot` as
-/// f16 itself, once the operands are ordered as `EinSumMatMul::codegen` orders them
-/// (`swaps_plain_operands`). Products of symbolic size are left alone.
-fn kernel_reads_f16(op: &EinSumMatMul, slot: usize) -> bool {
-    let (Some(m), Some(k), Some(n)) = (op.m.as_i64(), op.k.as_i64(), op.n.as_i64()) else {
+/// f16 itself, once the product is shaped and its operands ordered as `EinSumMatMul::codegen`
+/// will see them ([`codegen_m_n`], `swaps_plain_operands`' rule). Products of symbolic size
+/// are left alone.
+fn kernel_reads_f16(op: &EinSumMatMul, facts: &[&TypedFact], slot: usize) -> bool {
+    let (Some((m, n)), Some(k)) = (codegen_m_n(op, facts, slot), op.k.as_i64()) else {
         return false;
     };
-    let (m, k, n) = (m as usize, k as usize, n as usize);
-    let swapped = op.swaps_plain_operands();
+    let swapped = m < n;
     let (m, n) = if swapped { (n, m) } else { (m, n) };
     let weights_are_a = (slot == 0) != swapped;
     let (weight, activation) = if weights_are_a {
@@ -122,11 +123,30 @@ fn kernel_reads_f16(op: &EinSumMatMul, slot: usize) -> bool {
         store: Some(DatumType::F32),
         allow_extractor: true,
         m: Some(m),
-        k: Some(k),
+        k: Some(k as usize),
         n: Some(n),
     };
     let dispatch = MmmDispatch::native();
     dispatch.preferred(&query, &dispatch.suitable(&query)).is_some()
+}
+
+/// The product's m and n as codegen will see them, with the weights in `slot`. The decluttered
+/// `EinSumMatMul` names one axis of the activation as its m (or n), but the activation's other
+/// axes that the weights lack and the output keeps (a 1×1 convolution's rows, beside its
+/// columns) are merged into it by `optimize` before codegen: a 64×64 plane is m = 64 here and
+/// m = 4096 there, which another kernel may serve. The activation's side is the product of all
+/// those axes.
+fn codegen_m_n(op: &EinSumMatMul, facts: &[&TypedFact], slot: usize) -> Option<(usize, usize)> {
+    let act = 1 - slot;
+    let mut side = 1usize;
+    for axis in op.op.axes.iter_all_axes() {
+        if axis.inputs[act].len() == 1 && axis.inputs[slot].is_empty() && axis.outputs[0].len() == 1
+        {
+            side *= facts[act].shape[axis.inputs[act][0]].as_i64()? as usize;
+        }
+    }
+    let weights_side = if slot == 0 { op.m.as_i64()? } else { op.n.as_i64()? } as usize;
+    Some(if slot == 0 { (weights_side, side) } else { (side, weights_side) })
 }
 
 #[cfg(test)]
@@ -180,8 +200,10 @@ mod tests {
                 let mut f16 = product(w.clone(), w_first, n)?.into_decluttered()?;
                 let mut detected = f16.clone();
                 super::super::einsum_matmul::detect_all(&mut detected)?;
-                let op = detected.nodes.iter().find_map(|n| n.op_as::<EinSumMatMul>()).unwrap();
-                let expected = kernel_reads_f16(op, if w_first { 0 } else { 1 });
+                let node = detected.nodes.iter().find(|n| n.op_is::<EinSumMatMul>()).unwrap();
+                let op = node.op_as::<EinSumMatMul>().unwrap();
+                let facts = detected.node_input_facts(node.id)?;
+                let expected = kernel_reads_f16(op, &facts, if w_first { 0 } else { 1 });
                 F16ExactWeights.transform(&mut f16)?;
                 let want = if expected { DatumType::F16 } else { DatumType::F32 };
                 assert_eq!(consts(&f16), vec![want], "{m}x{k}x{n}");
@@ -214,6 +236,65 @@ mod tests {
             assert!(stored_f16 >= 8, "{stored_f16}");
         } else if pick.starts_with("avx512_mmm_f32") {
             assert_eq!(stored_288, 2, "{pick}");
+        }
+        Ok(())
+    }
+
+    /// The matrix kernels of an optimised plan, in order.
+    fn kernels(model: TypedModel) -> TractResult<Vec<String>> {
+        let plan = model.into_optimized()?;
+        let mut names = vec![];
+        for node in plan.nodes() {
+            for line in node.op().info()? {
+                if let Some(at) = line.find(" with [") {
+                    names.push(line[at + 7..].trim_end_matches(']').to_string());
+                }
+            }
+        }
+        Ok(names)
+    }
+
+    /// A 1×1 convolution as the ONNX importer leaves it (`W[m, k] · X[1, k, h, w]`): the
+    /// decluttered product names one spatial axis as its n, codegen sees the plane (h · w)
+    /// merged. Whatever is stored f16, the plan runs on the kernels of the all-f32 plan (the
+    /// transform's promise), with the same output to the bit. On AVX-512 (Intel) the
+    /// transform once asked about n = w and converted products whose f32 kernel (for n = h · w)
+    /// reads no f16: they ran on another kernel.
+    #[test]
+    fn a_convolution_plane_keeps_the_f32_plans_kernels() -> TractResult<()> {
+        for &(m, k, h, w) in &[
+            (64, 16, 128, 128),
+            (144, 24, 64, 64),
+            (88, 528, 16, 16),
+            (192, 32, 32, 32),
+            (288, 288, 4, 4),
+        ] {
+            let conv = || -> TractResult<TypedModel> {
+                let mut model = TypedModel::default();
+                let x = model.add_source("x", f32::fact([1, k, h, w]))?;
+                let wt = Tensor::from_shape(&[m, k], &halves(m * k, 5))?;
+                let wt = model.add_const("w", wt)?;
+                let expr = "mk,akhw->amhw".parse()?;
+                let y = model.wire_node("y", EinSum::new(expr, f32::datum_type()), &[wt, x])?;
+                model.select_output_outlets(&y)?;
+                Ok(model)
+            };
+            let mut f16 = conv()?.into_decluttered()?;
+            F16ExactWeights.transform(&mut f16)?;
+            let want = kernels(conv()?)?;
+            assert_eq!(
+                kernels(f16.clone())?,
+                want,
+                "{m}x{k}x{h}x{w}, f16 stored: {:?}",
+                consts(&f16)
+            );
+            let x = Tensor::from_shape(&[1, k, h, w], &halves(k * h * w, 9))?;
+            let a = conv()?.into_optimized()?.into_runnable()?.run(tvec!(x.clone().into()))?;
+            let b = f16.into_optimized()?.into_runnable()?.run(tvec!(x.into()))?;
+            let bits = |t: &TValue| -> TractResult<Vec<u32>> {
+                Ok(t.try_as_plain_ram()?.as_slice::<f32>()?.iter().map(|v| v.to_bits()).collect())
+            };
+            assert_eq!(bits(&a[0])?, bits(&b[0])?, "{m}x{k}x{h}x{w}");
         }
         Ok(())
     }
