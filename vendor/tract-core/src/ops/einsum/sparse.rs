@@ -279,39 +279,12 @@ impl SparseConstMatMul {
         let xp = x.as_ptr();
         let yp = y.as_mut_ptr();
         let full = inner / 32 * 32;
-        let (lo, hi) = (_mm256_set1_ps(self.lo), _mm256_set1_ps(self.hi));
+        let all = _mm256_set1_epi32(-1);
+        // SAFETY (every call): AVX2, FMA and F16C (this function's own features); tiles of 32
+        // points up to `full`, then the rest of each row, its last vector masked to `inner`.
         let mut start = 0;
         while start < full {
-            for i in 0..self.m {
-                let (mut a0, mut a1, mut a2, mut a3) = (
-                    _mm256_setzero_ps(),
-                    _mm256_setzero_ps(),
-                    _mm256_setzero_ps(),
-                    _mm256_setzero_ps(),
-                );
-                for n in self.row_start[i]..self.row_start[i + 1] {
-                    // SAFETY: every column is below k and start + 32 <= inner: the 32 points are in x.
-                    unsafe {
-                        let e = *entries.get_unchecked(n);
-                        let w = e.splat();
-                        let p = xp.add(e.col() * inner + start);
-                        a0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p), a0);
-                        a1 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p.add(8)), a1);
-                        a2 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p.add(16)), a2);
-                        a3 = _mm256_fmadd_ps(w, _mm256_loadu_ps(p.add(24)), a3);
-                    }
-                }
-                let b = _mm256_set1_ps(self.bias[i]);
-                let fin = |a| _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(a, b), lo), hi);
-                // SAFETY: i < m and start + 32 <= inner: inside y.
-                unsafe {
-                    let q = yp.add(i * inner + start);
-                    _mm256_storeu_ps(q, fin(a0));
-                    _mm256_storeu_ps(q.add(8), fin(a1));
-                    _mm256_storeu_ps(q.add(16), fin(a2));
-                    _mm256_storeu_ps(q.add(24), fin(a3));
-                }
-            }
+            unsafe { self.run_avx2::<4, false, E>(entries, xp, yp, inner, start, all) };
             start += 32;
         }
         // The last points (fewer than 32) in one pass over each row's entries: as many
@@ -326,26 +299,24 @@ impl SparseConstMatMul {
                 _mm256_set1_epi32(last),
                 _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
             );
-            // SAFETY: the CPU has AVX2, FMA and F16C (this function's own features); the
-            // vectors cover points full..inner of each row, the last one masked to its end.
             unsafe {
                 match vectors {
-                    1 => self.rest_avx2::<1, E>(entries, xp, yp, inner, full, mask),
-                    2 => self.rest_avx2::<2, E>(entries, xp, yp, inner, full, mask),
-                    3 => self.rest_avx2::<3, E>(entries, xp, yp, inner, full, mask),
-                    _ => self.rest_avx2::<4, E>(entries, xp, yp, inner, full, mask),
+                    1 => self.run_avx2::<1, true, E>(entries, xp, yp, inner, full, mask),
+                    2 => self.run_avx2::<2, true, E>(entries, xp, yp, inner, full, mask),
+                    3 => self.run_avx2::<3, true, E>(entries, xp, yp, inner, full, mask),
+                    _ => self.run_avx2::<4, true, E>(entries, xp, yp, inner, full, mask),
                 }
             }
         }
     }
 
-    /// Points `start..inner` of every output row (`V` vectors of eight, the last one masked by
-    /// `mask`), in one pass over each row's entries. The same products, summed in the same
-    /// order, as the 32-point tiles.
+    /// Points `start..start + 8 V` of every output row (`V` vectors of eight; with `MASKED`,
+    /// the last one under `mask`, otherwise unused), in one pass over each row's entries, in
+    /// their stored order.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma,f16c")]
     #[allow(clippy::too_many_arguments)]
-    unsafe fn rest_avx2<const V: usize, E: Entry>(
+    unsafe fn run_avx2<const V: usize, const MASKED: bool, E: Entry>(
         &self,
         entries: &[E],
         xp: *const f32,
@@ -355,21 +326,22 @@ impl SparseConstMatMul {
         mask: std::arch::x86_64::__m256i,
     ) {
         use std::arch::x86_64::*;
+        let masked = |v: usize| MASKED && v + 1 == V;
         let (lo, hi) = (_mm256_set1_ps(self.lo), _mm256_set1_ps(self.hi));
         for i in 0..self.m {
             let mut acc = [_mm256_setzero_ps(); V];
             for n in self.row_start[i]..self.row_start[i + 1] {
-                // SAFETY: every column is below k; the first V - 1 vectors end at or before
-                // the row's end, the last one is masked to it.
+                // SAFETY: every column is below k; every vector but a masked one ends at or
+                // before the row's end, a masked one is masked to it.
                 unsafe {
                     let e = *entries.get_unchecked(n);
                     let w = e.splat();
                     let p = xp.add(e.col() * inner + start);
                     for (v, a) in acc.iter_mut().enumerate() {
-                        let x = if v + 1 < V {
-                            _mm256_loadu_ps(p.add(8 * v))
-                        } else {
+                        let x = if masked(v) {
                             _mm256_maskload_ps(p.add(8 * v), mask)
+                        } else {
+                            _mm256_loadu_ps(p.add(8 * v))
                         };
                         *a = _mm256_fmadd_ps(w, x, *a);
                     }
@@ -381,10 +353,10 @@ impl SparseConstMatMul {
                 // SAFETY: i < m; as for the loads, inside the row.
                 unsafe {
                     let q = yp.add(i * inner + start + 8 * v);
-                    if v + 1 < V {
-                        _mm256_storeu_ps(q, r);
-                    } else {
+                    if masked(v) {
                         _mm256_maskstore_ps(q, mask, r);
+                    } else {
+                        _mm256_storeu_ps(q, r);
                     }
                 }
             }
