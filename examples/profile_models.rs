@@ -6,6 +6,8 @@
 //! spent in; with `PROFILE_INFO=1` also each of those nodes' details as tract gives them (for a
 //! matrix product: m, k, n and the kernel chosen). The weights are kept as the daemon's default
 //! `pose.precision` does (f16 where exact); `ACTIVITYD_PRECISION=f32` keeps them f32.
+//! `COLD=1` writes over 32 MB between runs, so each run starts with the caches full of
+//! something else, as in the daemon, where decoding and the other model run in between.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -37,7 +39,14 @@ fn profile(
     for _ in 0..3 {
         state.run(input()?)?;
     }
-    for _ in 0..runs {
+    let mut junk = vec![0u8; 32 << 20];
+    for i in 0..runs {
+        if std::env::var_os("COLD").is_some() {
+            for (j, b) in junk.iter_mut().enumerate().step_by(64) {
+                *b = b.wrapping_add((i + j) as u8);
+            }
+            std::hint::black_box(&junk);
+        }
         let start = Instant::now();
         state.run_plan_with_eval(input()?, |session, op_state, node, inputs| {
             let t = Instant::now();

@@ -29,6 +29,11 @@ cargo test --locked --release "${target[@]}" -p tract-core --lib -- ops::array::
 # f32 kernels (f32, f32 x f16, f16 x f32) against tract's reference product; on a CPU with
 # AVX-512, those of the AVX-512 f32 kernels too (PR 11: f16 x f32).
 cargo test --locked --release "${target[@]}" -p tract-core --lib einsum::f16_weights
+# The matmul tile walk cut into sweeps of a few output columns, and packing in blocks of
+# panels (PR 13): the walk, the rule, products run with each sweep against each other and
+# the reference, and the packing against its reference.
+cargo test --locked --release "${target[@]}" -p tract-linalg --lib -- blocked_walk_tests frame::pack::test
+cargo test --locked --release "${target[@]}" -p tract-core --lib einsum::tile_order_tests
 if [ "$arch" = native ] && [ "$(uname -m)" = x86_64 ]; then
   cargo test --locked --release -p tract-linalg --lib -- fma_mmm_f32_
   if grep -qw avx512f /proc/cpuinfo; then

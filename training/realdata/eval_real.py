@@ -241,7 +241,9 @@ def tug_timing(matched):
                            mae=float(np.mean(np.abs(e))), bias=float(e.mean()), p90_abs=float(np.percentile(np.abs(e), 90)))
     out["transitions"] = trans
     out["per_test"] = [dict(name=n, reference_s=t["total_s"], reported_s=f["total_s"],
-                            error_s=round(f["total_s"] - t["total_s"], 3)) for n, t, f in matched]
+                            error_s=round(f["total_s"] - t["total_s"], 3),
+                            start_error_s=round(f["start"] - t["start"], 3),
+                            end_error_s=round(f["end"] - t["end"], 3)) for n, t, f in matched]
     return out
 
 

@@ -101,3 +101,17 @@ tract_data::declare_knob!(
     None,
     "riscv64: matmul size, in multiply-adds, from which a TLB flush precedes the run. Unset applies the SpacemiT X60 default and does nothing elsewhere; 0 turns it off; any other value forces it on with that threshold."
 );
+
+tract_data::declare_knob!(
+    TRACT_MMM_WRITE_STREAMS,
+    usize,
+    8,
+    "matmul tile walk: at most this many output columns (rows) written by one sweep of the inner loop when they lie a page or more apart (0: no limit). See frame::mmm::write_sweep."
+);
+
+tract_data::declare_knob!(
+    TRACT_PACK_BLOCK_BYTES,
+    usize,
+    1024,
+    "packing an mn-contiguous operand: how many bytes of each k row one block of panels covers (0: every panel at each k row, as before). See frame::pack::pack_mn_major."
+);

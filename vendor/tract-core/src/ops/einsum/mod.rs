@@ -671,3 +671,52 @@ fn unit_k_to_broadcast_mul(
     patch.shunt_outside(model, node.id.into(), result[0])?;
     Ok(Some(patch))
 }
+
+#[cfg(test)]
+mod tile_order_tests {
+    use super::*;
+    use tract_linalg::knobs::TRACT_MMM_WRITE_STREAMS;
+
+    /// 1×1 convolutions of NCHW planes whose output columns lie a page or more apart
+    /// (tract-linalg's `write_sweep` cuts their tile walk into sweeps) and one whose
+    /// columns do not: whatever the sweep (none, 1, 8 columns), the output is the same to
+    /// the bit (tiles are only reordered), and it is the product.
+    #[test]
+    fn swept_tile_walks_give_the_same_product() -> TractResult<()> {
+        for &(m, k, h, w) in
+            &[(64, 16, 128, 128), (40, 16, 32, 32), (24, 144, 64, 64), (32, 8, 31, 31)]
+        {
+            let mut model = TypedModel::default();
+            let x = model.add_source("x", f32::fact([1, k, h, w]))?;
+            let value = |i: usize, s: usize| ((i * 7919 + s) % 97) as f32 / 48.0 - 1.0;
+            let wv: Vec<f32> = (0..m * k).map(|i| value(i, 3)).collect();
+            let wt = model.add_const("w", Tensor::from_shape(&[m, k], &wv)?)?;
+            let y = model.wire_node(
+                "y",
+                EinSum::new("mk,akhw->amhw".parse()?, f32::datum_type()),
+                &[wt, x],
+            )?;
+            model.select_output_outlets(&y)?;
+            let plan = model.into_optimized()?.into_runnable()?;
+            let xv: Vec<f32> = (0..k * h * w).map(|i| value(i, 11)).collect();
+            let input = Tensor::from_shape(&[1, k, h, w], &xv)?;
+            let mut outputs = vec![];
+            for streams in [0, 1, 8] {
+                TRACT_MMM_WRITE_STREAMS.set(streams);
+                let y = plan.run(tvec!(input.clone().into()))?.remove(0);
+                TRACT_MMM_WRITE_STREAMS.clear();
+                outputs.push(y.try_as_plain_ram()?.as_slice::<f32>()?.to_vec());
+            }
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&outputs[0]), bits(&outputs[1]), "{m}x{k}x{h}x{w}, sweeps of 1");
+            assert_eq!(bits(&outputs[0]), bits(&outputs[2]), "{m}x{k}x{h}x{w}, sweeps of 8");
+            for (i, got) in outputs[2].iter().enumerate() {
+                let (c, p) = (i / (h * w), i % (h * w));
+                let want: f64 =
+                    (0..k).map(|j| wv[c * k + j] as f64 * xv[j * h * w + p] as f64).sum();
+                assert!((*got as f64 - want).abs() < 1e-4, "{m}x{k}x{h}x{w} [{i}]: {got} {want}");
+            }
+        }
+        Ok(())
+    }
+}
