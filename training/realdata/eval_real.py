@@ -282,6 +282,10 @@ def print_set(name, r):
         print(f"    against the end of the sit-down by the hip rule instead: MAE {th['mae']:.2f} s, bias {th['bias']:+.2f} s, "
               f"LoA {th['loa_low']:+.2f} .. {th['loa_high']:+.2f} s, ICC(A,1) {icc}")
         print(f"    start and end both within 0.5 s of the labels: {t['within_half_s']} of {t['labelled']} labelled tests")
+        off = [p for p in t["per_test"] if abs(p["start_error_s"]) > 0.5 or abs(p["end_error_s"]) > 0.5]
+        if off:
+            print("      found, not within (start / end error): " + ", ".join(
+                f"{p['name']} {p['start_error_s']:+.2f} / {p['end_error_s']:+.2f} s" for p in off))
         print(f"    tests with a final turn reported: {t['six_phases']}, with a turn implied: {t['implied_turns']}")
         print("    transitions (reported − labelled): median / median |e| / MAE / p90 |e|")
         for k, v in t["transitions"].items():
