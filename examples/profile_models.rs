@@ -39,9 +39,10 @@ fn profile(
     for _ in 0..3 {
         state.run(input()?)?;
     }
-    let mut junk = vec![0u8; 32 << 20];
+    let cold = std::env::var_os("COLD").is_some();
+    let mut junk = vec![0u8; if cold { 32 << 20 } else { 0 }];
     for i in 0..runs {
-        if std::env::var_os("COLD").is_some() {
+        if cold {
             for (j, b) in junk.iter_mut().enumerate().step_by(64) {
                 *b = b.wrapping_add((i + j) as u8);
             }

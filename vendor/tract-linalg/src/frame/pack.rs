@@ -823,15 +823,21 @@ unsafe fn pack_mn_major<Chunk: Copy>(
             0 => full_panes.max(1),
             bytes => (bytes / mnr).max(1),
         };
+        // Where k row `k` of panel `pane` goes, and where it comes from.
+        let at = |k: usize, pane: usize| {
+            (
+                packed.add(k * mnr + pane * panel_len),
+                b.offset(
+                    (k_range.start + k) as isize * k_stride_bytes
+                        + (mn_range_bytes.start + pane * mnr) as isize,
+                ),
+            )
+        };
         let mut first = 0;
         while first < full_panes {
             let last = (first + block).min(full_panes);
             for k in 0..k_range.len() {
-                let mut p_row = packed.add(k * mnr + first * panel_len);
-                let mut b_row = b.offset(
-                    (k_range.start + k) as isize * k_stride_bytes
-                        + (mn_range_bytes.start + first * mnr) as isize,
-                );
+                let (mut p_row, mut b_row) = at(k, first);
                 for _ in first..last {
                     p_row.copy_from_nonoverlapping(b_row, mnr);
                     p_row = p_row.add(panel_len);
@@ -842,11 +848,7 @@ unsafe fn pack_mn_major<Chunk: Copy>(
         }
         if partial_pane > 0 {
             for k in 0..k_range.len() {
-                let p_row = packed.add(k * mnr + full_panes * panel_len);
-                let b_row = b.offset(
-                    (k_range.start + k) as isize * k_stride_bytes
-                        + (mn_range_bytes.start + full_panes * mnr) as isize,
-                );
+                let (p_row, b_row) = at(k, full_panes);
                 p_row.copy_from_nonoverlapping(b_row, partial_pane);
             }
         }

@@ -608,7 +608,7 @@ fn for_each_blocked_tile(
 /// those stretches lie a whole column apart, usually a power of two bytes (a 128×128
 /// plane: 64 KiB): every one of them lands in the same L1 and L2 sets, and no hardware
 /// prefetcher follows that many streams. With 64 output channels that was 64 streams
-/// and 8.5 GMAC/s for a 16-deep product on an Intel Xeon. Here the inner axis is cut
+/// and 6.5–11 GMAC/s for a 16-deep product on an Intel Xeon. Here the inner axis is cut
 /// into sweeps of at most `streams` columns, each sweep walking all of `m`: the
 /// columns are then written in long runs, a few at a time. The price is reading the
 /// outer operand's panels again for every sweep, so the cut is made only when they
