@@ -16,9 +16,9 @@ if [ "$arch" != native ]; then
   export CARGO_TARGET_DIR="$here/target"
 fi
 cd "$here"
-# The depthwise kernels (PR 1), the kernels' AVX upper state (PR 4: every matrix kernel's
+# The depthwise kernels (PR 1; the whole-plane AVX-512 kernel of PR 14 among them), the kernels' AVX upper state (PR 4: every matrix kernel's
 # leaves_upper_avx_state_clear, the inline-asm element-wise kernels' upper_state_tests), the
-# f32 matmul kernel choice on AVX-512 Zen 4 (PR 5), and the convolution op (PRs 2 and 3).
+# f32 matmul kernel choice on AVX-512 Zen 4 (PR 5), and the convolution op (PRs 2, 3 and 14).
 cargo test --locked --release "${target[@]}" -p tract-linalg --lib -- depthwise upper_state \
   leaves_upper_avx avx512_f32_mmm pointwise_f32_matmul
 cargo test --locked --release "${target[@]}" -p tract-core --lib depth_wise

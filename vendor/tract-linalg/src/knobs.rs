@@ -115,3 +115,10 @@ tract_data::declare_knob!(
     1024,
     "packing an mn-contiguous operand: how many bytes of each k row one block of panels covers (0: every panel at each k row, as before). See frame::pack::pack_mn_major."
 );
+
+tract_data::declare_knob!(
+    TRACT_DW_PLANE,
+    bool,
+    true,
+    "x86_64: run padded / stride-2 channel-first depthwise convolutions through the AVX-512 whole-plane kernel (several rows per pass, fused multiply-add). false: the AVX row kernel, as before. See routines::depthwise_plane_f32."
+);

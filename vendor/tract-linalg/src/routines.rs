@@ -274,6 +274,35 @@ impl Func {
 /// `len`, and `len` output points writable from `output`.
 pub type DepthwiseWF32 = unsafe fn(*const f32, *mut f32, &[f32], &[isize], f32, usize, isize);
 
+/// One plane of a channel-first depthwise convolution, read from a zero-bordered copy of its
+/// input, for [`depthwise_plane_f32`]: `rows` output rows of `width` points, written densely from
+/// `output` (row `r` at `output + r * width`). Point `x` of row `r` is the bias plus every
+/// `taps[t] * input[r * row_step + offsets[t] + x * in_stride]`, in tap order, then
+/// `max(lower)` and `min(upper)` where given, as `f32::max` / `f32::min` compute them.
+pub struct DepthwisePlane<'a> {
+    pub input: *const f32,
+    /// Input elements between the first inputs of two successive output rows.
+    pub row_step: isize,
+    /// Input elements between two successive points of a row: 1 or 2.
+    pub in_stride: usize,
+    pub output: *mut f32,
+    pub rows: usize,
+    pub width: usize,
+    pub taps: &'a [f32],
+    pub offsets: &'a [isize],
+    pub bias: f32,
+    /// Bounds applied before the store (a fused ReLU / ReLU6); neither may be NaN.
+    pub lower: Option<f32>,
+    pub upper: Option<f32>,
+}
+
+/// Runs a [`DepthwisePlane`].
+///
+/// # Safety
+/// `input.offset(r * row_step + offsets[t] + x * in_stride)` must be readable for every row,
+/// tap and point, and `rows * width` points writable from `output`.
+pub type DepthwisePlaneF32 = unsafe fn(&DepthwisePlane);
+
 /// One channel-inner depthwise run: `len` output positions of `channels` contiguous channels
 /// each. Point `i`, channel `c`, is `bias[c]` plus every
 /// `kernel[tap_indices[t] * k_stride + c] * input[i * in_stride + offsets[t] + c]`, `k_stride`
@@ -608,6 +637,21 @@ pub fn depthwise_w_f32() -> Option<DepthwiseWF32> {
         RoutineFactory::DepthwiseWF32 { run, .. } => Some(run),
         _ => None,
     }
+}
+
+/// The whole-plane depthwise kernel this host runs, `None` where none is written (today: x86-64
+/// with AVX-512F) or `TRACT_DW_PLANE` turns it off. It does several rows per pass of the taps and
+/// one fused multiply-add per tap, so its sums round once per tap where the row kernel
+/// [`depthwise_w_f32`] rounds twice; a caller without it keeps the row kernel. Not (yet) a
+/// [`Func`] of the registry: it is one kernel on one architecture, asked for by one op.
+pub fn depthwise_plane_f32() -> Option<DepthwisePlaneF32> {
+    #[cfg(target_arch = "x86_64")]
+    if crate::knobs::TRACT_DW_PLANE.get()
+        && crate::isa::native().has(crate::isa::Isa::X86_64Avx512f)
+    {
+        return Some(crate::x86_64::depthwise::plane_avx512);
+    }
+    None
 }
 
 /// The channel-inner depthwise kernel this host runs, `None` where none is written. Optional

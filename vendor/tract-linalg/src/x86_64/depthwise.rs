@@ -1,3 +1,6 @@
+#[cfg(target_arch = "x86_64")]
+use crate::routines::DepthwisePlane;
+
 /// Depthwise convolution along an axis the output is contiguous on: `len` output points, each
 /// the bias plus every `taps[t] * input[offsets[t] + i * in_stride]`.
 ///
@@ -230,6 +233,112 @@ unsafe fn stride2(
     }
 }
 
+/// Vectors (of sixteen points) per pass of [`plane_avx512`]: with two FMA ports of four cycles'
+/// latency, eight independent accumulators keep both busy.
+const PLANE_BLOCK: usize = 8;
+
+/// [`DepthwisePlane`] on AVX-512F. The plane's vectors of sixteen points (a row's last one
+/// partial, masked) are taken row after row in passes of up to [`PLANE_BLOCK`] over the taps;
+/// a pass crosses rows where rows are short, so a 64-point row pairs with the next one, a
+/// 32-point row goes four at a time and a whole 8x8 plane in one pass, where the row kernel
+/// ([`depthwise_w_f32`]) has only a row's vectors to interleave. Each point is the bias, then
+/// one fused multiply-add per tap, in tap order (one rounding per tap); the bounds, then the
+/// store, at the end of the pass. At stride 2 a vector reads its 31 inputs with two masked loads
+/// and keeps the even ones with one `vpermt2ps`. Masked loads read nothing past a vector's last
+/// point's input.
+///
+/// # Safety
+/// As [`crate::routines::DepthwisePlaneF32`]; the CPU must support AVX-512F and `in_stride` be 1
+/// or 2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+pub unsafe fn plane_avx512(p: &DepthwisePlane) {
+    assert!(p.in_stride == 1 || p.in_stride == 2, "depthwise plane stride {}", p.in_stride);
+    let per_row = p.width.div_ceil(16);
+    let vectors = p.rows * per_row;
+    // Whether vectors `first .. first + n` include a row's partial last one.
+    let partial = |first: usize, n: usize| p.width % 16 != 0 && first % per_row + n >= per_row;
+    let mut first = 0;
+    while first < vectors {
+        let n = (vectors - first).min(PLANE_BLOCK);
+        macro_rules! pass {
+            ($($n:literal)*) => {
+                match (n, p.in_stride, partial(first, n)) {
+                    $(($n, 1, false) => unsafe { plane_pass::<$n, 1, false>(p, first, per_row) },
+                      ($n, 1, true) => unsafe { plane_pass::<$n, 1, true>(p, first, per_row) },
+                      ($n, _, _) => unsafe { plane_pass::<$n, 2, true>(p, first, per_row) },)*
+                    _ => unreachable!("at most {PLANE_BLOCK} vectors per pass"),
+                }
+            };
+        }
+        pass!(1 2 3 4 5 6 7 8);
+        first += n;
+    }
+}
+
+/// The plane's vectors `first .. first + N` (row-major, `per_row` to a row), every tap: see
+/// [`plane_avx512`]. `S` is the input stride; `MASKED` loads under each vector's mask, which
+/// only a row's partial last vector needs at stride 1.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn plane_pass<const N: usize, const S: usize, const MASKED: bool>(
+    p: &DepthwisePlane,
+    first: usize,
+    per_row: usize,
+) {
+    use std::arch::x86_64::*;
+    /// The first `n` (0 to 16) lanes.
+    fn lanes_mask(n: usize) -> __mmask16 {
+        (((1u32 << n) - 1) & 0xFFFF) as __mmask16
+    }
+    unsafe {
+        let mut src = [std::ptr::null::<f32>(); N];
+        let mut dst = [std::ptr::null_mut::<f32>(); N];
+        // Per vector: its points, and the inputs its loads may touch (low and high 16 at S = 2).
+        let mut store_mask = [0 as __mmask16; N];
+        let mut lo_mask = [0 as __mmask16; N];
+        let mut hi_mask = [0 as __mmask16; N];
+        for a in 0..N {
+            let (row, v) = ((first + a) / per_row, (first + a) % per_row);
+            let x = 16 * v;
+            let lanes = (p.width - x).min(16);
+            src[a] = p.input.offset(row as isize * p.row_step + (S * x) as isize);
+            dst[a] = p.output.add(row * p.width + x);
+            store_mask[a] = lanes_mask(lanes);
+            let need = S * (lanes - 1) + 1;
+            lo_mask[a] = lanes_mask(need.min(16));
+            hi_mask[a] = lanes_mask(need.saturating_sub(16));
+        }
+        let evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        let mut acc = [_mm512_set1_ps(p.bias); N];
+        for (tap, offset) in p.taps.iter().zip(p.offsets) {
+            let k = _mm512_set1_ps(*tap);
+            for a in 0..N {
+                let q = src[a].offset(*offset);
+                let x = if S == 1 {
+                    if MASKED { _mm512_maskz_loadu_ps(lo_mask[a], q) } else { _mm512_loadu_ps(q) }
+                } else {
+                    let lo = _mm512_maskz_loadu_ps(lo_mask[a], q);
+                    let hi = _mm512_maskz_loadu_ps(hi_mask[a], q.wrapping_add(16));
+                    _mm512_permutex2var_ps(lo, evens, hi)
+                };
+                acc[a] = _mm512_fmadd_ps(x, k, acc[a]);
+            }
+        }
+        for a in 0..N {
+            let mut v = acc[a];
+            // `vmaxps x, b` gives `b` where `x` is NaN, as `f32::max(x, b)` does.
+            if let Some(lower) = p.lower {
+                v = _mm512_max_ps(v, _mm512_set1_ps(lower));
+            }
+            if let Some(upper) = p.upper {
+                v = _mm512_min_ps(v, _mm512_set1_ps(upper));
+            }
+            _mm512_mask_storeu_ps(dst[a], store_mask[a], v);
+        }
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 #[allow(clippy::too_many_arguments)]
 unsafe fn scalar(
@@ -400,6 +509,125 @@ mod tests {
                 }
             }
             libc::munmap(base, 2 * page);
+        }
+    }
+
+    /// `len` floats ending exactly where a page the process may not read begins, so that any
+    /// lane loaded past the last one faults; unmapped on drop.
+    struct Guarded {
+        base: *mut libc::c_void,
+        size: usize,
+        data: *mut f32,
+    }
+
+    impl Guarded {
+        fn new(len: usize) -> Guarded {
+            let page = 4096usize;
+            let pages = (len * 4).div_ceil(page) + 1;
+            unsafe {
+                let base = libc::mmap(
+                    std::ptr::null_mut(),
+                    pages * page,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                    -1,
+                    0,
+                );
+                assert_ne!(base, libc::MAP_FAILED);
+                let guard = (base as *mut u8).add((pages - 1) * page);
+                assert_eq!(libc::mprotect(guard.cast(), page, libc::PROT_NONE), 0);
+                Guarded { base, size: pages * page, data: (guard as *mut f32).sub(len) }
+            }
+        }
+    }
+
+    impl Drop for Guarded {
+        fn drop(&mut self) {
+            unsafe { libc::munmap(self.base, self.size) };
+        }
+    }
+
+    /// One plane through [`plane_avx512`] against a scalar walk of the same operations (the
+    /// bias, one `mul_add` per tap in tap order, then the bounds with `f32::max` / `f32::min`),
+    /// its input exactly as long as the last point's last tap needs and ending on a guard page.
+    fn compare_plane(
+        width: usize,
+        rows: usize,
+        side: usize,
+        in_stride: usize,
+        row_stride: usize,
+        bounds: (Option<f32>, Option<f32>),
+    ) {
+        let pitch = (width - 1) * in_stride + side;
+        let row_step = row_stride * pitch;
+        let offsets: Vec<isize> =
+            (0..side).flat_map(|ky| (0..side).map(move |kx| (ky * pitch + kx) as isize)).collect();
+        let taps: Vec<f32> = (0..offsets.len()).map(|t| (t as f32 * 0.7).sin() * 0.6).collect();
+        let len = (rows - 1) * row_step + (side - 1) * pitch + (width - 1) * in_stride + side;
+        let guarded = Guarded::new(len);
+        let input = unsafe { std::slice::from_raw_parts_mut(guarded.data, len) };
+        for (i, x) in input.iter_mut().enumerate() {
+            *x = ((i * 7919 % 1009) as f32 / 1008.0 - 0.5) * 3.0;
+        }
+        let bias = -0.125;
+        let mut expected = vec![0f32; rows * width];
+        for r in 0..rows {
+            for x in 0..width {
+                let mut sum = bias;
+                for (tap, offset) in taps.iter().zip(&offsets) {
+                    let i = (r * row_step) as isize + offset + (x * in_stride) as isize;
+                    sum = tap.mul_add(input[i as usize], sum);
+                }
+                if let Some(lower) = bounds.0 {
+                    sum = sum.max(lower);
+                }
+                if let Some(upper) = bounds.1 {
+                    sum = sum.min(upper);
+                }
+                expected[r * width + x] = sum;
+            }
+        }
+        let mut output = vec![f32::NAN; rows * width + 1];
+        let plane = DepthwisePlane {
+            input: input.as_ptr(),
+            row_step: row_step as isize,
+            in_stride,
+            output: output.as_mut_ptr(),
+            rows,
+            width,
+            taps: &taps,
+            offsets: &offsets,
+            bias,
+            lower: bounds.0,
+            upper: bounds.1,
+        };
+        unsafe { plane_avx512(&plane) };
+        let what = format!(
+            "{rows}x{width}, {side}x{side}, strides {row_stride}/{in_stride}, bounds {bounds:?}"
+        );
+        // Equal values (an exact zero may differ in sign only where a bound clamps it).
+        assert_eq!(&output[..rows * width], &expected[..], "{what}");
+        assert!(output[rows * width].is_nan(), "{what}: wrote past the plane");
+    }
+
+    #[test]
+    fn plane_matches_fused_scalar_walk() {
+        if !std::is_x86_feature_detected!("avx512f") {
+            return;
+        }
+        let bounds = [(None, None), (Some(0.0), Some(0.6)), (Some(0.1), None), (None, Some(-0.2))];
+        for width in [1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 56, 63, 64, 65, 100, 128, 129] {
+            for rows in [1, 2, 3, 5, 9] {
+                for side in [1, 3, 5] {
+                    for in_stride in [1, 2] {
+                        for row_stride in [1, 2] {
+                            for b in bounds {
+                                compare_plane(width, rows, side, in_stride, row_stride, b);
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 

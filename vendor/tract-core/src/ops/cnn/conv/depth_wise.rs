@@ -33,12 +33,14 @@ impl Clamp {
         self.lower.is_none() && self.upper.is_none()
     }
 
+    fn bounds(&self) -> (Option<f32>, Option<f32>) {
+        (self.lower.map(f32::from_bits), self.upper.map(f32::from_bits))
+    }
+
     /// `max(x, lower)` then `min(x, upper)`, with `f32::max` / `f32::min` as tract's own `Max`
     /// and `Min` evaluate f32.
     fn apply(&self, data: &mut [f32]) {
-        let lower = self.lower.map(f32::from_bits);
-        let upper = self.upper.map(f32::from_bits);
-        match (lower, upper) {
+        match self.bounds() {
             (Some(lo), Some(hi)) => data.iter_mut().for_each(|x| *x = x.max(lo).min(hi)),
             (Some(lo), None) => data.iter_mut().for_each(|x| *x = x.max(lo)),
             (None, Some(hi)) => data.iter_mut().for_each(|x| *x = x.min(hi)),
@@ -118,9 +120,14 @@ impl EvalOp for DepthWise {
 /// (the points between rows are computed into a scratch row and dropped), so even a 7-wide plane
 /// fills whole vectors.
 ///
+/// Where tract-linalg has a whole-plane kernel (`depthwise_plane_f32`: x86-64 with AVX-512F), a
+/// plane goes to it in one call instead: several rows per pass of the taps, so narrow planes
+/// need no single-run layout, and the bounds applied as it stores.
+///
 /// Every output is the bias plus every tap's product in kernel order, as in the zone walk; the
 /// zone walk leaves out the taps that fall in the padding, which here add `k * 0.0`. Results are
-/// equal (to the sign of an exact zero) wherever the kernel is finite.
+/// equal (to the sign of an exact zero) wherever the kernel is finite, except that the
+/// whole-plane kernel fuses each multiply and add (one rounding per tap instead of two).
 #[derive(Debug, Clone, PartialEq)]
 struct Planes {
     input_hw: (usize, usize),
@@ -219,6 +226,12 @@ impl Planes {
             img.len() == total / out_plane * in_plane,
             "depthwise input and output hold different plane counts"
         );
+        // The whole-plane kernel where this CPU has one, with the bounds applied as it stores
+        // (unless one is NaN, which `vmaxps` would not ignore as `f32::max` does).
+        let whole = tract_linalg::routines::depthwise_plane_f32();
+        let (lower, upper) = clamp.bounds();
+        let fused = !lower.is_some_and(f32::is_nan) && !upper.is_some_and(f32::is_nan);
+        let linear = self.linear && whole.is_none();
         tract_linalg::multithread::par_chunks_mut(
             unsafe { output.as_slice_mut_unchecked::<f32>() },
             out_plane,
@@ -226,19 +239,40 @@ impl Planes {
             |first, chunk| {
                 // Zeroed once: every plane writes the same interior, so the border stays zero.
                 let mut scratch = vec![0f32; self.rows * self.pitch];
-                let mut run =
-                    if self.linear { vec![0f32; (oh - 1) * self.pitch + ow] } else { vec![] };
+                let mut run = if linear { vec![0f32; (oh - 1) * self.pitch + ow] } else { vec![] };
                 for (ix, out) in chunk.chunks_mut(out_plane).enumerate() {
                     let plane = first + ix;
                     let c = plane % channels;
                     self.fill(&mut scratch, &img[plane * in_plane..][..in_plane]);
                     let k = &kernel[c * taps..][..taps];
+                    if let Some(whole) = whole {
+                        let plane = tract_linalg::routines::DepthwisePlane {
+                            input: scratch.as_ptr(),
+                            row_step: (self.strides.0 * self.pitch) as isize,
+                            in_stride: self.strides.1,
+                            output: out.as_mut_ptr(),
+                            rows: oh,
+                            width: ow,
+                            taps: k,
+                            offsets: &self.offsets,
+                            bias: bias[c],
+                            lower: lower.filter(|_| fused),
+                            upper: upper.filter(|_| fused),
+                        };
+                        // SAFETY: as below, the last point of the last row reads scratch index
+                        // `rows * pitch - 1`; `out` is one output plane, `oh * ow` points.
+                        unsafe { whole(&plane) };
+                        if !fused {
+                            clamp.apply(out);
+                        }
+                        continue;
+                    }
                     // SAFETY: the last point reads scratch index
                     // `(oh - 1) * sy * pitch + (ow - 1) * sx + max(offsets)`, which is
                     // `rows * pitch - 1` by the choice of `rows` and `pitch`; a linear run's
                     // points between rows read less than the next row's first point does.
                     unsafe {
-                        if self.linear {
+                        if linear {
                             ker(
                                 scratch.as_ptr(),
                                 run.as_mut_ptr(),
