@@ -640,16 +640,22 @@ pub fn depthwise_w_f32() -> Option<DepthwiseWF32> {
 }
 
 /// The whole-plane depthwise kernel this host runs, `None` where none is written (today: x86-64
-/// with AVX-512F) or `TRACT_DW_PLANE` turns it off. It does several rows per pass of the taps and
-/// one fused multiply-add per tap, so its sums round once per tap where the row kernel
-/// [`depthwise_w_f32`] rounds twice; a caller without it keeps the row kernel. Not (yet) a
-/// [`Func`] of the registry: it is one kernel on one architecture, asked for by one op.
+/// with AVX-512F, or with AVX2 and FMA) or `TRACT_DW_PLANE` turns it off. It does several rows
+/// per pass of the taps and one fused multiply-add per tap, so its sums round once per tap
+/// where the row kernel [`depthwise_w_f32`] rounds twice; a caller without it keeps the row
+/// kernel. Not (yet) a [`Func`] of the registry: one kernel family on one architecture, asked
+/// for by one op.
 pub fn depthwise_plane_f32() -> Option<DepthwisePlaneF32> {
     #[cfg(target_arch = "x86_64")]
-    if crate::knobs::TRACT_DW_PLANE.get()
-        && crate::isa::native().has(crate::isa::Isa::X86_64Avx512f)
-    {
-        return Some(crate::x86_64::depthwise::plane_avx512);
+    if crate::knobs::TRACT_DW_PLANE.get() {
+        use crate::isa::Isa::*;
+        let isa = crate::isa::native();
+        if isa.has(X86_64Avx512f) {
+            return Some(crate::x86_64::depthwise::plane_avx512);
+        }
+        if isa.has(X86_64Avx2) && isa.has(X86_64Fma) {
+            return Some(crate::x86_64::depthwise::plane_avx2);
+        }
     }
     None
 }

@@ -347,6 +347,109 @@ unsafe fn plane_pass<const N: usize, const S: usize, const MASKED: bool>(
     }
 }
 
+/// [`DepthwisePlane`] on AVX2 with FMA: [`plane_avx512`]'s passes with vectors of eight points,
+/// for the x86-64 CPUs without AVX-512 (Intel's client and low-power cores, AMD before Zen 4).
+/// The same operations per point (bias, one FMA per tap in tap order, the bounds), so the two
+/// give the same values. At stride 2 a vector keeps the even inputs of two loads with one
+/// in-lane `shufps`, which leaves its points in the order 0 1 4 5 | 2 3 6 7; every tap's
+/// product lands in that order, so the accumulator is put back in order once, before the store
+/// (`vpermpd`).
+///
+/// # Safety
+/// As [`crate::routines::DepthwisePlaneF32`]; the CPU must support AVX2 and FMA and `in_stride`
+/// be 1 or 2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn plane_avx2(p: &DepthwisePlane) {
+    assert!(p.in_stride == 1 || p.in_stride == 2, "depthwise plane stride {}", p.in_stride);
+    let per_row = p.width.div_ceil(8);
+    let vectors = p.rows * per_row;
+    let partial = |first: usize, n: usize| p.width % 8 != 0 && first % per_row + n >= per_row;
+    let mut first = 0;
+    while first < vectors {
+        let n = (vectors - first).min(PLANE_BLOCK);
+        macro_rules! pass {
+            ($($n:literal)*) => {
+                match (n, p.in_stride, partial(first, n)) {
+                    $(($n, 1, false) => unsafe { plane_pass_avx2::<$n, 1, false>(p, first, per_row) },
+                      ($n, 1, true) => unsafe { plane_pass_avx2::<$n, 1, true>(p, first, per_row) },
+                      ($n, _, _) => unsafe { plane_pass_avx2::<$n, 2, true>(p, first, per_row) },)*
+                    _ => unreachable!("at most {PLANE_BLOCK} vectors per pass"),
+                }
+            };
+        }
+        pass!(1 2 3 4 5 6 7 8);
+        first += n;
+    }
+}
+
+/// [`plane_pass`] with vectors of eight points: see [`plane_avx2`].
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn plane_pass_avx2<const N: usize, const S: usize, const MASKED: bool>(
+    p: &DepthwisePlane,
+    first: usize,
+    per_row: usize,
+) {
+    use std::arch::x86_64::*;
+    unsafe {
+        let mut src = [std::ptr::null::<f32>(); N];
+        let mut dst = [std::ptr::null_mut::<f32>(); N];
+        let mut lanes = [0usize; N];
+        let mut lo_mask = [_mm256_setzero_si256(); N];
+        let mut hi_mask = [_mm256_setzero_si256(); N];
+        let (mut row, mut v) = (first / per_row, first % per_row);
+        for a in 0..N {
+            if a > 0 {
+                v += 1;
+                if v == per_row {
+                    (row, v) = (row + 1, 0);
+                }
+            }
+            let x = 8 * v;
+            lanes[a] = (p.width - x).min(8);
+            src[a] = p.input.offset(row as isize * p.row_step + (S * x) as isize);
+            dst[a] = p.output.add(row * p.width + x);
+            let need = S * (lanes[a] - 1) + 1;
+            lo_mask[a] = mask(need.min(8));
+            hi_mask[a] = mask(need.saturating_sub(8));
+        }
+        let mut acc = [_mm256_set1_ps(p.bias); N];
+        for (tap, offset) in p.taps.iter().zip(p.offsets) {
+            let k = _mm256_set1_ps(*tap);
+            for a in 0..N {
+                let q = src[a].offset(*offset);
+                let x = if S == 1 {
+                    if MASKED { _mm256_maskload_ps(q, lo_mask[a]) } else { _mm256_loadu_ps(q) }
+                } else {
+                    let lo = _mm256_maskload_ps(q, lo_mask[a]);
+                    let hi = _mm256_maskload_ps(q.wrapping_add(8), hi_mask[a]);
+                    _mm256_shuffle_ps::<0b10_00_10_00>(lo, hi)
+                };
+                acc[a] = _mm256_fmadd_ps(x, k, acc[a]);
+            }
+        }
+        for a in 0..N {
+            let mut v = acc[a];
+            if let Some(lower) = p.lower {
+                v = _mm256_max_ps(v, _mm256_set1_ps(lower));
+            }
+            if let Some(upper) = p.upper {
+                v = _mm256_min_ps(v, _mm256_set1_ps(upper));
+            }
+            if S == 2 {
+                // Pairs (0 1) (4 5) (2 3) (6 7) back to (0 1) (2 3) (4 5) (6 7).
+                v = _mm256_castpd_ps(_mm256_permute4x64_pd::<0b11_01_10_00>(_mm256_castps_pd(v)));
+            }
+            if lanes[a] == 8 {
+                _mm256_storeu_ps(dst[a], v);
+            } else {
+                _mm256_maskstore_ps(dst[a], mask(lanes[a]), v);
+            }
+        }
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 #[allow(clippy::too_many_arguments)]
 unsafe fn scalar(
@@ -609,20 +712,32 @@ mod tests {
             lower: bounds.0,
             upper: bounds.1,
         };
-        unsafe { plane_avx512(&plane) };
         let what = format!(
             "{rows}x{width}, {side}x{side}, strides {row_stride}/{in_stride}, bounds {bounds:?}"
         );
-        // Equal values (an exact zero may differ in sign only where a bound clamps it).
-        assert_eq!(&output[..rows * width], &expected[..], "{what}");
-        assert!(output[rows * width].is_nan(), "{what}: wrote past the plane");
+        let kernels: [(&str, unsafe fn(&DepthwisePlane), bool); 2] = [
+            ("avx512", plane_avx512, std::is_x86_feature_detected!("avx512f")),
+            (
+                "avx2",
+                plane_avx2,
+                std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma"),
+            ),
+        ];
+        for (name, kernel, runs_here) in kernels {
+            if !runs_here {
+                continue;
+            }
+            output.fill(f32::NAN);
+            let plane = DepthwisePlane { output: output.as_mut_ptr(), ..plane };
+            unsafe { kernel(&plane) };
+            // Equal values (an exact zero may differ in sign only where a bound clamps it).
+            assert_eq!(&output[..rows * width], &expected[..], "{name} {what}");
+            assert!(output[rows * width].is_nan(), "{name} {what}: wrote past the plane");
+        }
     }
 
     #[test]
     fn plane_matches_fused_scalar_walk() {
-        if !std::is_x86_feature_detected!("avx512f") {
-            return;
-        }
         let bounds = [(None, None), (Some(0.0), Some(0.6)), (Some(0.1), None), (None, Some(-0.2))];
         for width in [1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 56, 63, 64, 65, 100, 128, 129] {
             for rows in [1, 2, 3, 5, 9] {
