@@ -18,9 +18,10 @@ fi
 cd "$here"
 # The depthwise kernels (PR 1; the whole-plane AVX-512 kernel of PR 14 among them), the kernels' AVX upper state (PR 4: every matrix kernel's
 # leaves_upper_avx_state_clear, the inline-asm element-wise kernels' upper_state_tests), the
-# f32 matmul kernel choice on AVX-512 Zen 4 (PR 5), and the convolution op (PRs 2, 3 and 14).
+# f32 matmul kernel choice on AVX-512 Zen 4 (PR 5), the four-channel convolution kernel's masked
+# tail (PR 15), and the convolution op (PRs 2, 3 and 14).
 cargo test --locked --release "${target[@]}" -p tract-linalg --lib -- depthwise upper_state \
-  leaves_upper_avx avx512_f32_mmm pointwise_f32_matmul
+  leaves_upper_avx avx512_f32_mmm pointwise_f32_matmul conv_w4
 cargo test --locked --release "${target[@]}" -p tract-core --lib depth_wise
 # The sparse constant matrix product (PR 6).
 cargo test --locked --release "${target[@]}" -p tract-core --lib einsum::sparse

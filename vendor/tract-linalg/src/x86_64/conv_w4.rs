@@ -26,9 +26,9 @@ unsafe fn load8(p: *const f32, stride: isize) -> __m256 {
 }
 
 /// Four channels of a convolution along W, as [`crate::routines::ConvW4F32`] describes, eight
-/// output points to a vector. Input strides 1, 2 and 3 are vectorised; any other stride, and the
-/// last few points of a run, are computed one point at a time. No load reaches past
-/// `offsets[t] + (len - 1) * in_stride`.
+/// output points to a vector. Input strides 1, 2 and 3 are vectorised; at strides 1 and 2 the
+/// last few points of a run go as one masked vector, at stride 3 (and any other stride) one
+/// point at a time. No load reaches past `offsets[t] + (len - 1) * in_stride`.
 ///
 /// # Safety
 /// As [`crate::routines::ConvW4F32`], on a machine with AVX2 and FMA.
@@ -101,8 +101,74 @@ pub unsafe fn conv_w4_f32(
                 _mm256_storeu_ps(output.offset(3 * oc_stride).add(i), a3);
                 i += 8;
             }
+            // What is left (at most 8 points: 7 at stride 1 and 3, 8 at stride 2, whose full
+            // vector needs one point of slack) in one masked vector, rather than a point at a
+            // time in the scalar loop: with 27 taps and four channels, a row's last seven
+            // points cost the scalar loop more than the row's vectors (a 3x3 stride-2 stem on a
+            // 256x256 plane, the first layer of BlazePose's landmark model). Stride 3 keeps the
+            // scalar loop.
+            if i < len && in_stride <= 2 {
+                let lanes = len - i;
+                let need = (lanes - 1) * in_stride as usize + 1;
+                let (a0, a1, a2, a3) = tail(input, taps, offsets, bias, i, need, in_stride);
+                let m = mask(lanes);
+                _mm256_maskstore_ps(output.add(i), m, a0);
+                _mm256_maskstore_ps(output.offset(oc_stride).add(i), m, a1);
+                _mm256_maskstore_ps(output.offset(2 * oc_stride).add(i), m, a2);
+                _mm256_maskstore_ps(output.offset(3 * oc_stride).add(i), m, a3);
+                i = len;
+            }
         }
         scalar(input, output, taps, offsets, bias, i, len, in_stride, oc_stride);
+    }
+}
+
+/// `MASKS[8 - n..][..8]` loads as a mask of the first `n` lanes.
+#[cfg(target_arch = "x86_64")]
+static MASKS: [i32; 16] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0];
+
+/// The first `n` lanes (0 to 8) as a load/store mask.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn mask(n: usize) -> __m256i {
+    unsafe { _mm256_loadu_si256(MASKS.as_ptr().add(8 - n) as *const _) }
+}
+
+/// The four channels' accumulators of the vector of points from `i`, whose inputs are the
+/// `need` (at most 16) elements from each tap's offset, loaded masked: nothing past them is
+/// read. Stride 1 or 2; the same operations as the full vectors (the bias, one FMA per tap).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn tail(
+    input: *const f32,
+    taps: &[f32],
+    offsets: &[isize],
+    bias: &[f32; 4],
+    i: usize,
+    need: usize,
+    in_stride: isize,
+) -> (__m256, __m256, __m256, __m256) {
+    unsafe {
+        let n = offsets.len();
+        let (lo_mask, hi_mask) = (mask(need.min(8)), mask(need.saturating_sub(8)));
+        let mut a = [0, 1, 2, 3].map(|o| _mm256_set1_ps(bias[o]));
+        for t in 0..n {
+            let p = input.offset(offsets[t] + i as isize * in_stride);
+            let x = if in_stride == 1 {
+                _mm256_maskload_ps(p, lo_mask)
+            } else {
+                let a = _mm256_maskload_ps(p, lo_mask);
+                let b = _mm256_maskload_ps(p.wrapping_add(8), hi_mask);
+                let lo = _mm256_permute2f128_ps(a, b, 0x20);
+                let hi = _mm256_permute2f128_ps(a, b, 0x31);
+                _mm256_shuffle_ps(lo, hi, 0x88)
+            };
+            for (o, acc) in a.iter_mut().enumerate() {
+                *acc = _mm256_fmadd_ps(x, _mm256_set1_ps(taps[o * n + t]), *acc);
+            }
+        }
+        (a[0], a[1], a[2], a[3])
     }
 }
 
@@ -184,6 +250,55 @@ mod tests {
                     (got - want).abs() <= tol,
                     "stride {in_stride} len {len} o={o} i={i}: got {got}, want {want}"
                 );
+            }
+        }
+    }
+
+    /// Runs whose inputs end on a page the process may not read: a lane loaded past the last
+    /// point's input (the masked tail's, or a full vector's slack) faults.
+    #[test]
+    fn reads_nothing_past_the_run() {
+        if !(is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")) {
+            return;
+        }
+        let offsets: Vec<isize> = (0..3).flat_map(|r| (0..3).map(move |k| r * 40 + k)).collect();
+        let n = offsets.len();
+        let taps: Vec<f32> = (0..4 * n).map(|t| (t as f32 * 0.37).sin()).collect();
+        for in_stride in [1isize, 2] {
+            for len in 1..=40usize {
+                let extent = offsets[n - 1] as usize + (len - 1) * in_stride as usize + 1;
+                let guarded = crate::x86_64::guarded::Guarded::new(extent);
+                let input = unsafe { std::slice::from_raw_parts_mut(guarded.data, extent) };
+                for (i, x) in input.iter_mut().enumerate() {
+                    *x = (i as f32 * 0.11).cos();
+                }
+                let mut output = vec![0f32; 4 * len];
+                let bias = [0.5, -1.0, 0.0, 2.0];
+                unsafe {
+                    conv_w4_f32(
+                        input.as_ptr(),
+                        output.as_mut_ptr(),
+                        &taps,
+                        &offsets,
+                        &bias,
+                        len,
+                        in_stride,
+                        len as isize,
+                    )
+                };
+                for o in 0..4 {
+                    for i in 0..len {
+                        let want = (0..n).fold(bias[o], |sum, t| {
+                            taps[o * n + t]
+                                .mul_add(input[(offsets[t] + i as isize * in_stride) as usize], sum)
+                        });
+                        let got = output[o * len + i];
+                        assert!(
+                            (got - want).abs() <= 1e-5 * (1. + want.abs()),
+                            "stride {in_stride} len {len} o={o} i={i}"
+                        );
+                    }
+                }
             }
         }
     }

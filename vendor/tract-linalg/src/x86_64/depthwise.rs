@@ -623,41 +623,6 @@ mod tests {
         }
     }
 
-    /// `len` floats ending exactly where a page the process may not read begins, so that any
-    /// lane loaded past the last one faults; unmapped on drop.
-    struct Guarded {
-        base: *mut libc::c_void,
-        size: usize,
-        data: *mut f32,
-    }
-
-    impl Guarded {
-        fn new(len: usize) -> Guarded {
-            let page = 4096usize;
-            let pages = (len * 4).div_ceil(page) + 1;
-            unsafe {
-                let base = libc::mmap(
-                    std::ptr::null_mut(),
-                    pages * page,
-                    libc::PROT_READ | libc::PROT_WRITE,
-                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                    -1,
-                    0,
-                );
-                assert_ne!(base, libc::MAP_FAILED);
-                let guard = (base as *mut u8).add((pages - 1) * page);
-                assert_eq!(libc::mprotect(guard.cast(), page, libc::PROT_NONE), 0);
-                Guarded { base, size: pages * page, data: (guard as *mut f32).sub(len) }
-            }
-        }
-    }
-
-    impl Drop for Guarded {
-        fn drop(&mut self) {
-            unsafe { libc::munmap(self.base, self.size) };
-        }
-    }
-
     /// One plane through [`plane_avx512`] against a scalar walk of the same operations (the
     /// bias, one `mul_add` per tap in tap order, then the bounds with `f32::max` / `f32::min`),
     /// its input exactly as long as the last point's last tap needs and ending on a guard page.
@@ -675,7 +640,7 @@ mod tests {
             (0..side).flat_map(|ky| (0..side).map(move |kx| (ky * pitch + kx) as isize)).collect();
         let taps: Vec<f32> = (0..offsets.len()).map(|t| (t as f32 * 0.7).sin() * 0.6).collect();
         let len = (rows - 1) * row_step + (side - 1) * pitch + (width - 1) * in_stride + side;
-        let guarded = Guarded::new(len);
+        let guarded = crate::x86_64::guarded::Guarded::new(len);
         let input = unsafe { std::slice::from_raw_parts_mut(guarded.data, len) };
         for (i, x) in input.iter_mut().enumerate() {
             *x = ((i * 7919 % 1009) as f32 / 1008.0 - 0.5) * 3.0;

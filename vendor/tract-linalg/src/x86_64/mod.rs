@@ -97,6 +97,8 @@ pub mod erf;
 pub mod exp;
 #[cfg(tract_avx512vnni)]
 pub mod fma_width;
+#[cfg(test)]
+pub(crate) mod guarded;
 pub mod ln;
 pub mod max;
 pub mod min;
