@@ -120,9 +120,9 @@ impl EvalOp for DepthWise {
 /// (the points between rows are computed into a scratch row and dropped), so even a 7-wide plane
 /// fills whole vectors.
 ///
-/// Where tract-linalg has a whole-plane kernel (`depthwise_plane_f32`: x86-64 with AVX-512F), a
-/// plane goes to it in one call instead: several rows per pass of the taps, so narrow planes
-/// need no single-run layout, and the bounds applied as it stores.
+/// Where tract-linalg has a whole-plane kernel (`depthwise_plane_f32`: x86-64 with AVX-512F, or
+/// AVX2 and FMA), a plane goes to it in one call instead: several rows per pass of the taps, so
+/// narrow planes need no single-run layout, and the bounds applied as it stores.
 ///
 /// Every output is the bias plus every tap's product in kernel order, as in the zone walk; the
 /// zone walk leaves out the taps that fall in the padding, which here add `k * 0.0`. Results are
