@@ -342,13 +342,8 @@ mod gather_avx2 {
         for k in (0..len).step_by(8) {
             let mut idx = [0i32; 8];
             let mut inside = [0i32; 8];
-            for lane in 0..8 {
-                if let Some(p) = at
-                    .get(k + lane)
-                    .copied()
-                    .flatten()
-                    .filter(|_| k + lane < len)
-                {
+            for lane in 0..8.min(len - k) {
+                if let Some(p) = at[k + lane] {
                     (idx[lane], inside[lane]) = (p as i32, -1);
                 }
             }

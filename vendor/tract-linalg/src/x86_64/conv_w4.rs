@@ -9,13 +9,7 @@ unsafe fn load8(p: *const f32, stride: isize) -> __m256 {
     unsafe {
         match stride {
             1 => _mm256_loadu_ps(p),
-            2 => {
-                let a = _mm256_loadu_ps(p);
-                let b = _mm256_loadu_ps(p.add(8));
-                let lo = _mm256_permute2f128_ps(a, b, 0x20);
-                let hi = _mm256_permute2f128_ps(a, b, 0x31);
-                _mm256_shuffle_ps(lo, hi, 0x88)
-            }
+            2 => evens(_mm256_loadu_ps(p), _mm256_loadu_ps(p.add(8))),
             _ => {
                 let s = stride as i32;
                 let idx = _mm256_setr_epi32(0, s, 2 * s, 3 * s, 4 * s, 5 * s, 6 * s, 7 * s);
@@ -23,6 +17,15 @@ unsafe fn load8(p: *const f32, stride: isize) -> __m256 {
             }
         }
     }
+}
+
+/// The even elements of `a` then `b` (sixteen consecutive inputs), in order.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn evens(a: __m256, b: __m256) -> __m256 {
+    let lo = _mm256_permute2f128_ps(a, b, 0x20);
+    let hi = _mm256_permute2f128_ps(a, b, 0x31);
+    _mm256_shuffle_ps(lo, hi, 0x88)
 }
 
 /// Four channels of a convolution along W, as [`crate::routines::ConvW4F32`] describes, eight
@@ -103,10 +106,9 @@ pub unsafe fn conv_w4_f32(
             }
             // What is left (at most 8 points: 7 at stride 1 and 3, 8 at stride 2, whose full
             // vector needs one point of slack) in one masked vector, rather than a point at a
-            // time in the scalar loop: with 27 taps and four channels, a row's last seven
-            // points cost the scalar loop more than the row's vectors (a 3x3 stride-2 stem on a
-            // 256x256 plane, the first layer of BlazePose's landmark model). Stride 3 keeps the
-            // scalar loop.
+            // time in the scalar loop, each tap a dependent scalar add (BlazePose's 3x3
+            // stride-2 stem on a 256x256 plane: 127-point runs, seven points left per run;
+            // 0.75 -> 0.54 ms with this). Stride 3 keeps the scalar loop.
             if i < len && in_stride <= 2 {
                 let lanes = len - i;
                 let need = (lanes - 1) * in_stride as usize + 1;
@@ -123,16 +125,7 @@ pub unsafe fn conv_w4_f32(
     }
 }
 
-/// `MASKS[8 - n..][..8]` loads as a mask of the first `n` lanes.
-#[cfg(target_arch = "x86_64")]
-static MASKS: [i32; 16] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0];
-
-/// The first `n` lanes (0 to 8) as a load/store mask.
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-unsafe fn mask(n: usize) -> __m256i {
-    unsafe { _mm256_loadu_si256(MASKS.as_ptr().add(8 - n) as *const _) }
-}
+use super::depthwise::mask;
 
 /// The four channels' accumulators of the vector of points from `i`, whose inputs are the
 /// `need` (at most 16) elements from each tap's offset, loaded masked: nothing past them is
@@ -158,11 +151,10 @@ unsafe fn tail(
             let x = if in_stride == 1 {
                 _mm256_maskload_ps(p, lo_mask)
             } else {
-                let a = _mm256_maskload_ps(p, lo_mask);
-                let b = _mm256_maskload_ps(p.wrapping_add(8), hi_mask);
-                let lo = _mm256_permute2f128_ps(a, b, 0x20);
-                let hi = _mm256_permute2f128_ps(a, b, 0x31);
-                _mm256_shuffle_ps(lo, hi, 0x88)
+                evens(
+                    _mm256_maskload_ps(p, lo_mask),
+                    _mm256_maskload_ps(p.wrapping_add(8), hi_mask),
+                )
             };
             for (o, acc) in a.iter_mut().enumerate() {
                 *acc = _mm256_fmadd_ps(x, _mm256_set1_ps(taps[o * n + t]), *acc);

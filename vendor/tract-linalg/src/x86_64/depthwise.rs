@@ -128,7 +128,7 @@ unsafe fn pass<const N: usize, const S: usize>(
 /// The first `n` lanes (0 to 8) as a load/store mask.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-unsafe fn mask(n: usize) -> std::arch::x86_64::__m256i {
+pub(crate) unsafe fn mask(n: usize) -> std::arch::x86_64::__m256i {
     unsafe { std::arch::x86_64::_mm256_loadu_si256(MASKS.as_ptr().add(8 - n) as *const _) }
 }
 
@@ -578,48 +578,32 @@ mod tests {
         if !std::is_x86_feature_detected!("avx") {
             return;
         }
-        let page = 4096usize;
-        unsafe {
-            let base = libc::mmap(
-                std::ptr::null_mut(),
-                2 * page,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            );
-            assert_ne!(base, libc::MAP_FAILED);
-            assert_eq!(
-                libc::mprotect((base as *mut u8).add(page).cast(), page, libc::PROT_NONE),
-                0
-            );
-            let end = (base as *mut u8).add(page) as *mut f32;
-            for v in 0..page / 4 {
-                *(base as *mut f32).add(v) = (v as f32 * 0.37).cos();
-            }
-            let taps: Vec<f32> = (0..9).map(|t| (t as f32 * 0.7).sin()).collect();
-            let offsets: Vec<isize> = (0..9).collect();
-            for in_stride in [1isize, 2] {
-                for len in 1..=150usize {
-                    let needed = 8 + (len - 1) * in_stride as usize + 1;
-                    let input = end.sub(needed);
-                    let mut output = vec![0f32; len];
+        let taps: Vec<f32> = (0..9).map(|t| (t as f32 * 0.7).sin()).collect();
+        let offsets: Vec<isize> = (0..9).collect();
+        for in_stride in [1isize, 2] {
+            for len in 1..=150usize {
+                let needed = 8 + (len - 1) * in_stride as usize + 1;
+                let guarded = crate::x86_64::guarded::Guarded::new(needed);
+                let input = unsafe { std::slice::from_raw_parts_mut(guarded.data, needed) };
+                for (v, x) in input.iter_mut().enumerate() {
+                    *x = (v as f32 * 0.37).cos();
+                }
+                let mut output = vec![0f32; len];
+                unsafe {
                     depthwise_w_f32(
-                        input,
+                        input.as_ptr(),
                         output.as_mut_ptr(),
                         &taps,
                         &offsets,
                         0.5,
                         len,
                         in_stride,
-                    );
-                    let slice = std::slice::from_raw_parts(input, needed);
-                    let expected = reference(slice, &taps, &offsets, 0.5, len, in_stride, 0);
-                    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-                    assert_eq!(bits(&output), bits(&expected), "len {len} stride {in_stride}");
-                }
+                    )
+                };
+                let expected = reference(input, &taps, &offsets, 0.5, len, in_stride, 0);
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&output), bits(&expected), "len {len} stride {in_stride}");
             }
-            libc::munmap(base, 2 * page);
         }
     }
 
