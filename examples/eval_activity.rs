@@ -97,6 +97,8 @@ fn main() {
             posture_evidence_s: env("EVIDENCE", DecoderConfig::default().posture_evidence_s),
             // WALKS_AS_ONE=0: a walk must reach the threshold alone, as before 2026-12-04.
             walks_as_one: env("WALKS_AS_ONE", 1.0) != 0.0,
+            // TURNING=0: no turns from the body's rotation, as before 2026-12-05.
+            turning: env("TURNING", 1.0) != 0.0,
             // TUG_END=seat_contact|settled (default: the config's default).
             tug_end: match std::env::var("TUG_END").as_deref() {
                 Ok("seat_contact") => activityd::classify::TugEnd::SeatContact,
@@ -200,7 +202,24 @@ fn main() {
                 {
                     found_on_look_alikes += 1
                 }
-                None => tug_false += 1,
+                None => {
+                    tug_false += 1;
+                    // TUG_MISSED=1 lists these too.
+                    if std::env::var_os("TUG_MISSED").is_some() {
+                        let phases: Vec<String> = found
+                            .phases
+                            .iter()
+                            .map(|p| format!("{} {:.1}-{:.1}", p.activity, p.start, p.end))
+                            .collect();
+                        println!(
+                            "false {} {:.1}-{:.1}: {}",
+                            f.display(),
+                            found.start,
+                            found.end,
+                            phases.join(" | ")
+                        );
+                    }
+                }
             }
         }
     }

@@ -87,11 +87,17 @@ fn real_motion_capture_is_recognised() {
     // the floor, which the generator never shows; the model mostly calls them `other`, like
     // its squats and lunges. They have no seats, so `sitting` is never right here. The floors
     // sit a little below, so that a regression shows.
+    // Since turns are also taken from the body's rotation (contract 1.11.0, decoded with the
+    // same model): walk_toward 0.69, walk_away 0.66, walk_across 0.50, turn 0.92. The walking
+    // lost is the four views of DeepMimic's turn_left clip, a 148° walking turn at about 42°/s
+    // over 3.7 s: these fixtures label a turn only where the pelvis turns faster than 50°/s
+    // (12 of its 111 frames), the Bandai data set's rule (30°/s, 45° in all, the one the
+    // rotation follows) labels it all a turn.
     for (c, floor) in [
-        ("walk_toward", 0.75),
-        ("walk_away", 0.65),
-        ("walk_across", 0.55),
-        ("turn", 0.6),
+        ("walk_toward", 0.65),
+        ("walk_away", 0.6),
+        ("walk_across", 0.45),
+        ("turn", 0.85),
         ("stand_up", 0.4),
         ("other", 0.35),
     ] {
@@ -108,7 +114,9 @@ fn real_motion_capture_is_recognised() {
     assert!(overall >= 0.4);
     // Exercise must not pass for one of the five activities: an event a home automation would
     // act on. Measured for 1.3.0: 15.9% of the exercise frames (mostly walking: the clips
-    // travel 1–3 m); 1.2.0 30.4%; 1.1.0 28.7%; 1.0.0, which had no `other`, 45.5%.
+    // travel 1–3 m); 1.2.0 30.4%; 1.1.0 28.7%; 1.0.0, which had no `other`, 45.5%. With turns
+    // from the body's rotation (contract 1.11.0) 21.5%: DeepMimic's punches and kicks turn the
+    // whole body, hips too, by 45° and more (17.1% just before, with the decoder of 1.10.0).
     let five = ["walk_toward", "walk_away", "turn", "sit_down", "stand_up"];
     let exercise = frames(&|t, _| t == "other");
     let passed = frames(&|t, p| t == "other" && five.contains(&p));
@@ -117,7 +125,7 @@ fn real_motion_capture_is_recognised() {
         "exercise frames reported as one of the five activities: {share:.3} ({passed}/{exercise})"
     );
     assert!(
-        share <= 0.22,
+        share <= 0.24,
         "{share:.3} of the exercise frames passed for one of the five activities"
     );
 }

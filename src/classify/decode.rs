@@ -112,6 +112,9 @@ pub struct DecoderConfig {
     /// Report the likeliest `walk_*` class when the walking classes together reach the
     /// confidence threshold, though it alone does not (module doc).
     pub walks_as_one: bool,
+    /// Take a turn seen in the body's rotation for a turn though the model reads walking
+    /// ([`Decoder::step_turning`]).
+    pub turning: bool,
     /// Which instant stops a Timed Up and Go test's clock (`[activity] tug_end`).
     pub tug_end: TugEnd,
 }
@@ -123,6 +126,7 @@ impl From<&crate::config::ActivityConfig> for DecoderConfig {
             confidence_threshold: a.confidence_threshold,
             min_duration_s: a.min_duration_s as f64,
             tug_end: a.tug_end,
+            turning: a.turns_from_rotation,
             ..DecoderConfig::default()
         }
     }
@@ -139,6 +143,7 @@ impl Default for DecoderConfig {
             posture_rule: true,
             posture_evidence_s: 1.5,
             walks_as_one: true,
+            turning: true,
             tug_end: TugEnd::default(),
         }
     }
@@ -209,6 +214,12 @@ pub struct Decoder {
     /// Per class, whether it counts with the other walks for the threshold (all false when
     /// `walks_as_one` is off).
     walks: Vec<bool>,
+    /// The `turn` class, and per class whether a turn seen in the body's rotation takes its
+    /// probability (the walks, `still` and `turn`; none when the model has no `turn`).
+    turn: Option<usize>,
+    folds_into_turn: Vec<bool>,
+    /// Until when `turn` was last the reported activity.
+    turn_reported_until: f64,
     posture: Posture,
 }
 
@@ -218,6 +229,11 @@ impl Decoder {
         let walks = classes
             .iter()
             .map(|c| cfg.walks_as_one && c.starts_with("walk_"))
+            .collect();
+        let turn = classes.iter().position(|c| c == "turn");
+        let folds_into_turn = classes
+            .iter()
+            .map(|c| turn.is_some() && (c.starts_with("walk_") || c == "still" || c == "turn"))
             .collect();
         Decoder {
             cfg,
@@ -233,6 +249,9 @@ impl Decoder {
             away: None,
             roles,
             walks,
+            turn,
+            folds_into_turn,
+            turn_reported_until: f64::NEG_INFINITY,
             posture: Posture::Unknown,
             classes,
         }
@@ -267,6 +286,55 @@ impl Decoder {
     /// Decodes one frame at time `t`. `probs` are the model's class probabilities when there
     /// were features; `person` says whether the pose stage found someone.
     pub fn step(&mut self, t: f64, probs: Option<&[f32]>, person: bool) -> Decision {
+        self.step_turning(t, probs, person, None)
+    }
+
+    /// [`Decoder::step`], told whether the body is seen turning about its vertical axis at
+    /// `t` (`turning`: since when, see [`super::turning`]). Then, if the model's likeliest
+    /// class is a walk, `still` or `turn`, the walks' and `still`'s probability counts as
+    /// `turn`'s (the model reads a walking turn as a walk that changes direction), and a turn
+    /// that starts is dated back to when the rotation began (it is only known once the body
+    /// has turned by 45°), though never to before the activity it ends had held for its
+    /// minimum duration.
+    pub fn step_turning(
+        &mut self,
+        t: f64,
+        probs: Option<&[f32]>,
+        person: bool,
+        turning: Option<f64>,
+    ) -> Decision {
+        // A rotation already under way while a turn was reported, which the model then
+        // ended, is that turn (its second half, say, as a body turning round in place passes
+        // side-on and back), not a new one.
+        let reporting_turn = self
+            .turn
+            .is_some_and(|c| self.current.label == Label::Class(c));
+        if reporting_turn {
+            self.turn_reported_until = t;
+        }
+        let turning = turning.filter(|&began| {
+            self.cfg.turning && (reporting_turn || began > self.turn_reported_until)
+        });
+        let folded;
+        let probs = match (probs, self.turn, turning) {
+            (Some(p), Some(turn), Some(_)) if self.folds_into_turn[argmax(p).0] => {
+                let mut q = p.to_vec();
+                for (i, v) in q.iter_mut().enumerate() {
+                    if self.folds_into_turn[i] && i != turn {
+                        *v = 0.0;
+                    }
+                }
+                q[turn] = p
+                    .iter()
+                    .enumerate()
+                    .filter(|&(i, _)| self.folds_into_turn[i])
+                    .map(|(_, v)| v)
+                    .sum();
+                folded = q;
+                Some(folded.as_slice())
+            }
+            _ => probs,
+        };
         let dt = self.last_t.map_or(0.0, |l| (t - l).max(0.0));
         self.last_t = Some(t);
         let raw = match probs {
@@ -312,6 +380,22 @@ impl Decoder {
                     (t, 0.0, 0)
                 }
                 None => (t, 0.0, 0),
+            };
+            // A turn seen in the rotation began when the rotation did, unless what is
+            // reported now is something else the body does (exercising, sitting down or
+            // rising: the rotation was part of it).
+            let ends_a_walk = match self.current.label {
+                Label::Class(c) => self.folds_into_turn[c],
+                Label::Uncertain | Label::NoPerson => true,
+            };
+            let since = match (raw, self.turn, turning) {
+                (Label::Class(c), Some(turn), Some(began))
+                    if c == turn && since == t && ends_a_walk =>
+                {
+                    let floor = self.current.since + self.cfg.min_duration_s;
+                    began.max(floor).min(t)
+                }
+                _ => since,
             };
             if t - since >= self.hold(raw) {
                 if let Some(seg) = self.close(since) {
@@ -504,6 +588,93 @@ mod tests {
             }
         }
         (all, last.unwrap())
+    }
+
+    /// The segments of a script of (seconds, probabilities over walk_toward, walk_across,
+    /// turn, sit_down, still, turning since) at 10 fps, with the rotation cue on or off.
+    fn turning_script(script: &[(f64, [f32; 5], Option<f64>)], on: bool) -> Vec<Segment> {
+        let classes = ["walk_toward", "walk_across", "turn", "sit_down", "still"];
+        let cfg = DecoderConfig {
+            turning: on,
+            ..DecoderConfig::default()
+        };
+        let mut d = Decoder::new(cfg, classes.iter().map(|c| c.to_string()).collect());
+        let (mut t, mut segs) = (0.0, Vec::new());
+        for (dur, probs, turning) in script {
+            let end = t + dur;
+            while t < end - 1e-9 {
+                for c in d.step_turning(t, Some(probs), true, *turning).changes {
+                    if let Change::Ended(s) = c {
+                        segs.push(s);
+                    }
+                }
+                t += 0.1;
+            }
+        }
+        segs.extend(d.finish());
+        segs
+    }
+
+    /// A walking turn the model reads as walking on (toward, then across), with the body's
+    /// rotation seen from 3.0 s and known (45° turned) from 4.0 s to 5.5 s: reported as a turn
+    /// from 3.0 s, the walks' probability counted as the turn's; without the cue, walks only.
+    /// What the model reads as a sit-down is left alone.
+    #[test]
+    fn a_turn_seen_in_the_rotation_is_reported_from_when_it_began() {
+        let toward = [0.6, 0.3, 0.02, 0.03, 0.05];
+        let across = [0.3, 0.6, 0.02, 0.03, 0.05];
+        let sit = [0.05, 0.05, 0.05, 0.8, 0.05];
+        let script = |sit_in_turn: bool| {
+            vec![
+                (4.0, toward, None),
+                (1.5, if sit_in_turn { sit } else { across }, Some(3.0)),
+                (3.0, across, None),
+            ]
+        };
+        let names = |segs: &[Segment]| segs.iter().map(|s| s.activity.clone()).collect::<Vec<_>>();
+        let on = turning_script(&script(false), true);
+        assert_eq!(names(&on), ["walk_toward", "turn", "walk_across"], "{on:?}");
+        assert!((on[1].start - 3.0).abs() < 1e-9, "{on:?}");
+        assert!((on[1].end - 5.5).abs() < 0.35, "{on:?}");
+        let off = turning_script(&script(false), false);
+        assert!(off.iter().all(|s| s.activity != "turn"), "{off:?}");
+        let sitting = turning_script(&script(true), true);
+        assert!(sitting.iter().all(|s| s.activity != "turn"), "{sitting:?}");
+    }
+
+    /// A rotation already under way while a turn was reported, which the model then ended, is
+    /// not a new turn (a half turn in place passes side-on and back: two runs of rotation);
+    /// nor is a turn dated back past the minimum duration of the walk it ends.
+    #[test]
+    fn a_rotation_begun_during_a_reported_turn_starts_no_second_one() {
+        let toward = [0.8, 0.1, 0.02, 0.03, 0.05];
+        let turn = [0.05, 0.05, 0.8, 0.05, 0.05];
+        let segs = turning_script(
+            &[
+                (3.0, toward, None),
+                (1.5, turn, Some(3.0)),
+                (1.0, toward, None),
+                (1.0, toward, Some(4.0)),
+                (2.0, toward, None),
+            ],
+            true,
+        );
+        let names: Vec<&str> = segs.iter().map(|s| s.activity.as_str()).collect();
+        assert_eq!(names, ["walk_toward", "turn", "walk_toward"], "{segs:?}");
+        assert!(segs[1].end < 5.0, "{segs:?}");
+        let early = turning_script(
+            &[
+                (3.0, toward, None),
+                (1.0, toward, Some(0.0)),
+                (2.0, toward, None),
+            ],
+            true,
+        );
+        let walk = &early[0];
+        assert_eq!(walk.activity, "walk_toward", "{early:?}");
+        let min = DecoderConfig::default().min_duration_s;
+        assert!(walk.end - walk.start >= min - 1e-9, "{early:?}");
+        assert_eq!(early[1].activity, "turn", "{early:?}");
     }
 
     #[test]

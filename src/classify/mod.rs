@@ -14,6 +14,7 @@ pub mod annotate;
 pub mod decode;
 mod presence;
 pub mod tug;
+pub mod turning;
 
 use std::collections::VecDeque;
 use std::path::Path;
@@ -28,6 +29,7 @@ pub use decode::{Change, Decoder, DecoderConfig, Label, Segment};
 pub use presence::PRESENCE_ON_S;
 use presence::Presence;
 pub use tug::{Phase, TugDetector, TugEnd, TugResult};
+use turning::Turning;
 
 /// The activity model and its class names, loaded once and shared.
 #[derive(Clone)]
@@ -126,6 +128,8 @@ pub struct Classifier {
     session: Session,
     decoder: Decoder,
     tug: TugDetector,
+    /// The body's rotation, for turns the model reads as walking.
+    turning: Turning,
     /// Frames not yet decided for (decisions lag by [`LABEL_LAG_S`]): their time and
     /// whether someone was seen, to finish a file.
     undecided: VecDeque<(f64, bool)>,
@@ -142,6 +146,7 @@ impl Classifier {
             session: model.model.session()?,
             presence: Presence::new(cfg.no_person_duration_s),
             tug: TugDetector::new(cfg.tug_end),
+            turning: Turning::new(),
             decoder: Decoder::new(cfg, model.classes.clone()),
             undecided: VecDeque::new(),
             last_probs: None,
@@ -159,6 +164,7 @@ impl Classifier {
     /// Reported activities carry on; until the window refills, decisions see no features.
     pub fn restart_window(&mut self) {
         self.features.reset();
+        self.turning.reset();
         self.last_probs = None;
     }
 
@@ -169,6 +175,7 @@ impl Classifier {
         timings: &mut Timings,
     ) -> Result<Step, ModelError> {
         self.tug.frame(frame);
+        self.turning.push(frame);
         let start = Instant::now();
         let features = self.features.push(frame);
         timings.record("features", start.elapsed());
@@ -193,9 +200,11 @@ impl Classifier {
         while self.undecided.front().is_some_and(|&(ft, _)| ft <= t) {
             self.undecided.pop_front();
         }
+        // Is the body turning at the instant the features describe?
+        let turning = self.turning.at(frame.t - LABEL_LAG_S);
         let d = self
             .decoder
-            .step(t, probs.as_deref(), frame.landmarks.is_some());
+            .step_turning(t, probs.as_deref(), frame.landmarks.is_some(), turning);
         if probs.is_some() {
             self.last_probs = probs;
         }

@@ -22,6 +22,14 @@
 //!   a pause, the walk back is compared with the whole walk out, not only its last piece:
 //!   from high in a corner the turn can read as a moment's walking in which the body hardly
 //!   moved.
+//! * turns that are not the test's own (see [`turns_on_the_way`]): a turn right after the
+//!   rise (from the chair toward the path) belongs to the walk out; of several turns between
+//!   walking out and back the longest is the far end's, the others belong to the walk they
+//!   interrupt, and the walks must then go back the way they came (not both read as
+//!   `walk_away`, or both `walk_toward`). The decoder reports a walking turn where the body
+//!   is seen rotating (`super::turning`), so a curving path shows turns. A walk of up to
+//!   [`MAX_STEP_BACK_S`] after the last turn (turned short of the chair, a step back to it)
+//!   belongs to that turn.
 //! * a turn to sit down read as walking (the classifier often carries the walk back on into
 //!   it) is implied when the shoulders show it: turning round, the body passes side-on to
 //!   the camera, whatever the camera's angle to the path, and the shoulders' apparent width
@@ -112,6 +120,9 @@ const MAX_UNSEEN_TURN_S: f64 = 8.0;
 /// Nothing reported this long after walking (s): look for a sit-down in the hip's height
 /// (the classifier reports `sitting` only after a `sit_down`).
 const IMPLIED_SIT_AFTER_S: f64 = 1.5;
+/// Longest walk between the final turn and the sit-down taken for stepping back to the chair
+/// after turning short of it (s): a step or two, at an older walker's cadence.
+const MAX_STEP_BACK_S: f64 = 1.5;
 const MIN_TOTAL_S: f64 = 3.0;
 const MAX_TOTAL_S: f64 = 120.0;
 
@@ -789,20 +800,50 @@ impl TugDetector {
             return None;
         }
         tokens.reverse();
-        let groups = self.gather(&tokens, imply != Imply::Nothing)?;
-        let kinds: Vec<Kind> = groups.iter().map(|g| g.kind).collect();
+        let mut groups = self.gather(&tokens, imply != Imply::Nothing)?;
         use Kind::*;
+        // Turned short of the chair, then a step or two back to it: the steps are part of
+        // the turn to sit down.
+        // (Only with another turn, not the first thing after the rise, for the far end.)
+        let n = groups.len();
+        let turns = groups.iter().skip(1).filter(|g| g.kind == Turn).count();
+        if n >= 5
+            && turns >= 2
+            && groups[n - 2].kind == Turn
+            && groups[n - 1].kind == Walk
+            && groups[n - 1].end - groups[n - 1].start <= MAX_STEP_BACK_S
+        {
+            let steps = groups.pop().expect("five groups or more");
+            let turn = groups.last_mut().expect("a turn");
+            turn.end = steps.end;
+            turn.segs.extend(steps.segs);
+        }
+        let (groups, folded) = turns_on_the_way(groups)?;
+        let kinds: Vec<Kind> = groups.iter().map(|g| g.kind).collect();
         if kinds != [Walk, Turn, Walk] && kinds != [Walk, Turn, Walk, Turn] {
             return None;
         }
-        // A turn not seen between walking out and back needs the reversal shown.
+        // A turn not seen between walking out and back needs the reversal shown; so does one
+        // picked out from several (the others folded into the walks): a turn may be a
+        // quarter turn, and walking on after two of them is a walk about the room.
         let (out, mid, back) = (&groups[0], &groups[1], &groups[2]);
-        if mid.segs.iter().all(|s| kind(&s.activity) != Turn) {
+        if folded || mid.segs.iter().all(|s| kind(&s.activity) != Turn) {
             let labelled = opposite(
                 &main_walk(&out.segs).activity,
                 &main_walk(&back.segs).activity,
             );
-            if !labelled && !self.reverses((out.start, out.end), (back.start, back.end)) {
+            // Where turns were folded into the walks, their longest walks are compared (a
+            // turn on the spot moves the hip in the image too).
+            // And walks read as going the same way, both away from the camera or both toward
+            // it, did not come back, whatever the path in the image did.
+            let (o, k) = (main_walk(&out.segs), main_walk(&back.segs));
+            let same_way = o.activity == k.activity && o.activity != "walk_across";
+            let (a, b) = if folded {
+                ((o.start, o.end), (k.start, k.end))
+            } else {
+                ((out.start, out.end), (back.start, back.end))
+            };
+            if !labelled && (!self.reverses(a, b) || (folded && same_way)) {
                 return None;
             }
         }
@@ -1300,6 +1341,48 @@ impl<'a> Group<'a> {
     }
 }
 
+/// Folds the turns that are not the test's own into the walks around them: a turn right
+/// after the rise (from the chair toward the path) into the walk out, and of the turns between
+/// walking out and walking back, all but the longest (the far end's) into the walk they
+/// interrupt (a curve of the path, a glance round). The last turn before the sit-down, when
+/// the groups end with one, stays the turn to sit down. `None` without a walk after the rise
+/// or a turn between two walks; with whether any turn was folded.
+fn turns_on_the_way(groups: Vec<Group<'_>>) -> Option<(Vec<Group<'_>>, bool)> {
+    use Kind::*;
+    let mut groups = VecDeque::from(groups);
+    let leading = groups.front()?.kind == Turn;
+    if leading {
+        let turn = groups.pop_front().expect("a group");
+        let walk = groups.front_mut().filter(|g| g.kind == Walk)?;
+        walk.start = turn.start;
+        walk.segs.splice(0..0, turn.segs);
+    }
+    let last = groups.len().checked_sub(1)?;
+    let interior = |i: usize| groups[i].kind == Turn && i < last;
+    let far = (0..groups.len())
+        .filter(|&i| interior(i))
+        .max_by(|&a, &b| {
+            let d = |i: usize| groups[i].end - groups[i].start;
+            d(a).total_cmp(&d(b))
+        })?;
+    let mut folded = leading;
+    let mut out: Vec<Group> = Vec::new();
+    for (i, g) in groups.into_iter().enumerate() {
+        match out.last_mut() {
+            Some(prev)
+                if prev.kind == Walk
+                    && (g.kind == Walk || (g.kind == Turn && i != far && i != last)) =>
+            {
+                folded |= g.kind == Turn;
+                prev.end = g.end;
+                prev.segs.extend(g.segs);
+            }
+            _ => out.push(g),
+        }
+    }
+    Some((out, folded))
+}
+
 /// The longest walking segment of a phase (a phase made of several is named after it).
 fn main_walk<'a>(segs: &[&'a Segment]) -> &'a Segment {
     segs.iter()
@@ -1710,6 +1793,62 @@ mod tests {
         };
         assert_eq!(paused(2.5).len(), 1);
         assert!(paused(4.0).is_empty());
+    }
+
+    /// Turns that are not the test's own belong to the walks: a turn from the chair toward
+    /// the path, a quarter turn on the way out; a step back to the chair after the last turn
+    /// belongs to that turn. Walking away twice is no test, whatever turns.
+    #[test]
+    fn turns_on_the_way_and_a_step_back_to_the_chair_are_part_of_the_test() {
+        let segs = [
+            seg("stand_up", 0.0, 1.5),
+            seg("turn", 1.5, 2.5),
+            seg("walk_across", 2.5, 4.0),
+            seg("turn", 4.0, 4.6),
+            seg("walk_away", 4.6, 6.5),
+            seg("turn", 6.5, 8.0),
+            seg("walk_toward", 8.0, 10.5),
+            seg("turn", 10.5, 11.5),
+            seg("walk_toward", 11.5, 12.3),
+            seg("sit_down", 12.3, 13.8),
+        ];
+        let r = run(&segs);
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert_eq!(
+            names(&r[0]),
+            [
+                "stand_up",
+                "walk_away",
+                "turn",
+                "walk_toward",
+                "turn",
+                "sit_down"
+            ]
+        );
+        let p = &r[0].phases;
+        assert_eq!((p[1].start, p[1].end), (1.5, 6.5));
+        assert_eq!((p[2].start, p[2].end), (6.5, 8.0));
+        assert_eq!((p[4].start, p[4].end), (10.5, 12.3));
+        // A longer walk after the last turn is not a step back: that turn was on the way
+        // back, and the turn to sit down was not seen.
+        let mut on = segs.to_vec();
+        on[8] = seg("walk_toward", 11.5, 13.5);
+        on[9] = seg("sit_down", 13.5, 15.0);
+        let r = run(&on);
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert_eq!(r[0].phases[3].activity, "walk_toward");
+        assert_eq!((r[0].phases[3].start, r[0].phases[3].end), (8.0, 13.5));
+        // Away, a quarter turn, away again and sit down: a walk about the room.
+        let about = [
+            seg("stand_up", 0.0, 1.5),
+            seg("turn", 1.5, 2.5),
+            seg("walk_away", 2.5, 5.0),
+            seg("turn", 5.0, 6.0),
+            seg("walk_away", 6.0, 8.5),
+            seg("turn", 8.5, 9.5),
+            seg("sit_down", 9.5, 11.0),
+        ];
+        assert!(run(&about).is_empty());
     }
 
     #[test]

@@ -319,6 +319,9 @@ pub struct ActivityConfig {
     /// shoulders at rest, back against the chair; the default) or `"seat_contact"` (the hip
     /// reaches the seat). See `classify::tug`.
     pub tug_end: TugEnd,
+    /// Report a turn where the body is seen turning (the shoulder and hip lines rotating by
+    /// 45° or more) though the model reads walking. See `classify::turning`.
+    pub turns_from_rotation: bool,
 }
 
 impl Default for ActivityConfig {
@@ -327,6 +330,7 @@ impl Default for ActivityConfig {
             confidence_threshold: 0.7,
             min_duration_s: 0.3,
             tug_end: TugEnd::default(),
+            turns_from_rotation: true,
         }
     }
 }
@@ -798,6 +802,21 @@ process_fps = 10
             "activity.tug_end",
             &["seat_contact", "settled"],
         );
+    }
+
+    /// `activity.turns_from_rotation` is on by default, can be turned off, and a value that
+    /// is not a boolean is refused naming the key.
+    #[test]
+    fn turns_from_rotation_is_a_boolean() {
+        assert!(Config::parse(GOOD).unwrap().activity.turns_from_rotation);
+        let with = |v: &str| format!("{GOOD}\n[activity]\nturns_from_rotation = {v}\n");
+        assert!(
+            !Config::parse(&with("false"))
+                .unwrap()
+                .activity
+                .turns_from_rotation
+        );
+        refused_naming(&with("\"yes\""), "activity.turns_from_rotation", &["bool"]);
     }
 
     /// One error, for `key`, naming every value it takes.

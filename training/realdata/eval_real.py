@@ -15,7 +15,11 @@ Per data set (Bandai also per style group):
   direction is the labeller's rule against the camera, and the targets are about walking),
   `quiet` = sitting + still (seated and standing still as one, as before model 1.2.0);
 * events: decoded segments under 20% of whose labelled frames carry their class are false
-  (as examples/eval_activity.rs), per class and per hour of recording;
+  (as examples/eval_activity.rs), per class and per hour of recording; and labelled events
+  found: each labelled run of a class (the walks as one `walking`; runs split by less than
+  0.6 s, dropped frames, joined) is found when a reported segment of that class overlaps it. Frame-wise recall
+  counts how much of a run was covered; this counts whether it was seen at all, which is what
+  an event stream (MQTT) gives a user;
 * TUG tests found: a test reported by `classify` that overlaps the labelled test is found,
   any other is false (on every set; only TST TUG has tests). For TST TUG, the found tests'
   total time against the labels (start: first sit-to-stand frame, end: last frame of label
@@ -136,7 +140,7 @@ def load_set(activityd, set_dir, jobs, config=None):
 
 
 def evaluate(seqs):
-    pairs, events, seconds = [], {}, 0.0
+    pairs, events, seconds, found_events = [], {}, 0.0, {}
     tug_true, tug_found, tug_false, matched = 0, 0, 0, []
     reported = {}
     for lab, out in seqs:
@@ -161,6 +165,24 @@ def evaluate(seqs):
                 e[0] += 1
                 if sum(ok(t) for t in inside) < 0.2 * len(inside):
                     e[1] += 1
+        # Events found: each labelled run of a class (walks as one) that a reported segment
+        # of its class overlaps.
+        name_of = lambda c: "walking" if c in WALKS else c
+        runs, prev = [], None
+        for t, tt in zip(truth, ts):
+            k = name_of(t) if t is not None else None
+            if k is not None and prev is not None and prev[0] == k and tt - prev[2] < 0.6:
+                prev[2] = tt
+            elif k is not None:
+                prev = [k, tt, tt]
+                runs.append(prev)
+            else:
+                prev = None
+        for k, a, b in runs:
+            e = found_events.setdefault(k, [0, 0])
+            e[1] += 1
+            e[0] += any(name_of(seg["activity"]) == k and seg["start"] <= b and a <= seg["end"]
+                        for seg in out["segments"])
         truth_tug = lab.get("tug")
         tug_true += truth_tug is not None
         hit = False
@@ -179,6 +201,7 @@ def evaluate(seqs):
                confusions=top_confusions(pairs),
                events={c: dict(segments=v[0], false=v[1], false_per_hour=round(v[1] / max(seconds / 3600, 1e-9), 1))
                        for c, v in sorted(events.items())},
+               events_found={c: dict(found=v[0], labelled=v[1]) for c, v in sorted(found_events.items())},
                tug=dict(labelled=tug_true, found=tug_found, false=tug_false))
     if matched:
         res["tug"].update(tug_timing(matched))
@@ -269,6 +292,10 @@ def print_set(name, r):
     if ev:
         print("  false events (segments under 20% right) / segments, per hour: "
               + ", ".join(f"{c} {v['false']}/{v['segments']} ({v['false_per_hour']:.0f}/h)" for c, v in ev.items()))
+    ef = r.get("events_found")
+    if ef:
+        print("  labelled events found (a run of the class, walks as one, overlapped by a reported segment of it): "
+              + ", ".join(f"{c} {v['found']}/{v['labelled']} ({v['found'] / max(v['labelled'], 1):.2f})" for c, v in ef.items()))
     t = r["tug"]
     print(f"  TUG: {t['found']} of {t['labelled']} labelled tests found, {t['false']} false")
     if "total" in t:
