@@ -369,22 +369,29 @@ mod tests {
         }
     }
 
+    /// Whether a turn is found anywhere in 5 s of `frame_at` at 30 fps.
+    fn any_turn(frame_at: impl Fn(f64) -> LandmarkFrame) -> bool {
+        let mut tr = Turning::new();
+        let mut any = false;
+        for i in 0..150 {
+            let t = i as f64 / 30.0;
+            tr.push(&frame_at(t));
+            any |= tr.at(t - 1.0).is_some();
+        }
+        any
+    }
+
     /// Lines seen nearly end-on, with little depth (a side-on body whose `z` is a tenth of
     /// the usual scale): a few pixels of the landmarks' jitter swing their direction by 60°
     /// in half a second, which is no turn. The same swing of lines at full length is.
     #[test]
     fn lines_seen_end_on_show_no_rotation() {
         let found = |len: f64| {
-            let mut tr = Turning::new();
-            let mut any = false;
-            for i in 0..150 {
-                let t = i as f64 / 30.0;
+            any_turn(|t| {
                 // The direction swings from +60° through 90° to 120° between 2 and 2.5 s.
                 let a = (60.0 + 60.0 * ((t - 2.0) / 0.5).clamp(0.0, 1.0)).to_radians();
-                tr.push(&lines_at(t, len * a.cos(), len * a.sin()));
-                any |= tr.at(t - 1.0).is_some();
-            }
-            any
+                lines_at(t, len * a.cos(), len * a.sin())
+            })
         };
         assert!(!found(0.1), "lines 0.1 torso long read as turning");
         assert!(found(0.9), "lines 0.9 torso long not read as turning");
@@ -395,20 +402,11 @@ mod tests {
     #[test]
     fn a_twist_of_the_trunk_is_not_a_turn() {
         let found = |hips_turn: bool| {
-            let mut tr = Turning::new();
-            let mut any = false;
-            for i in 0..150 {
-                let t = i as f64 / 30.0;
+            any_turn(|t| {
                 let a = (70.0 * ((t - 2.0) / 0.7).clamp(0.0, 1.0)).to_radians();
                 let h = if hips_turn { a } else { 0.0 };
-                tr.push(&twisted_at(
-                    t,
-                    (a.cos(), a.sin()),
-                    (0.5 * h.cos(), 0.5 * h.sin()),
-                ));
-                any |= tr.at(t - 1.0).is_some();
-            }
-            any
+                twisted_at(t, (a.cos(), a.sin()), (0.5 * h.cos(), 0.5 * h.sin()))
+            })
         };
         assert!(!found(false), "a twist read as a turn");
         assert!(found(true), "a turn of the whole body not read as one");
