@@ -10,11 +10,10 @@
 //! whose left and right the pose model swapped, as BlazePose does seen from behind, lies on
 //! the same line as the one it is. The orientation is smoothed (Gaussian, [`SIGMA_S`]) and
 //! differentiated (no rotation is read where the lines look shorter than [`MIN_LINES`]:
-//! nearly end-on, their direction is noise); a *turn* is a run of one sign of rotation faster
-//! than [`EDGE_RATE`] that
-//! somewhere is faster than [`TURN_RATE`] and turns by more than [`TURN_MIN`] in all (the
-//! hips' line alone by more than [`HIPS_MIN`] the same way): the
-//! rule the Bandai motion capture's turns are labelled by from the true body heading
+//! nearly end-on, their direction is noise). A *turn* is a run of one sign of rotation
+//! faster than [`EDGE_RATE`] that somewhere is faster than [`TURN_RATE`] and turns by more
+//! than [`TURN_MIN`] in all, the hips' line alone by more than [`HIPS_MIN`] the same way:
+//! the rule the Bandai motion capture's turns are labelled by from the true body heading
 //! (`training/realdata/bandai.py`), here on what a camera shows.
 //!
 //! The classifier asks about the instant its features describe, a second before the newest
