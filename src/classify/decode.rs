@@ -295,7 +295,8 @@ impl Decoder {
     /// `turn`'s (the model reads a walking turn as a walk that changes direction), and a turn
     /// that starts is dated back to when the rotation began (it is only known once the body
     /// has turned by 45°), though never to before the activity it ends had held for its
-    /// minimum duration.
+    /// minimum duration, and not at all when that activity is not a walk, `still` or a gap
+    /// (the rotation was part of exercising, sitting down or rising).
     pub fn step_turning(
         &mut self,
         t: f64,
@@ -318,19 +319,7 @@ impl Decoder {
         let folded;
         let probs = match (probs, self.turn, turning) {
             (Some(p), Some(turn), Some(_)) if self.folds_into_turn[argmax(p).0] => {
-                let mut q = p.to_vec();
-                for (i, v) in q.iter_mut().enumerate() {
-                    if self.folds_into_turn[i] && i != turn {
-                        *v = 0.0;
-                    }
-                }
-                q[turn] = p
-                    .iter()
-                    .enumerate()
-                    .filter(|&(i, _)| self.folds_into_turn[i])
-                    .map(|(_, v)| v)
-                    .sum();
-                folded = q;
+                folded = self.folded_into_turn(p, turn);
                 Some(folded.as_slice())
             }
             _ => probs,
@@ -510,6 +499,21 @@ impl Decoder {
         } else {
             (Label::Uncertain, conf)
         }
+    }
+
+    /// `p` with the walks' and `still`'s probability moved to `turn`.
+    fn folded_into_turn(&self, p: &[f32], turn: usize) -> Vec<f32> {
+        let moved: f32 = (0..p.len())
+            .filter(|&i| self.folds_into_turn[i])
+            .map(|i| p[i])
+            .sum();
+        (0..p.len())
+            .map(|i| match i {
+                _ if i == turn => moved,
+                _ if self.folds_into_turn[i] => 0.0,
+                _ => p[i],
+            })
+            .collect()
     }
 
     /// Whether class `c` can start from the current posture.
