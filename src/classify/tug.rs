@@ -800,24 +800,8 @@ impl TugDetector {
             return None;
         }
         tokens.reverse();
-        let mut groups = self.gather(&tokens, imply != Imply::Nothing)?;
+        let groups = self.gather(&tokens, imply != Imply::Nothing)?;
         use Kind::*;
-        // Turned short of the chair, then a step or two back to it: the steps are part of
-        // the turn to sit down.
-        // (Only with another turn, not the first thing after the rise, for the far end.)
-        let n = groups.len();
-        let turns = groups.iter().skip(1).filter(|g| g.kind == Turn).count();
-        if n >= 5
-            && turns >= 2
-            && groups[n - 2].kind == Turn
-            && groups[n - 1].kind == Walk
-            && groups[n - 1].end - groups[n - 1].start <= MAX_STEP_BACK_S
-        {
-            let steps = groups.pop().expect("five groups or more");
-            let turn = groups.last_mut().expect("a turn");
-            turn.end = steps.end;
-            turn.segs.extend(steps.segs);
-        }
         let (groups, folded) = turns_on_the_way(groups)?;
         let kinds: Vec<Kind> = groups.iter().map(|g| g.kind).collect();
         if kinds != [Walk, Turn, Walk] && kinds != [Walk, Turn, Walk, Turn] {
@@ -1345,8 +1329,10 @@ impl<'a> Group<'a> {
 /// after the rise (from the chair toward the path) into the walk out, and of the turns between
 /// walking out and walking back, all but the longest (the far end's) into the walk they
 /// interrupt (a curve of the path, a glance round). The last turn before the sit-down, when
-/// the groups end with one, stays the turn to sit down. `None` without a walk after the rise
-/// or a turn between two walks; with whether any turn was folded.
+/// the groups end with one, stays the turn to sit down, and takes a walk of up to
+/// [`MAX_STEP_BACK_S`] after it (turned short of the chair, a step or two back to it) when
+/// another turn is left for the far end. `None` without a walk after the rise or a turn
+/// between two walks; with whether any turn was folded into a walk.
 fn turns_on_the_way(groups: Vec<Group<'_>>) -> Option<(Vec<Group<'_>>, bool)> {
     use Kind::*;
     let mut groups = VecDeque::from(groups);
@@ -1356,6 +1342,19 @@ fn turns_on_the_way(groups: Vec<Group<'_>>) -> Option<(Vec<Group<'_>>, bool)> {
         let walk = groups.front_mut().filter(|g| g.kind == Walk)?;
         walk.start = turn.start;
         walk.segs.splice(0..0, turn.segs);
+    }
+    let n = groups.len();
+    let turns = groups.iter().filter(|g| g.kind == Turn).count();
+    if n >= 5
+        && turns >= 2
+        && groups[n - 2].kind == Turn
+        && groups[n - 1].kind == Walk
+        && groups[n - 1].end - groups[n - 1].start <= MAX_STEP_BACK_S
+    {
+        let steps = groups.pop_back().expect("five groups or more");
+        let turn = groups.back_mut().expect("a turn");
+        turn.end = steps.end;
+        turn.segs.extend(steps.segs);
     }
     let last = groups.len().checked_sub(1)?;
     let interior = |i: usize| groups[i].kind == Turn && i < last;
