@@ -128,8 +128,9 @@ pub struct Classifier {
     session: Session,
     decoder: Decoder,
     tug: TugDetector,
-    /// The body's rotation, for turns the model reads as walking.
-    turning: Turning,
+    /// The body's rotation, for turns the model reads as walking (none when the decoder is
+    /// not to use it).
+    turning: Option<Turning>,
     /// Frames not yet decided for (decisions lag by [`LABEL_LAG_S`]): their time and
     /// whether someone was seen, to finish a file.
     undecided: VecDeque<(f64, bool)>,
@@ -146,7 +147,7 @@ impl Classifier {
             session: model.model.session()?,
             presence: Presence::new(cfg.no_person_duration_s),
             tug: TugDetector::new(cfg.tug_end),
-            turning: Turning::new(),
+            turning: cfg.turning.then(Turning::new),
             decoder: Decoder::new(cfg, model.classes.clone()),
             undecided: VecDeque::new(),
             last_probs: None,
@@ -164,7 +165,9 @@ impl Classifier {
     /// Reported activities carry on; until the window refills, decisions see no features.
     pub fn restart_window(&mut self) {
         self.features.reset();
-        self.turning.reset();
+        if let Some(tr) = &mut self.turning {
+            tr.reset();
+        }
         self.last_probs = None;
     }
 
@@ -175,7 +178,9 @@ impl Classifier {
         timings: &mut Timings,
     ) -> Result<Step, ModelError> {
         self.tug.frame(frame);
-        self.turning.push(frame);
+        if let Some(tr) = &mut self.turning {
+            tr.push(frame);
+        }
         let start = Instant::now();
         let features = self.features.push(frame);
         timings.record("features", start.elapsed());
@@ -201,7 +206,10 @@ impl Classifier {
             self.undecided.pop_front();
         }
         // Is the body turning at the instant the features describe?
-        let turning = self.turning.at(frame.t - LABEL_LAG_S);
+        let turning = self
+            .turning
+            .as_ref()
+            .and_then(|tr| tr.at(frame.t - LABEL_LAG_S));
         let d = self
             .decoder
             .step_turning(t, probs.as_deref(), frame.landmarks.is_some(), turning);
