@@ -195,20 +195,50 @@ impl Session {
                 .as_slice_mut::<f32>()
                 .map_err(err)?,
         );
+        let plan_input = self
+            .state
+            .plan()
+            .model()
+            .input_fact(0)
+            .map_err(err)?
+            .datum_type;
+        if plan_input != f32::datum_type() {
+            input = input.cast_to_dt(plan_input).map_err(err)?.into_owned();
+        }
         // tract's x86 kernels leave the AVX upper state clear when they return (vendor/
         // README.md, PR 4): the SSE code that runs next (the crop, post-processing) pays no
         // transition penalty.
-        self.state.run(tvec!(input.into_tvalue())).map_err(err)
+        let outputs = self.state.run(tvec!(input.into_tvalue())).map_err(err)?;
+        outputs
+            .into_iter()
+            .map(|o| {
+                if o.datum_type() == f16::datum_type() {
+                    Ok(o.cast_to::<f32>().map_err(err)?.into_owned().into_tvalue())
+                } else {
+                    Ok(o)
+                }
+            })
+            .collect()
     }
 }
 
-/// Optimises a loaded model for this CPU. With [`PosePrecision::F16`], the constant weights
-/// of its matrix products that are exactly f16 values are stored as f16 where this CPU's kernel
-/// for the product reads them so (tract PR 10, `vendor/README.md`): the same products, in
-/// less memory.
+/// Optimises a loaded model for this CPU. With [`PosePrecision::F16`]: on a CPU with f16
+/// arithmetic ([`f16_arithmetic`]) the whole model computes in f16 (tract's f16 kernels, and
+/// the depthwise ones of tract PR 16, `vendor/README.md`; its input and outputs are converted
+/// in [`Session::run`]); elsewhere the constant weights of its matrix products that are exactly
+/// f16 values are stored as f16 where this CPU's kernel for the product reads them so (tract
+/// PR 10): the same products, in less memory.
 pub fn optimise(model: InferenceModel, precision: PosePrecision) -> TractResult<TypedModel> {
     match precision {
         PosePrecision::F32 => model.into_optimized(),
+        PosePrecision::F16 if f16_arithmetic() => {
+            use tract_onnx::tract_core::floats::FloatPrecisionTranslator;
+            use tract_onnx::tract_core::transform::ModelTransform;
+            let mut typed = model.into_typed()?.into_decluttered()?;
+            FloatPrecisionTranslator::new(f32::datum_type(), f16::datum_type())
+                .transform(&mut typed)?;
+            typed.into_optimized()
+        }
         PosePrecision::F16 => {
             use tract_onnx::tract_core::ops::einsum::f16_weights::F16ExactWeights;
             use tract_onnx::tract_core::transform::ModelTransform;
@@ -216,6 +246,22 @@ pub fn optimise(model: InferenceModel, precision: PosePrecision) -> TractResult<
             F16ExactWeights.transform(&mut typed)?;
             typed.into_optimized()
         }
+    }
+}
+
+/// Whether tract computes in f16 on this CPU: 64-bit ARM with FEAT_FP16 (ARMv8.2 half-precision
+/// arithmetic: Cortex-A55, A75, A76 and later, as in a Raspberry Pi 5; not the Pi 4's A72),
+/// where its f16 kernels do twice the lanes of its f32 ones per instruction.
+pub fn f16_arithmetic() -> bool {
+    tract_onnx::tract_core::tract_linalg::has_fp16()
+}
+
+/// The arithmetic the pose models run in at `precision` on this CPU: `"f16"` where
+/// [`f16_arithmetic`], `"f32"` otherwise.
+pub fn arithmetic(precision: PosePrecision) -> &'static str {
+    match precision {
+        PosePrecision::F16 if f16_arithmetic() => "f16",
+        _ => "f32",
     }
 }
 
@@ -272,6 +318,7 @@ pub fn model_info(
             "landmark_model": pose_model.name(),
             "model_complexity": pose_model.model_complexity(),
             "precision": precision.name(),
+            "arithmetic": arithmetic(precision),
             "detector": {"name": detector["name"], "version": detector["version"], "licence": detector["licence"]},
             "landmarks": {"name": landmarks["name"], "version": landmarks["version"], "licence": landmarks["licence"]},
             "source": landmarks["source"],

@@ -26,6 +26,12 @@ cargo test --locked --release "${target[@]}" -p tract-core --lib depth_wise
 # The sparse constant matrix product (PR 6).
 cargo test --locked --release "${target[@]}" -p tract-core --lib einsum::sparse
 cargo test --locked --release "${target[@]}" -p tract-core --lib -- ops::array::concat::tests ops::array::pad::tests
+# f16 arithmetic on 64-bit ARM with FEAT_FP16 (PR 16): the depthwise kernels and the op through
+# them (skipped where the CPU has no FEAT_FP16; run under qemu -cpu cortex-a76).
+fp16_cpu=(env); [ "$arch" != aarch64 ] || fp16_cpu=(env QEMU_CPU=cortex-a76)
+"${fp16_cpu[@]}" cargo test --locked --release "${target[@]}" -p tract-linalg --lib -- arm64fp16::depthwise
+"${fp16_cpu[@]}" cargo test --locked --release "${target[@]}" -p tract-core --lib -- depthwise_nchw_f16 \
+  depthwise_nhwc_f16 depthwise_nhwc_multithreaded
 # f16-exact weights kept as f16 (PR 10): the transform, and every packing of the x86-64 FMA
 # f32 kernels (f32, f32 x f16, f16 x f32) against tract's reference product; on a CPU with
 # AVX-512, those of the AVX-512 f32 kernels too (PR 11: f16 x f32).

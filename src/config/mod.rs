@@ -106,6 +106,9 @@ pub enum PosePrecision {
     /// matrix kernel reads them as such; the arithmetic stays f32, so landmarks are the same
     /// to the bit as with `f32`. Less memory (full model on x86-64: 14.6 → 9.1 MB on AMD Zen 4,
     /// 9.6 MB on an Intel Xeon); per landmark run within 2 % of f32's time (docs/benchmarks.md).
+    /// On 64-bit ARM with half-precision arithmetic (FEAT_FP16, e.g. a Raspberry Pi 5's
+    /// Cortex-A76) the models compute in f16 as well: 0.63× the instructions of f32, landmarks
+    /// within the same bound of MediaPipe's (`model::f16_arithmetic`, cross/README.md).
     #[default]
     F16,
     /// Weights as f32, as in the ONNX files.

@@ -47,6 +47,9 @@ pub struct BenchReport {
     pub pose_model: PoseModelKind,
     /// How the pose models' weights were kept (`--pose-precision`).
     pub precision: PosePrecision,
+    /// The arithmetic the pose models ran in: `f16` on 64-bit ARM with FEAT_FP16 at
+    /// `--pose-precision f16`, `f32` otherwise.
+    pub arithmetic: &'static str,
     pub frames: usize,
     /// Pose per frame (detector, landmarks and their pre/post-processing), tracked pipeline.
     pub per_frame_ms: Percentiles,
@@ -220,6 +223,7 @@ pub fn run(
     Ok(BenchReport {
         pose_model,
         precision,
+        arithmetic: crate::model::arithmetic(precision),
         frames: n,
         per_frame_ms: percentiles(per_frame),
         stages,
@@ -236,9 +240,10 @@ impl BenchReport {
     /// A table for people.
     pub fn to_text(&self) -> String {
         let mut s = format!(
-            "landmark model {} ({} weights): {} frames, {:.1} frames/s (decode included), per frame {:.2} ms median, {:.2} ms p99\n",
+            "landmark model {} ({} weights, {} arithmetic): {} frames, {:.1} frames/s (decode included), per frame {:.2} ms median, {:.2} ms p99\n",
             self.pose_model,
             self.precision,
+            self.arithmetic,
             self.frames,
             self.fps,
             self.per_frame_ms.median,

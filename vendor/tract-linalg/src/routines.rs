@@ -669,6 +669,44 @@ pub fn depthwise_c_f32() -> Option<DepthwiseCF32> {
     }
 }
 
+/// [`DepthwiseCF32`] in f16 arithmetic: same arguments, f16 values.
+pub type DepthwiseCF16 = unsafe fn(
+    *const f16,
+    *mut f16,
+    *const f16,
+    &[usize],
+    &[isize],
+    *const f16,
+    usize,
+    usize,
+    usize,
+    isize,
+    isize,
+);
+
+/// The channel-inner depthwise kernel in f16 arithmetic, where this host has one: 64-bit ARM
+/// with FEAT_FP16. `None` elsewhere (its caller keeps the generic loop).
+pub fn depthwise_c_f16() -> Option<DepthwiseCF16> {
+    #[cfg(target_arch = "aarch64")]
+    if crate::arm64::has_fp16() {
+        return Some(crate::arm64::depthwise_c_f16);
+    }
+    None
+}
+
+/// [`DepthwiseWF32`] in f16 arithmetic: same arguments, f16 values.
+pub type DepthwiseWF16 = unsafe fn(*const f16, *mut f16, &[f16], &[isize], f16, usize, isize);
+
+/// The along-the-row depthwise kernel in f16 arithmetic, where this host has one: 64-bit ARM
+/// with FEAT_FP16. `None` elsewhere.
+pub fn depthwise_w_f16() -> Option<DepthwiseWF16> {
+    #[cfg(target_arch = "aarch64")]
+    if crate::arm64::has_fp16() {
+        return Some(crate::arm64::depthwise_w_f16);
+    }
+    None
+}
+
 /// The four-channel convolution kernel this host runs, `None` where none is written. Optional
 /// like [`depthwise_w_f32`]: a machine without one lowers the convolution another way.
 pub fn conv_w4_f32() -> Option<ConvW4F32> {

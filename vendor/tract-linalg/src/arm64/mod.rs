@@ -78,9 +78,22 @@ lazy_static::lazy_static! {
         }
     };
 
+    // FEAT_FP16 from the kernel's hardware capabilities (getauxval(AT_HWCAP), what
+    // `is_aarch64_feature_detected!` reads), which need no /proc (hidden by systemd's
+    // `ProcSubset=pid`, the host's under qemu-user); /proc/cpuinfo's `asimdhp` otherwise.
     static ref HAS_FP16: bool = {
-        CPU_FEATURES.iter().any(|s| &**s == "asimdhp")
+        hwcap_fp16() || CPU_FEATURES.iter().any(|s| &**s == "asimdhp")
     };
+}
+
+#[cfg(all(target_arch = "aarch64", target_os = "linux"))]
+fn hwcap_fp16() -> bool {
+    std::arch::is_aarch64_feature_detected!("fp16")
+}
+
+#[cfg(not(all(target_arch = "aarch64", target_os = "linux")))]
+fn hwcap_fp16() -> bool {
+    false
 }
 
 #[cfg(any(target_os = "macos", target_os = "ios"))]

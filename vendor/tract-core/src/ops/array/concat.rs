@@ -158,19 +158,19 @@ impl EvalOp for TypedConcat {
     }
 }
 
-/// Two 4-byte tensors of the same shape, one element each along the last axis, concatenated
-/// along it: their elements interleaved in one pass, `[a0, b0, a1, b1, …]`, which vectorises.
-/// (`stack_tensors` copies each input into every other slot in a pass of its own, one element
-/// per iteration of a loop sized at run time.) Upsampling written as weighted adds and an
-/// interleave, as BlazePose's 2× resizes are, ends with such concatenations of 10⁵ elements.
-/// `None` for anything else.
+/// Two 4-byte (or 2-byte: f16) tensors of the same shape, one element each along the last axis,
+/// concatenated along it: their elements interleaved in one pass, `[a0, b0, a1, b1, …]`, which
+/// vectorises. (`stack_tensors` copies each input into every other slot in a pass of its own,
+/// one element per iteration of a loop sized at run time.) Upsampling written as weighted adds
+/// and an interleave, as BlazePose's 2× resizes are, ends with such concatenations of 10⁵
+/// elements. `None` for anything else.
 fn interleave(axis: usize, inputs: &[TValue]) -> TractResult<Option<Tensor>> {
     let [a, b] = inputs else { return Ok(None) };
     let (dt, shape) = (a.datum_type(), a.shape());
     if b.datum_type() != dt
         || b.shape() != shape
         || !dt.is_copy()
-        || dt.size_of() != 4
+        || !(dt.size_of() == 4 || dt.size_of() == 2)
         || axis + 1 != shape.len()
         || shape[axis] != 1
     {
@@ -184,25 +184,43 @@ fn interleave(axis: usize, inputs: &[TValue]) -> TractResult<Option<Tensor>> {
     {
         let mut out = result.try_as_plain_ram_mut()?;
         let dst = out.as_bytes_mut();
-        // As u32 words (tract's buffers are aligned far beyond 4; checked all the same).
-        let words = |b: &[u8]| b.as_ptr().align_offset(4) == 0 && b.len() % 4 == 0;
-        if !(words(xa) && words(xb) && words(dst)) || dst.len() != 2 * xa.len() {
+        if dst.len() != 2 * xa.len() {
             return Ok(None);
         }
-        // SAFETY: aligned, whole words, lengths as checked; u32 has no invalid bit patterns.
-        let (xa, xb, dst) = unsafe {
-            (
-                std::slice::from_raw_parts(xa.as_ptr() as *const u32, xa.len() / 4),
-                std::slice::from_raw_parts(xb.as_ptr() as *const u32, xb.len() / 4),
-                std::slice::from_raw_parts_mut(dst.as_mut_ptr() as *mut u32, dst.len() / 4),
-            )
+        let done = if dt.size_of() == 4 {
+            interleave_words::<u32>(xa, xb, dst)
+        } else {
+            interleave_words::<u16>(xa, xb, dst)
         };
-        for ((pair, x), y) in dst.chunks_exact_mut(2).zip(xa).zip(xb) {
-            pair[0] = *x;
-            pair[1] = *y;
+        if !done {
+            return Ok(None);
         }
     }
     Ok(Some(result))
+}
+
+/// `dst` = `xa` and `xb` interleaved word by word, as words of `W` (an unsigned integer of the
+/// element's size); false (nothing written) when a buffer is not aligned to whole words.
+fn interleave_words<W: Copy>(xa: &[u8], xb: &[u8], dst: &mut [u8]) -> bool {
+    let w = std::mem::size_of::<W>();
+    // tract's buffers are aligned far beyond a word; checked all the same.
+    let words = |b: &[u8]| b.as_ptr().align_offset(w) == 0 && b.len() % w == 0;
+    if !(words(xa) && words(xb) && words(dst)) || xa.len() != xb.len() {
+        return false;
+    }
+    // SAFETY: aligned, whole words, lengths as checked; W (u16, u32) has no invalid bit patterns.
+    let (xa, xb, dst) = unsafe {
+        (
+            std::slice::from_raw_parts(xa.as_ptr() as *const W, xa.len() / w),
+            std::slice::from_raw_parts(xb.as_ptr() as *const W, xb.len() / w),
+            std::slice::from_raw_parts_mut(dst.as_mut_ptr() as *mut W, dst.len() / w),
+        )
+    };
+    for ((pair, x), y) in dst.chunks_exact_mut(2).zip(xa).zip(xb) {
+        pair[0] = *x;
+        pair[1] = *y;
+    }
+    true
 }
 
 #[cfg(test)]
@@ -220,12 +238,24 @@ mod tests {
                     .unwrap();
             let inputs = tvec!(a.clone().into_tvalue(), b.clone().into_tvalue());
             let got = interleave(shape.len() - 1, &inputs).unwrap().expect("interleaved");
-            assert_eq!(got, Tensor::stack_tensors(shape.len() - 1, &[a, b]).unwrap(), "{shape:?}");
+            assert_eq!(
+                got,
+                Tensor::stack_tensors(shape.len() - 1, &[a.clone(), b.clone()]).unwrap(),
+                "{shape:?}"
+            );
             let ai =
                 Tensor::from_shape(shape, &(0..n).map(|i| i as i32).collect::<Vec<_>>()).unwrap();
             let inputs = tvec!(ai.clone().into_tvalue(), ai.clone().into_tvalue());
             let got = interleave(shape.len() - 1, &inputs).unwrap().expect("interleaved");
             assert_eq!(got, Tensor::stack_tensors(shape.len() - 1, &[ai.clone(), ai]).unwrap());
+            // Two-byte elements (f16, computed in on 64-bit ARM with FEAT_FP16).
+            let (ah, bh) = (a.cast_to::<f16>().unwrap(), b.cast_to::<f16>().unwrap());
+            let inputs =
+                tvec!(ah.clone().into_owned().into_tvalue(), bh.clone().into_owned().into_tvalue());
+            let got = interleave(shape.len() - 1, &inputs).unwrap().expect("interleaved f16");
+            let want = Tensor::stack_tensors(shape.len() - 1, &[ah.into_owned(), bh.into_owned()])
+                .unwrap();
+            assert_eq!(got, want, "f16 {shape:?}");
         }
         // Anything else goes to stack_tensors.
         let wide = tensor2(&[[1f32, 2.], [3., 4.]]);

@@ -1,12 +1,14 @@
 use tract_data::half::f16;
 
 mod by_scalar;
+mod depthwise;
 mod leaky_relu;
 mod max;
 pub mod panel_extract;
 mod sum;
 mod unicast;
 pub use by_scalar::*;
+pub use depthwise::{depthwise_c_f16, depthwise_w_f16};
 pub use leaky_relu::*;
 pub use max::*;
 pub use sum::*;

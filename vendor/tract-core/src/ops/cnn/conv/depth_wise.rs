@@ -590,6 +590,11 @@ macro_rules! impl_eval {
                 } else {
                     None
                 };
+                let ker16 = if T::datum_type() == f16::datum_type() {
+                    tract_linalg::routines::depthwise_c_f16()
+                } else {
+                    None
+                };
                 let (iptr, kptr, bias, optr) =
                     (iptr.add(c0), kptr.add(c0), bias.add(c0), optr.add(c0));
                 let width = c1 - c0;
@@ -613,6 +618,20 @@ macro_rules! impl_eval {
                                     &tap_indices,
                                     &offsets,
                                     bias as *const f32,
+                                    width,
+                                    k_stride_i as usize,
+                                    visitor.inner_loop_len,
+                                    visitor.inner_loop_input_full_stride,
+                                    visitor.inner_loop_output_stride,
+                                );
+                            } else if let Some(ker) = ker16 {
+                                ker(
+                                    iptr as *const f16,
+                                    optr as *mut f16,
+                                    kptr as *const f16,
+                                    &tap_indices,
+                                    &offsets,
+                                    bias as *const f16,
                                     width,
                                     k_stride_i as usize,
                                     visitor.inner_loop_len,
@@ -693,8 +712,10 @@ macro_rules! impl_eval {
                     ),
                     // Without a vectorised kernel the zone keeps the plain inline walk:
                     // routed through `process_zone_any` it runs measurably slower on wasm.
-                    _ if T::datum_type() == f32::datum_type()
-                        && tract_linalg::routines::depthwise_w_f32().is_some()
+                    _ if ((T::datum_type() == f32::datum_type()
+                        && tract_linalg::routines::depthwise_w_f32().is_some())
+                        || (T::datum_type() == f16::datum_type()
+                            && tract_linalg::routines::depthwise_w_f16().is_some()))
                         && c_stride_o != 1 =>
                     {
                         [<process_zone_any_ $suffix>](
@@ -893,9 +914,15 @@ macro_rules! impl_eval {
                 } else {
                     None
                 };
+                // f16 arithmetic (64-bit ARM with FEAT_FP16): the same walk, the f16 kernel.
+                let ker16 = if T::datum_type() == f16::datum_type() {
+                    tract_linalg::routines::depthwise_w_f16()
+                } else {
+                    None
+                };
                 let zone = scanner.zone;
                 let taps = zone.values_offsets.len();
-                let Some(ker) = ker.filter(|_| taps <= MAX_VECTORISED_TAPS) else {
+                if (ker.is_none() && ker16.is_none()) || taps > MAX_VECTORISED_TAPS {
                     zone.visit_output(scanner.patch, |visitor| {
                         for c in c_start..c_end {
                             let iptr = iptr.offset(c_stride_i * c);
@@ -905,7 +932,7 @@ macro_rules! impl_eval {
                         }
                     });
                     return;
-                };
+                }
                 let mut k = [T::zero(); MAX_VECTORISED_TAPS];
                 let mut ioffset = [0isize; MAX_VECTORISED_TAPS];
                 for (ix, (_, offset)) in zone.values_offsets.iter().enumerate() {
@@ -925,11 +952,14 @@ macro_rules! impl_eval {
                     for (ix, (ker_ix, _)) in zone.values_offsets.iter().enumerate() {
                         k[ix] = *kptr.add(*ker_ix);
                     }
-                    // `T` is f32 on the only path that gets here, checked above: the kernel reads
-                    // the taps and the bias as f32, so re-read the buffers rather than convert.
+                    // `T` is f32 where `ker` is set and f16 where `ker16` is, checked above: the
+                    // kernels read the taps and the bias as such, so re-read the buffers rather
+                    // than convert.
                     let k_f32 = std::slice::from_raw_parts(k.as_ptr() as *const f32, taps);
+                    let k_f16 = std::slice::from_raw_parts(k.as_ptr() as *const f16, taps);
                     let bias_t = *bias.offset(c);
                     let bias_f32 = *(bias as *const T as *const f32).offset(c);
+                    let bias_f16 = *(bias as *const T as *const f16).offset(c);
                     visitor.reset();
                     while !visitor.done {
                         let iptr = iptr.offset(visitor.input_center_offset);
@@ -937,15 +967,27 @@ macro_rules! impl_eval {
                         if visitor.inner_loop_output_stride == 1
                             && visitor.inner_loop_input_full_stride >= 1
                         {
-                            ker(
-                                iptr as *const f32,
-                                optr as *mut f32,
-                                k_f32,
-                                ioffset,
-                                bias_f32,
-                                visitor.inner_loop_len,
-                                visitor.inner_loop_input_full_stride,
-                            );
+                            if let Some(ker) = ker {
+                                ker(
+                                    iptr as *const f32,
+                                    optr as *mut f32,
+                                    k_f32,
+                                    ioffset,
+                                    bias_f32,
+                                    visitor.inner_loop_len,
+                                    visitor.inner_loop_input_full_stride,
+                                );
+                            } else if let Some(ker) = ker16 {
+                                ker(
+                                    iptr as *const f16,
+                                    optr as *mut f16,
+                                    k_f16,
+                                    ioffset,
+                                    bias_f16,
+                                    visitor.inner_loop_len,
+                                    visitor.inner_loop_input_full_stride,
+                                );
+                            }
                             visitor.next_non_inner_axis();
                             continue;
                         }
@@ -1525,6 +1567,24 @@ mod tests {
         run_dw_dt(f16, DataFormat::NHWC, 3, 9, 9, 3, 3, PaddingSpec::Valid, (1, 1));
         run_dw_dt(f16, DataFormat::NHWC, 33, 12, 14, 3, 3, PaddingSpec::SameUpper, (1, 1));
         run_dw_dt(f16, DataFormat::NHWC, 64, 11, 13, 5, 5, PaddingSpec::SameUpper, (2, 2));
+    }
+
+    /// Channel-first f16: with f16 arithmetic (64-bit ARM with FEAT_FP16) the zones of more than
+    /// four taps run through `depthwise_w_f16` (stride 1 and 2 vectorised, 3 per point), the
+    /// others through the generic loops; anywhere else all of them do.
+    #[test]
+    fn depthwise_nchw_f16_matches_reference() {
+        let f16 = f16::datum_type();
+        for (c, h, w, k, pad, stride) in [
+            (4, 9, 9, 3, PaddingSpec::Valid, (1, 1)),
+            (24, 40, 40, 5, PaddingSpec::SameUpper, (1, 1)),
+            (8, 33, 37, 5, PaddingSpec::SameUpper, (2, 2)),
+            (16, 64, 64, 5, PaddingSpec::Valid, (1, 1)),
+            (8, 30, 30, 3, PaddingSpec::SameUpper, (2, 2)),
+            (8, 20, 41, 5, PaddingSpec::SameUpper, (1, 3)),
+        ] {
+            run_dw_dt(f16, DataFormat::NCHW, c, h, w, k, k, pad, stride);
+        }
     }
 
     #[test]
