@@ -96,15 +96,15 @@ step compare-image compare image
 step smoke-pose-video pose_pair video "$vid"
 step compare-video compare video
 
-# f16 arithmetic (`pose.precision = "f16"` on a core with FEAT_FP16: a Raspberry Pi 5's
-# Cortex-A76; tract PR 16): not equal to x86's, so held to issue 22's bound against MediaPipe's
-# landmarks on the stills (cross/compare_mediapipe.py: mean <= 1 %, p95 <= 3 % of the image).
+# f16 arithmetic (`pose.precision = "f16_arithmetic"` on a core with FEAT_FP16: a Raspberry
+# Pi 5's Cortex-A76; tract PR 16): not equal to x86's, so held to issue 22's bound against
+# MediaPipe's landmarks on the stills (cross/compare_mediapipe.py: mean <= 1 %, p95 <= 3 %).
 fp16_stills() {
   mkdir -p "$out/fp16"
   local f
   for f in $(python3 -c "import json; r = json.load(open('tests/fixtures/reference/images.json'))
 print(' '.join(k for k, v in r.items() if v.get('decodable') is not False))"); do
-    QEMU_CPU=cortex-a76 arm pose --pose-precision f16 "tests/fixtures/images/$f" > "$out/fp16/$f.jsonl"
+    QEMU_CPU=cortex-a76 arm pose --pose-precision f16_arithmetic "tests/fixtures/images/$f" > "$out/fp16/$f.jsonl"
   done
   python3 "$here/compare_mediapipe.py" --stills "$out/fp16" | tee "$out/fp16/compare.txt"
 }

@@ -222,16 +222,17 @@ impl Session {
     }
 }
 
-/// Optimises a loaded model for this CPU. With [`PosePrecision::F16`]: on a CPU with f16
-/// arithmetic ([`f16_arithmetic`]) the whole model computes in f16 (tract's f16 kernels, and
-/// the depthwise ones of tract PR 16, `vendor/README.md`; its input and outputs are converted
-/// in [`Session::run`]); elsewhere the constant weights of its matrix products that are exactly
-/// f16 values are stored as f16 where this CPU's kernel for the product reads them so (tract
-/// PR 10): the same products, in less memory.
+/// Optimises a loaded model for this CPU. With [`PosePrecision::F16Arithmetic`] on a CPU with
+/// f16 arithmetic ([`f16_arithmetic`]) the whole model computes in f16 (tract's f16 kernels,
+/// and the depthwise ones of tract PR 16, `vendor/README.md`; its input and outputs are
+/// converted in [`Session::run`]). With [`PosePrecision::F16`] (and `F16Arithmetic` elsewhere)
+/// the constant weights of its matrix products that are exactly f16 values are stored as f16
+/// where this CPU's kernel for the product reads them so (tract PR 10): the same products, in
+/// less memory.
 pub fn optimise(model: InferenceModel, precision: PosePrecision) -> TractResult<TypedModel> {
     match precision {
         PosePrecision::F32 => model.into_optimized(),
-        PosePrecision::F16 if f16_arithmetic() => {
+        PosePrecision::F16Arithmetic if f16_arithmetic() => {
             use tract_onnx::tract_core::floats::FloatPrecisionTranslator;
             use tract_onnx::tract_core::transform::ModelTransform;
             let mut typed = model.into_typed()?.into_decluttered()?;
@@ -239,7 +240,7 @@ pub fn optimise(model: InferenceModel, precision: PosePrecision) -> TractResult<
                 .transform(&mut typed)?;
             typed.into_optimized()
         }
-        PosePrecision::F16 => {
+        PosePrecision::F16 | PosePrecision::F16Arithmetic => {
             use tract_onnx::tract_core::ops::einsum::f16_weights::F16ExactWeights;
             use tract_onnx::tract_core::transform::ModelTransform;
             let mut typed = model.into_typed()?.into_decluttered()?;
@@ -260,7 +261,7 @@ pub fn f16_arithmetic() -> bool {
 /// [`f16_arithmetic`], `"f32"` otherwise.
 pub fn arithmetic(precision: PosePrecision) -> &'static str {
     match precision {
-        PosePrecision::F16 if f16_arithmetic() => "f16",
+        PosePrecision::F16Arithmetic if f16_arithmetic() => "f16",
         _ => "f32",
     }
 }

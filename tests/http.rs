@@ -78,13 +78,8 @@ fn endpoints_answer_in_the_contract_shapes() {
     }
     assert_eq!(info["pose_model"]["landmark_model"], "full");
     assert_eq!(info["pose_model"]["precision"], "f16", "{info}");
-    // f16 arithmetic only on 64-bit ARM with FEAT_FP16 (contract 1.12.0).
-    let arithmetic = if activityd::model::f16_arithmetic() {
-        "f16"
-    } else {
-        "f32"
-    };
-    assert_eq!(info["pose_model"]["arithmetic"], arithmetic, "{info}");
+    // f16 arithmetic only with `f16_arithmetic` on 64-bit ARM with FEAT_FP16 (contract 1.12.0).
+    assert_eq!(info["pose_model"]["arithmetic"], "f32", "{info}");
     assert_eq!(
         info["cards"]["pose_landmarks"]["name"],
         "blazepose_landmarks_full"

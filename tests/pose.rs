@@ -180,15 +180,9 @@ fn check_video(name: &str) {
 
 /// `pose.precision = "f16"` keeps the weights as halves only where that loses nothing, and
 /// computes in f32: every landmark of a tracked clip is the same to the bit as with `"f32"`.
-/// Not on a CPU that computes in f16 (64-bit ARM with FEAT_FP16), where the bound against
-/// MediaPipe is what holds (`cross/test.sh`, `cross/compare_mediapipe.py`).
 #[test]
 fn f16_weights_give_the_same_landmarks_as_f32() {
     use activityd::pose::{PoseModelKind, PosePrecision};
-    if activityd::model::f16_arithmetic() {
-        eprintln!("skipped: this CPU computes in f16");
-        return;
-    }
     let load = |precision| {
         let dir = activityd::config::default_models_dir();
         Models::load(

@@ -106,13 +106,17 @@ pub enum PosePrecision {
     /// matrix kernel reads them as such; the arithmetic stays f32, so landmarks are the same
     /// to the bit as with `f32`. Less memory (full model on x86-64: 14.6 → 9.1 MB on AMD Zen 4,
     /// 9.6 MB on an Intel Xeon); per landmark run within 2 % of f32's time (docs/benchmarks.md).
-    /// On 64-bit ARM with half-precision arithmetic (FEAT_FP16, e.g. a Raspberry Pi 5's
-    /// Cortex-A76) the models compute in f16 as well: 0.63× the instructions of f32, landmarks
-    /// within the same bound of MediaPipe's (`model::f16_arithmetic`, cross/README.md).
     #[default]
     F16,
     /// Weights as f32, as in the ONNX files.
     F32,
+    /// On 64-bit ARM with half-precision arithmetic (FEAT_FP16, e.g. a Raspberry Pi 5's
+    /// Cortex-A76) the models compute in f16 (`model::f16_arithmetic`): 0.63× the instructions
+    /// of f32. Opt-in: on the stills and one clip as close to MediaPipe as f32, but on the
+    /// Sports2D clip it tracks a person entering the view worse (cross/README.md). Elsewhere
+    /// the same as `F16`.
+    #[value(name = "f16_arithmetic")]
+    F16Arithmetic,
 }
 
 impl PosePrecision {
@@ -121,6 +125,7 @@ impl PosePrecision {
         match self {
             PosePrecision::F16 => "f16",
             PosePrecision::F32 => "f32",
+            PosePrecision::F16Arithmetic => "f16_arithmetic",
         }
     }
 }
@@ -891,7 +896,13 @@ process_fps = 10
         let with = |v: &str| format!("{GOOD}\n[pose]\nprecision = {v}\n");
         let c = Config::parse(&with("\"f32\"")).unwrap();
         assert_eq!(c.pose.precision, PosePrecision::F32);
-        refused_naming(&with("\"int8\""), "pose.precision", &["f16", "f32"]);
+        let c = Config::parse(&with("\"f16_arithmetic\"")).unwrap();
+        assert_eq!(c.pose.precision, PosePrecision::F16Arithmetic);
+        refused_naming(
+            &with("\"int8\""),
+            "pose.precision",
+            &["f16", "f32", "f16_arithmetic"],
+        );
     }
 
     #[test]
