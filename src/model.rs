@@ -166,12 +166,11 @@ impl OnnxModel {
 
     /// A reusable execution state (one per thread).
     pub fn session(&self) -> Result<Session, ModelError> {
+        let err = |e: TractError| ModelError::Run(format!("{e:#}"));
         Ok(Session {
-            state: self
-                .plan
-                .spawn()
-                .map_err(|e| ModelError::Run(format!("{e:#}")))?,
+            state: self.plan.spawn().map_err(err)?,
             input_shape: self.input_shape.clone(),
+            input_type: self.plan.model().input_fact(0).map_err(err)?.datum_type,
         })
     }
 }
@@ -180,6 +179,8 @@ impl OnnxModel {
 pub struct Session {
     state: TypedSimpleState,
     input_shape: Vec<usize>,
+    /// What the plan takes: f32, or f16 for a model translated to f16 arithmetic.
+    input_type: DatumType,
 }
 
 impl Session {
@@ -195,15 +196,8 @@ impl Session {
                 .as_slice_mut::<f32>()
                 .map_err(err)?,
         );
-        let plan_input = self
-            .state
-            .plan()
-            .model()
-            .input_fact(0)
-            .map_err(err)?
-            .datum_type;
-        if plan_input != f32::datum_type() {
-            input = input.cast_to_dt(plan_input).map_err(err)?.into_owned();
+        if self.input_type != f32::datum_type() {
+            input = input.cast_to_dt(self.input_type).map_err(err)?.into_owned();
         }
         // tract's x86 kernels leave the AVX upper state clear when they return (vendor/
         // README.md, PR 4): the SSE code that runs next (the crop, post-processing) pays no
