@@ -66,7 +66,7 @@ enum Command {
         #[arg(long, value_enum, default_value_t = PoseModelKind::Full)]
         pose_model: PoseModelKind,
         /// How the pose models keep their weights, as `pose.precision` in the configuration.
-        #[arg(long, value_enum, default_value_t = PosePrecision::F16)]
+        #[arg(long, value_enum, default_value_t = PosePrecision::default())]
         pose_precision: PosePrecision,
         /// People tracked at once, as `pose.max_people` in the configuration (1-8).
         #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(1..=8))]
@@ -115,7 +115,7 @@ enum Command {
         #[arg(long, value_enum, default_value_t = PoseModelKind::Full)]
         pose_model: PoseModelKind,
         /// How the pose models keep their weights, as `pose.precision` in the configuration.
-        #[arg(long, value_enum, default_value_t = PosePrecision::F16)]
+        #[arg(long, value_enum, default_value_t = PosePrecision::default())]
         pose_precision: PosePrecision,
         /// People tracked at once, as `pose.max_people` in the configuration (1-8).
         #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(1..=8))]
@@ -135,7 +135,7 @@ enum Command {
         #[arg(long, value_enum, default_value_t = PoseModelKind::Full)]
         pose_model: PoseModelKind,
         /// How the pose models keep their weights, as `pose.precision` in the configuration.
-        #[arg(long, value_enum, default_value_t = PosePrecision::F16)]
+        #[arg(long, value_enum, default_value_t = PosePrecision::default())]
         pose_precision: PosePrecision,
     },
     /// Per-stage timings on a video or image folder.
@@ -147,7 +147,7 @@ enum Command {
         #[arg(long, value_enum, default_value_t = PoseModelKind::Full)]
         pose_model: PoseModelKind,
         /// How the pose models keep their weights, as `pose.precision` in the configuration.
-        #[arg(long, value_enum, default_value_t = PosePrecision::F16)]
+        #[arg(long, value_enum, default_value_t = PosePrecision::default())]
         pose_precision: PosePrecision,
         /// People tracked at once (1-8). 1 by default, as MediaPipe's pose solution, which
         /// the benchmark is compared with; more to measure the cost per person.

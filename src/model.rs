@@ -217,9 +217,10 @@ impl Session {
 }
 
 /// Optimises a loaded model for this CPU. With [`PosePrecision::F16Arithmetic`] on a CPU with
-/// f16 arithmetic ([`f16_arithmetic`]) the whole model computes in f16 (tract's f16 kernels,
-/// and the depthwise ones of tract PR 16, `vendor/README.md`; its input and outputs are
-/// converted in [`Session::run`]). With [`PosePrecision::F16`] (and `F16Arithmetic` elsewhere)
+/// f16 arithmetic ([`f16_arithmetic`]) the model computes in f16 (tract's f16 kernels, and the
+/// depthwise ones of tract PR 16, `vendor/README.md`; its input and outputs are converted in
+/// [`Session::run`]) but for its output heads ([`output_heads`]), which stay f32. With
+/// [`PosePrecision::F16`] (and `F16Arithmetic` elsewhere)
 /// the constant weights of its matrix products that are exactly f16 values are stored as f16
 /// where this CPU's kernel for the product reads them so (tract PR 10): the same products, in
 /// less memory.
@@ -227,11 +228,8 @@ pub fn optimise(model: InferenceModel, precision: PosePrecision) -> TractResult<
     match precision {
         PosePrecision::F32 => model.into_optimized(),
         PosePrecision::F16Arithmetic if f16_arithmetic() => {
-            use tract_onnx::tract_core::floats::FloatPrecisionTranslator;
-            use tract_onnx::tract_core::transform::ModelTransform;
             let mut typed = model.into_typed()?.into_decluttered()?;
-            FloatPrecisionTranslator::new(f32::datum_type(), f16::datum_type())
-                .transform(&mut typed)?;
+            to_f16_arithmetic(&mut typed)?;
             typed.into_optimized()
         }
         PosePrecision::F16 | PosePrecision::F16Arithmetic => {
@@ -242,6 +240,66 @@ pub fn optimise(model: InferenceModel, precision: PosePrecision) -> TractResult<
             typed.into_optimized()
         }
     }
+}
+
+/// Translates a typed model's f32 computations to f16, all but its [`output_heads`] (see
+/// [`optimise`]): the heads' inputs are converted to f32, and their f32 results are the
+/// model's outputs (the translator would round them to f16 at the end).
+pub fn to_f16_arithmetic(model: &mut TypedModel) -> TractResult<()> {
+    use tract_onnx::tract_core::floats::FloatPrecisionTranslator;
+    use tract_onnx::tract_core::ops::cast::Cast;
+    use tract_onnx::tract_core::transform::ModelTransform;
+    let heads = output_heads(model);
+    FloatPrecisionTranslator::with_filter(f32::datum_type(), f16::datum_type(), move |n| {
+        !heads.contains(&n.id)
+    })
+    .transform(model)?;
+    let outputs = model
+        .output_outlets()?
+        .iter()
+        .map(|&o| {
+            let node = &model.nodes[o.node];
+            match node.op_as::<Cast>() {
+                Some(c)
+                    if c.to == f16::datum_type()
+                        && model.outlet_fact(node.inputs[0])?.datum_type == f32::datum_type() =>
+                {
+                    Ok(node.inputs[0])
+                }
+                _ => Ok(o),
+            }
+        })
+        .collect::<TractResult<Vec<_>>>()?;
+    model.select_output_outlets(&outputs)
+}
+
+/// The nodes that make a model's outputs out of its last matrix products: walking back from
+/// each output, the element-wise and reshaping steps up to the nearest convolutions or einsums,
+/// and those products themselves. In BlazePose these are the heads that regress coordinates
+/// in pixels of the input (the detector's boxes and keypoints, the landmarks) and score them:
+/// sums of up to 1152 products whose values reach the hundreds, where f16's 11 bits leave
+/// errors of a pixel and more. Computed in f16, the detector's box for a man walking into view
+/// in the Sports2D clip came out turned a quarter, the landmark model accepted it, and tracking
+/// followed a person lying on his side for a second (`cross/README.md`). Kept in f32 they cost
+/// 0.6 % more instructions per pose step on a Cortex-A76.
+pub fn output_heads(model: &TypedModel) -> std::collections::HashSet<usize> {
+    use tract_onnx::tract_core::ops::cnn::Conv;
+    use tract_onnx::tract_core::ops::einsum::EinSum;
+    use tract_onnx::tract_core::ops::konst::Const;
+    let mut heads = std::collections::HashSet::new();
+    let mut todo: Vec<usize> = model
+        .output_outlets()
+        .map_or_else(|_| Vec::new(), |o| o.iter().map(|o| o.node).collect());
+    while let Some(id) = todo.pop() {
+        let node = &model.nodes[id];
+        if node.op_is::<Const>() || node.inputs.is_empty() || !heads.insert(id) {
+            continue;
+        }
+        if !(node.op_is::<EinSum>() || node.op_is::<Conv>()) {
+            todo.extend(node.inputs.iter().map(|i| i.node));
+        }
+    }
+    heads
 }
 
 /// Whether tract computes in f16 on this CPU: 64-bit ARM with FEAT_FP16 (ARMv8.2 half-precision

@@ -215,6 +215,121 @@ fn f16_weights_give_the_same_landmarks_as_f32() {
     }
 }
 
+/// `pose.precision = "f16_arithmetic"` translates every product to f16 but each model's output
+/// heads: the detector's three box and keypoint regressors and three scorers, the landmark
+/// model's landmarks and presence (`model::output_heads`). What f16 does to the numbers is
+/// measured on ARM under qemu, where f16 arithmetic runs (`cross/test.sh`, `cross/README.md`).
+#[test]
+fn f16_arithmetic_keeps_the_output_heads_in_f32() {
+    use tract_onnx::prelude::*;
+    use tract_onnx::tract_core::ops::cnn::Conv;
+    use tract_onnx::tract_core::ops::einsum::EinSum;
+    let dir = activityd::config::default_models_dir();
+    for (file, outputs, heads) in [
+        ("pose_detector.onnx", &["Identity", "Identity_1"], 6),
+        ("pose_landmarks.onnx", &["Identity", "Identity_1"], 2),
+    ] {
+        let model = tract_onnx::onnx()
+            .model_for_path(dir.join(file))
+            .unwrap()
+            .with_outputs_by_name(outputs)
+            .unwrap();
+        let mut typed = model.into_typed().unwrap().into_decluttered().unwrap();
+        activityd::model::to_f16_arithmetic(&mut typed).unwrap();
+        let (mut f32s, mut f16s) = (0, 0);
+        for node in &typed.nodes {
+            if node.op_is::<EinSum>() || node.op_is::<Conv>() {
+                match node.outputs[0].fact.datum_type {
+                    DatumType::F32 => f32s += 1,
+                    DatumType::F16 => f16s += 1,
+                    other => panic!("{file}: {} computes in {other:?}", node.name),
+                }
+            }
+        }
+        assert_eq!(f32s, heads, "{file}: products left in f32");
+        assert!(f16s > 50, "{file}: {f16s} products in f16");
+        for o in typed.output_outlets().unwrap() {
+            assert_eq!(
+                typed.outlet_fact(*o).unwrap().datum_type,
+                DatumType::F32,
+                "{file}"
+            );
+        }
+    }
+}
+
+/// The landmark model translated for f16 arithmetic runs (here in tract's portable f16
+/// kernels) and regresses the landmarks of a real person within 2 pixels of the 256 of its
+/// input of the f32 model's (1.1 measured on x86-64).
+#[test]
+fn f16_arithmetic_landmarks_are_within_two_pixels_of_f32() {
+    use tract_onnx::prelude::*;
+    let path = activityd::config::default_models_dir().join("pose_landmarks.onnx");
+    let load = || {
+        tract_onnx::onnx()
+            .model_for_path(&path)
+            .unwrap()
+            .with_outputs_by_name(["Identity", "Identity_1"])
+            .unwrap()
+            .into_typed()
+            .unwrap()
+            .into_decluttered()
+            .unwrap()
+    };
+    let shape = load()
+        .input_fact(0)
+        .unwrap()
+        .shape
+        .as_concrete()
+        .unwrap()
+        .to_vec();
+    let nchw = shape[1] == 3;
+    let side = shape[2];
+    let img = image::open(fixture("images/pose2sim_cam01_f030_front.jpg"))
+        .unwrap()
+        .to_rgb8();
+    // The person stands in the middle of the picture: a square around them.
+    let (w, h) = img.dimensions();
+    let crop = image::imageops::crop_imm(&img, w / 2 - h / 2, 0, h, h).to_image();
+    let crop = image::imageops::resize(
+        &crop,
+        side as u32,
+        side as u32,
+        image::imageops::FilterType::Triangle,
+    );
+    let input = tract_ndarray::Array4::from_shape_fn(
+        (shape[0], shape[1], shape[2], shape[3]),
+        |(_, a, b, c)| {
+            let (y, x, ch) = if nchw { (b, c, a) } else { (a, b, c) };
+            crop.get_pixel(x as u32, y as u32)[ch] as f32 / 255.0
+        },
+    );
+    let run = |model: TypedModel| -> Vec<f32> {
+        let plan = model.into_optimized().unwrap().into_runnable().unwrap();
+        let dt = plan.model().input_fact(0).unwrap().datum_type;
+        let input = input
+            .clone()
+            .into_tensor()
+            .cast_to_dt(dt)
+            .unwrap()
+            .into_owned();
+        let out = plan.run(tvec!(input.into_tvalue())).unwrap();
+        let out = out[0].cast_to::<f32>().unwrap().into_owned().into_tvalue();
+        activityd::model::values(&out).unwrap().to_vec()
+    };
+    let f32s = run(load());
+    let mut f16 = load();
+    activityd::model::to_f16_arithmetic(&mut f16).unwrap();
+    let f16s = run(f16);
+    assert_eq!(f32s.len(), f16s.len());
+    // 33 landmarks of (x, y, z, visibility, presence) in pixels of the crop.
+    let worst = (0..33)
+        .map(|i| (f32s[5 * i] - f16s[5 * i]).hypot(f32s[5 * i + 1] - f16s[5 * i + 1]))
+        .fold(0.0f32, f32::max);
+    eprintln!("largest landmark difference: {worst:.3} px of {side}");
+    assert!(worst < 2.0, "{worst} px");
+}
+
 #[test]
 fn tracked_video_matches_mediapipe_single_person() {
     check_video("pose2sim_cam01");

@@ -95,7 +95,7 @@ impl fmt::Display for PoseModelKind {
     }
 }
 
-/// How the pose models keep their weights in memory (`[pose] precision`, `--pose-precision`).
+/// How the pose models keep their weights and compute (`[pose] precision`, `--pose-precision`).
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, Deserialize, clap::ValueEnum,
 )]
@@ -111,10 +111,11 @@ pub enum PosePrecision {
     /// Weights as f32, as in the ONNX files.
     F32,
     /// On 64-bit ARM with half-precision arithmetic (FEAT_FP16, e.g. a Raspberry Pi 5's
-    /// Cortex-A76) the models compute in f16 (`model::f16_arithmetic`): 0.63× the instructions
-    /// of f32. Opt-in: on the stills and one clip as close to MediaPipe as f32, but on the
-    /// Sports2D clip it tracks a person entering the view worse (cross/README.md). Elsewhere
-    /// the same as `F16`.
+    /// Cortex-A76) the models compute in f16 but for their output heads, which stay f32
+    /// (`model::f16_arithmetic`, `model::output_heads`): 0.71× the instructions of f32 per pose
+    /// step. Opt-in: landmarks as close to MediaPipe's as f32's on the stills and the Pose2Sim
+    /// clip, but on the Sports2D clip the tracker lets go of a person 0.6 s sooner than f32's
+    /// and the activity segments differ (cross/README.md). Elsewhere the same as `F16`.
     #[value(name = "f16_arithmetic")]
     F16Arithmetic,
 }
@@ -888,16 +889,20 @@ process_fps = 10
     }
 
     #[test]
-    fn pose_precision_is_f16_or_f32() {
+    fn pose_precision_is_one_of_three_names() {
         assert_eq!(
             Config::parse(GOOD).unwrap().pose.precision,
             PosePrecision::F16
         );
         let with = |v: &str| format!("{GOOD}\n[pose]\nprecision = {v}\n");
-        let c = Config::parse(&with("\"f32\"")).unwrap();
-        assert_eq!(c.pose.precision, PosePrecision::F32);
-        let c = Config::parse(&with("\"f16_arithmetic\"")).unwrap();
-        assert_eq!(c.pose.precision, PosePrecision::F16Arithmetic);
+        for p in [
+            PosePrecision::F16,
+            PosePrecision::F32,
+            PosePrecision::F16Arithmetic,
+        ] {
+            let c = Config::parse(&with(&format!("\"{p}\""))).unwrap();
+            assert_eq!(c.pose.precision, p);
+        }
         refused_naming(
             &with("\"int8\""),
             "pose.precision",
