@@ -215,6 +215,20 @@ fn f16_weights_give_the_same_landmarks_as_f32() {
     }
 }
 
+/// A pose model as tract types it before optimising, with the outputs the daemon reads.
+fn typed_pose_model(file: &str) -> tract_onnx::prelude::TypedModel {
+    use tract_onnx::prelude::*;
+    tract_onnx::onnx()
+        .model_for_path(activityd::config::default_models_dir().join(file))
+        .unwrap()
+        .with_outputs_by_name(["Identity", "Identity_1"])
+        .unwrap()
+        .into_typed()
+        .unwrap()
+        .into_decluttered()
+        .unwrap()
+}
+
 /// `pose.precision = "f16_arithmetic"` translates every product to f16 but each model's output
 /// heads: the detector's three box and keypoint regressors and three scorers, the landmark
 /// model's landmarks and presence (`model::output_heads`). What f16 does to the numbers is
@@ -224,17 +238,8 @@ fn f16_arithmetic_keeps_the_output_heads_in_f32() {
     use tract_onnx::prelude::*;
     use tract_onnx::tract_core::ops::cnn::Conv;
     use tract_onnx::tract_core::ops::einsum::EinSum;
-    let dir = activityd::config::default_models_dir();
-    for (file, outputs, heads) in [
-        ("pose_detector.onnx", &["Identity", "Identity_1"], 6),
-        ("pose_landmarks.onnx", &["Identity", "Identity_1"], 2),
-    ] {
-        let model = tract_onnx::onnx()
-            .model_for_path(dir.join(file))
-            .unwrap()
-            .with_outputs_by_name(outputs)
-            .unwrap();
-        let mut typed = model.into_typed().unwrap().into_decluttered().unwrap();
+    for (file, heads) in [("pose_detector.onnx", 6), ("pose_landmarks.onnx", 2)] {
+        let mut typed = typed_pose_model(file);
         activityd::model::to_f16_arithmetic(&mut typed).unwrap();
         let (mut f32s, mut f16s) = (0, 0);
         for node in &typed.nodes {
@@ -259,23 +264,12 @@ fn f16_arithmetic_keeps_the_output_heads_in_f32() {
 }
 
 /// The landmark model translated for f16 arithmetic runs (here in tract's portable f16
-/// kernels) and regresses the landmarks of a real person within 2 pixels of the 256 of its
-/// input of the f32 model's (1.1 measured on x86-64).
+/// kernels) and puts a real person's landmarks within 2 pixels (of the 256 of its input) of
+/// where the f32 model puts them (1.1 measured on x86-64).
 #[test]
 fn f16_arithmetic_landmarks_are_within_two_pixels_of_f32() {
     use tract_onnx::prelude::*;
-    let path = activityd::config::default_models_dir().join("pose_landmarks.onnx");
-    let load = || {
-        tract_onnx::onnx()
-            .model_for_path(&path)
-            .unwrap()
-            .with_outputs_by_name(["Identity", "Identity_1"])
-            .unwrap()
-            .into_typed()
-            .unwrap()
-            .into_decluttered()
-            .unwrap()
-    };
+    let load = || typed_pose_model("pose_landmarks.onnx");
     let shape = load()
         .input_fact(0)
         .unwrap()
