@@ -238,7 +238,11 @@ fn f16_arithmetic_keeps_the_output_heads_in_f32() {
     use tract_onnx::prelude::*;
     use tract_onnx::tract_core::ops::cnn::Conv;
     use tract_onnx::tract_core::ops::einsum::EinSum;
-    for (file, heads) in [("pose_detector.onnx", 6), ("pose_landmarks.onnx", 2)] {
+    for (file, heads) in [
+        ("pose_detector.onnx", 6),
+        ("pose_landmarks.onnx", 2),
+        ("pose_landmarks_lite.onnx", 2),
+    ] {
         let mut typed = typed_pose_model(file);
         activityd::model::to_f16_arithmetic(&mut typed).unwrap();
         let (mut f32s, mut f16s) = (0, 0);
