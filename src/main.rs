@@ -65,7 +65,7 @@ enum Command {
         /// The landmark model, as `pose.model` in the configuration.
         #[arg(long, value_enum, default_value_t = PoseModelKind::Full)]
         pose_model: PoseModelKind,
-        /// How the pose models keep their weights, as `pose.precision` in the configuration.
+        /// How the pose models keep their weights and compute, as `pose.precision` in the configuration.
         #[arg(long, value_enum, default_value_t = PosePrecision::default())]
         pose_precision: PosePrecision,
         /// People tracked at once, as `pose.max_people` in the configuration (1-8).
@@ -114,7 +114,7 @@ enum Command {
         /// The landmark model, as `pose.model` in the configuration.
         #[arg(long, value_enum, default_value_t = PoseModelKind::Full)]
         pose_model: PoseModelKind,
-        /// How the pose models keep their weights, as `pose.precision` in the configuration.
+        /// How the pose models keep their weights and compute, as `pose.precision` in the configuration.
         #[arg(long, value_enum, default_value_t = PosePrecision::default())]
         pose_precision: PosePrecision,
         /// People tracked at once, as `pose.max_people` in the configuration (1-8).
@@ -134,7 +134,7 @@ enum Command {
         /// The landmark model, as `pose.model` in the configuration.
         #[arg(long, value_enum, default_value_t = PoseModelKind::Full)]
         pose_model: PoseModelKind,
-        /// How the pose models keep their weights, as `pose.precision` in the configuration.
+        /// How the pose models keep their weights and compute, as `pose.precision` in the configuration.
         #[arg(long, value_enum, default_value_t = PosePrecision::default())]
         pose_precision: PosePrecision,
     },
@@ -146,7 +146,7 @@ enum Command {
         /// The landmark model, as `pose.model` in the configuration.
         #[arg(long, value_enum, default_value_t = PoseModelKind::Full)]
         pose_model: PoseModelKind,
-        /// How the pose models keep their weights, as `pose.precision` in the configuration.
+        /// How the pose models keep their weights and compute, as `pose.precision` in the configuration.
         #[arg(long, value_enum, default_value_t = PosePrecision::default())]
         pose_precision: PosePrecision,
         /// People tracked at once (1-8). 1 by default, as MediaPipe's pose solution, which

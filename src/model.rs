@@ -249,7 +249,7 @@ pub fn to_f16_arithmetic(model: &mut TypedModel) -> TractResult<()> {
     use tract_onnx::tract_core::floats::FloatPrecisionTranslator;
     use tract_onnx::tract_core::ops::cast::Cast;
     use tract_onnx::tract_core::transform::ModelTransform;
-    let heads = output_heads(model);
+    let heads = output_heads(model)?;
     FloatPrecisionTranslator::with_filter(f32::datum_type(), f16::datum_type(), move |n| {
         !heads.contains(&n.id)
     })
@@ -275,21 +275,18 @@ pub fn to_f16_arithmetic(model: &mut TypedModel) -> TractResult<()> {
 
 /// The nodes that make a model's outputs out of its last matrix products: walking back from
 /// each output, the element-wise and reshaping steps up to the nearest convolutions or einsums,
-/// and those products themselves. In BlazePose these are the heads that regress coordinates
-/// in pixels of the input (the detector's boxes and keypoints, the landmarks) and score them:
-/// sums of up to 1152 products whose values reach the hundreds, where f16's 11 bits leave
-/// errors of a pixel and more. Computed in f16, the detector's box for a man walking into view
-/// in the Sports2D clip came out turned a quarter, the landmark model accepted it, and tracking
-/// followed a person lying on his side for a second (`cross/README.md`). Kept in f32 they cost
-/// 0.6 % more instructions per pose step on a Cortex-A76.
-pub fn output_heads(model: &TypedModel) -> std::collections::HashSet<usize> {
+/// and those products themselves. In BlazePose these are the heads that regress boxes,
+/// keypoints and landmarks in pixels of the input and score them. Computed in f16 on a
+/// Cortex-A76, the detector's first box for a man walking into the Sports2D view came out
+/// turned a quarter, the landmark model accepted it, and tracking followed a person lying on
+/// his side for over a second; with the heads in f32 that first pose still leans and the next
+/// ones stand (`cross/README.md`). They cost 0.6 % more instructions per pose step.
+pub fn output_heads(model: &TypedModel) -> TractResult<std::collections::HashSet<usize>> {
     use tract_onnx::tract_core::ops::cnn::Conv;
     use tract_onnx::tract_core::ops::einsum::EinSum;
     use tract_onnx::tract_core::ops::konst::Const;
     let mut heads = std::collections::HashSet::new();
-    let mut todo: Vec<usize> = model
-        .output_outlets()
-        .map_or_else(|_| Vec::new(), |o| o.iter().map(|o| o.node).collect());
+    let mut todo: Vec<usize> = model.output_outlets()?.iter().map(|o| o.node).collect();
     while let Some(id) = todo.pop() {
         let node = &model.nodes[id];
         if node.op_is::<Const>() || node.inputs.is_empty() || !heads.insert(id) {
@@ -299,7 +296,7 @@ pub fn output_heads(model: &TypedModel) -> std::collections::HashSet<usize> {
             todo.extend(node.inputs.iter().map(|i| i.node));
         }
     }
-    heads
+    Ok(heads)
 }
 
 /// Whether tract computes in f16 on this CPU: 64-bit ARM with FEAT_FP16 (ARMv8.2 half-precision
