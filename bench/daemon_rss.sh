@@ -2,7 +2,7 @@
 # The daemon's memory with a camera-like source (`test:` 640x480 at 15 fps, nobody in view,
 # so the detector runs on every analysed frame; API and MQTT off), for one or more binaries,
 # alternated over rounds so they share the machine's state:
-#   bench/daemon_rss.sh [-s SECONDS] [-r ROUNDS] [-m full|lite] [-c] BIN[@f16|@f32] [...]
+#   bench/daemon_rss.sh [-s SECONDS] [-r ROUNDS] [-m full|lite] [-c] [-u USER] BIN[@f16|@f32] [...]
 # BIN@f32 runs BIN with `pose.precision = "f32"` (BIN@f16, or BIN alone: the default, f16), so
 # one binary can be compared with itself at both precisions.
 # Prints, per run, after SECONDS: VmRSS, VmHWM (the peak since start), anonymous and
@@ -12,23 +12,29 @@
 # cache and maps more than one read from disk after a boot. -c (root) empties the page cache
 # before each run, so every binary starts as after a boot; without it, compare binaries only
 # when all are fully cached (`cat BIN > /dev/null`) or none is.
+# -u USER (root) runs the daemon as USER, as the service does (`User=activityd`): a user that
+# cannot write the binary, which is what the kernel asks before paging out a file's pages.
 set -euo pipefail
-seconds=20 rounds=3 model=full cold=0
-while getopts "s:r:m:c" o; do
+seconds=20 rounds=3 model=full cold=0 user=
+while getopts "s:r:m:cu:" o; do
   case $o in
     s) seconds=$OPTARG ;;
     r) rounds=$OPTARG ;;
     m) model=$OPTARG ;;
     c) cold=1 ;;
+    u) user=$OPTARG ;;
     *) exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
-[ $# -ge 1 ] || { echo "usage: $0 [-s SECONDS] [-r ROUNDS] [-m full|lite] [-c] BIN[@f16|@f32] [...]" >&2; exit 2; }
+[ $# -ge 1 ] || { echo "usage: $0 [-s SECONDS] [-r ROUNDS] [-m full|lite] [-c] [-u USER] BIN[@f16|@f32] [...]" >&2; exit 2; }
+as=()
+[ -z "$user" ] || as=(setpriv --reuid="$user" --regid="$(id -gn "$user")" --clear-groups)
 cfg="$(mktemp --suffix=.toml)"
 out="$(mktemp)"
 trap 'rm -f "$cfg" "$out"' EXIT
 config() { # precision
+  install -m 644 /dev/null "$cfg"
   printf 'device_id = "rss"\n[pose]\nmodel = "%s"\nprecision = "%s"\n[api]\nenabled = false\n[mqtt]\nenabled = false\n[[cameras]]\nid = "cam0"\nsource = "test:"\nwidth = 640\nheight = 480\nfps = 15\n' "$model" "$1" > "$cfg"
 }
 kb() { awk -v k="$1:" '$1 == k { printf "%.1f", $2 / 1024 }' "/proc/$2/status"; }
@@ -39,7 +45,7 @@ for r in $(seq 1 "$rounds"); do
     [ "$bin" = "$spec" ] || precision="${spec##*@}"
     config "$precision"
     if [ "$cold" = 1 ]; then sync; echo 1 > /proc/sys/vm/drop_caches; fi
-    "$bin" run --config "$cfg" --log-format text --log-level warn > /dev/null 2>&1 &
+    "${as[@]}" "$bin" run --config "$cfg" --log-format text --log-level warn > /dev/null 2>&1 &
     pid=$!
     sleep "$seconds"
     line=$(printf '%-40s %5s %8s %8s %8s %8s' "$spec" "$r" "$(kb VmRSS $pid)" "$(kb VmHWM $pid)" \

@@ -16,8 +16,12 @@
 //! about the run's peak. Blocks nobody asked for within [`MAX_AGE`] large frees (an upload's
 //! decoded frames, say) are unmapped, and the cache never holds more than [`CACHE_CAP`]
 //! bytes. While a model loads ([`Uncached`]), freed blocks are unmapped at once: loading frees
-//! ~25 MB of blocks no run asks for (the file, the weights before packing).
+//! blocks no run asks for (each weight's bytes as read from the file, the weights before
+//! packing).
 //! Smaller blocks go to glibc's allocator, tuned by [`tune_glibc`].
+//!
+//! The code that only runs at start-up and while the models load is given back by
+//! [`release_code`], which the daemon calls before and after loading.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::ptr;
@@ -389,12 +393,206 @@ pub unsafe fn tune_glibc() {
     }
 }
 
+/// Takes the executable's code and read-only data out of the process's memory
+/// (`madvise(MADV_DONTNEED)` on its segments that are never written); returns how many bytes
+/// were advised. The pages stay in the kernel's page cache, where the kernel can drop them
+/// when memory is short, and a page that runs again is mapped back from there (or read from
+/// the disk) on its next use.
+///
+/// Start-up and model loading run code that never runs again: reading the configuration,
+/// tract's parsing and optimisation (~12 MB of the binary). It stayed mapped, counted in the
+/// daemon's memory for its whole life: 18 MB of the binary was resident while the frame loop
+/// used ~2 MB of it (`docs/benchmarks.md`, Memory). The daemon calls this before it loads the
+/// models and after, so neither the start-up code nor the loading code is resident while the
+/// next step runs.
+///
+/// Only the segments without write permission: they hold exactly the file's bytes, so
+/// dropping and mapping them again changes nothing (the relocated read-only data, RELRO, lies
+/// in a writable segment and is left alone). Nothing is released from an executable with text
+/// relocations, whose code was written to. `MADV_DONTNEED` rather than `MADV_PAGEOUT`: the
+/// kernel pages out a file's pages only for a process that could write the file, and the
+/// service runs as a user that cannot write its binary.
+pub fn release_code() -> usize {
+    code_segments()
+        .into_iter()
+        .filter(|&(start, len)| {
+            // SAFETY: the range is whole pages of a segment the executable maps read-only and
+            // never writes (see `code_segments`); dropping them loses nothing.
+            unsafe { libc::madvise(start as *mut libc::c_void, len, libc::MADV_DONTNEED) == 0 }
+        })
+        .map(|(_, len)| len)
+        .sum()
+}
+
+/// The executable's loaded segments without write permission, as (start, length) in whole
+/// pages; none if it has text relocations.
+fn code_segments() -> Vec<(usize, usize)> {
+    unsafe extern "C" fn first_object(
+        info: *mut libc::dl_phdr_info,
+        _size: libc::size_t,
+        data: *mut libc::c_void,
+    ) -> libc::c_int {
+        // SAFETY: glibc passes a valid `info` whose `dlpi_phnum` headers are mapped, and
+        // `data` is the vector `code_segments` passed in.
+        unsafe {
+            let info = &*info;
+            let out = &mut *(data as *mut Vec<(usize, usize)>);
+            let headers = std::slice::from_raw_parts(info.dlpi_phdr, info.dlpi_phnum as usize);
+            let bias = info.dlpi_addr as usize;
+            let page = libc::sysconf(libc::_SC_PAGESIZE) as usize;
+            for h in headers {
+                if h.p_type == libc::PT_DYNAMIC && has_text_relocations(bias + h.p_vaddr as usize) {
+                    out.clear();
+                    return 1;
+                }
+                if h.p_type == libc::PT_LOAD && h.p_flags & libc::PF_W == 0 {
+                    let start = (bias + h.p_vaddr as usize).next_multiple_of(page);
+                    let end = (bias + (h.p_vaddr + h.p_memsz) as usize) / page * page;
+                    if end > start {
+                        out.push((start, end - start));
+                    }
+                }
+            }
+        }
+        1 // the first object is the executable: stop there
+    }
+    let mut segments: Vec<(usize, usize)> = Vec::new();
+    // SAFETY: the callback only reads the headers and writes to `segments`.
+    unsafe {
+        libc::dl_iterate_phdr(
+            Some(first_object),
+            &mut segments as *mut Vec<(usize, usize)> as *mut libc::c_void,
+        )
+    };
+    segments
+}
+
+/// Whether the dynamic section at `dynamic` asks for text relocations (`DT_TEXTREL`, or
+/// `DF_TEXTREL` in `DT_FLAGS`).
+///
+/// # Safety
+/// `dynamic` must be the address of the executable's mapped dynamic section.
+unsafe fn has_text_relocations(dynamic: usize) -> bool {
+    const DT_NULL: usize = 0;
+    const DT_TEXTREL: usize = 22;
+    const DT_FLAGS: usize = 30;
+    const DF_TEXTREL: usize = 4;
+    // Each entry is a tag and a value, both of the pointer's width (Elf32_Dyn, Elf64_Dyn).
+    let mut entry = dynamic as *const [usize; 2];
+    loop {
+        // SAFETY: the dynamic section ends with a DT_NULL entry.
+        let [tag, value] = unsafe { *entry };
+        match tag {
+            DT_NULL => return false,
+            DT_TEXTREL => return true,
+            DT_FLAGS if value & DF_TEXTREL != 0 => return true,
+            _ => {}
+        }
+        entry = unsafe { entry.add(1) };
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn layout(size: usize, align: usize) -> Layout {
         Layout::from_size_align(size, align).unwrap()
+    }
+
+    /// What `smaps` says of the memory at `start..start + len`: (resident, anonymous) bytes
+    /// of the mappings overlapping it.
+    fn smaps_of(start: usize, len: usize) -> (usize, usize) {
+        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+        let (mut overlaps, mut rss, mut anon) = (false, 0, 0);
+        for line in smaps.lines() {
+            let first = line.split_whitespace().next().unwrap_or("");
+            if let Some((a, b)) = first.split_once('-')
+                && let (Ok(a), Ok(b)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16))
+            {
+                overlaps = a < start + len && start < b;
+            } else if overlaps {
+                let kb = || {
+                    line.split_whitespace()
+                        .nth(1)
+                        .unwrap()
+                        .parse::<usize>()
+                        .unwrap()
+                        << 10
+                };
+                if line.starts_with("Rss:") {
+                    rss += kb();
+                } else if line.starts_with("Anonymous:") {
+                    anon += kb();
+                }
+            }
+        }
+        (rss, anon)
+    }
+
+    /// The segments released are the executable's code and read-only data as the kernel
+    /// maps them: not writable, executable among them, and holding no page the process has
+    /// written (no anonymous page), so dropping them loses nothing.
+    #[test]
+    fn code_segments_are_the_executables_unwritten_mappings() {
+        let segments = code_segments();
+        let exe = std::fs::read_link("/proc/self/exe").unwrap();
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+        let mut executable = false;
+        for &(start, len) in &segments {
+            let (_, anon) = smaps_of(start, len);
+            assert_eq!(anon, 0, "written pages in {start:#x}+{len:#x}");
+            let covering: Vec<&str> = maps
+                .lines()
+                .filter(|l| {
+                    let (a, b) = l
+                        .split_whitespace()
+                        .next()
+                        .unwrap()
+                        .split_once('-')
+                        .unwrap();
+                    let (a, b) = (
+                        usize::from_str_radix(a, 16).unwrap(),
+                        usize::from_str_radix(b, 16).unwrap(),
+                    );
+                    a < start + len && start < b
+                })
+                .collect();
+            assert!(!covering.is_empty());
+            for l in covering {
+                let perms = l.split_whitespace().nth(1).unwrap();
+                assert!(!perms.contains('w'), "{l}");
+                assert!(l.ends_with(exe.to_str().unwrap()), "{l}");
+                executable |= perms.contains('x');
+            }
+        }
+        assert!(executable, "no code among {segments:x?}");
+    }
+
+    /// Releasing takes the code out of the process's memory, and the code runs on.
+    #[test]
+    fn releasing_the_code_takes_it_out_of_memory_and_it_runs_on() {
+        let segments = code_segments();
+        let resident = || {
+            segments
+                .iter()
+                .map(|&(s, l)| smaps_of(s, l).0)
+                .sum::<usize>()
+        };
+        let before = resident();
+        let advised = release_code();
+        let after = resident();
+        assert_eq!(advised, segments.iter().map(|&(_, l)| l).sum::<usize>());
+        assert!(
+            after < before,
+            "{after} bytes resident after release, {before} before"
+        );
+        let a = Allocator::new();
+        unsafe {
+            let p = a.alloc(layout(1 << 20, 8));
+            assert!(!p.is_null());
+            a.dealloc(p, layout(1 << 20, 8));
+        }
     }
 
     #[test]

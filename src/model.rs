@@ -2,12 +2,14 @@
 //! cards.
 //!
 //! Every model is loaded with a fixed input shape and only the outputs we use, so tract prunes
-//! the rest of the graph, then optimised once at start-up.
+//! the rest of the graph, then optimised once at start-up. Its weights are read from the file
+//! one at a time ([`onnx_file`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tract_onnx::prelude::*;
+use tract_onnx::tract_core::internal::{TractErrorContext, ensure};
 use tract_onnx::tract_hir::infer::Factoid;
 
 use crate::config::{PoseModelKind, PosePrecision};
@@ -61,6 +63,31 @@ impl Layout {
             Layout::Nchw => [1, 3, n, n],
         }
     }
+}
+
+mod onnx_file;
+
+/// Parses the ONNX file at `path` into tract, its weights read one at a time from the file
+/// ([`onnx_file`]).
+fn parse(path: &Path) -> TractResult<InferenceModel> {
+    // The weights are found next to the file itself: a symlink's target, not the link.
+    let path = &path
+        .canonicalize()
+        .with_context(|| format!("Opening {path:?}"))?;
+    let proto = onnx_file::read_model(path)?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = dir
+        .to_str()
+        .with_context(|| format!("model folder {dir:?} is not UTF-8"))?;
+    let mut onnx = tract_onnx::onnx();
+    onnx.provider = Arc::new(tract_onnx::data_resolver::FopenDataResolver);
+    let parsed = onnx.parse(&proto, Some(dir))?;
+    ensure!(
+        parsed.unresolved_inputs.is_empty(),
+        "inputs not found in the model: {:?}",
+        parsed.unresolved_inputs
+    );
+    Ok(parsed.model)
 }
 
 /// An optimised model ready to run.
@@ -140,9 +167,9 @@ impl OnnxModel {
             path: path.to_path_buf(),
             message: format!("{e:#}"),
         };
-        // Loading frees ~25 MB of blocks no run asks for again: unmapped at once, not cached.
+        // Loading frees blocks no run asks for again: unmapped at once, not cached.
         let uncached = crate::memory::Uncached::new();
-        let model = tract_onnx::onnx().model_for_path(path).map_err(err)?;
+        let model = parse(path).map_err(err)?;
         let input_shape = input_shape(model.input_fact(0).map_err(err)?).map_err(err)?;
         let mut model = model
             .with_input_fact(0, f32::fact(&input_shape).into())
@@ -375,4 +402,53 @@ pub fn model_info(
         },
         "cards": {"activity": activity, "pose_detector": detector, "pose_landmarks": landmarks},
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tract_onnx::tract_core::ops::konst::Const;
+
+    /// Reading the weights one at a time from the file gives tract's own model, node for node
+    /// and weight for weight, for every model the project ships.
+    #[test]
+    fn parsing_with_weights_left_in_the_file_gives_the_same_model() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
+        for name in [
+            "activity.onnx",
+            "pose_detector.onnx",
+            "pose_landmarks.onnx",
+            "pose_landmarks_lite.onnx",
+        ] {
+            let path = dir.join(name);
+            let ours = parse(&path).unwrap();
+            let tracts = tract_onnx::onnx().model_for_path(&path).unwrap();
+            assert_eq!(ours.nodes().len(), tracts.nodes().len(), "{name}");
+            let mut weights = 0;
+            for (a, b) in ours.nodes().iter().zip(tracts.nodes()) {
+                assert_eq!(
+                    (&a.name, a.op.name(), &a.inputs),
+                    (&b.name, b.op.name(), &b.inputs)
+                );
+                match (a.op_as::<Const>(), b.op_as::<Const>()) {
+                    (Some(a), Some(b)) => {
+                        assert!(a.val() == b.val(), "{name}: a weight differs");
+                        weights += a.val().len();
+                    }
+                    (None, None) => {}
+                    _ => panic!("{name}: a constant on one side only"),
+                }
+            }
+            assert!(weights > 10_000, "{name}: {weights} weights");
+            // A model linked from another folder reads its weights from the link's target.
+            let linked = tempfile::tempdir().unwrap();
+            std::os::unix::fs::symlink(&path, linked.path().join(name)).unwrap();
+            let through_link = parse(&linked.path().join(name)).unwrap();
+            assert_eq!(through_link.nodes().len(), ours.nodes().len(), "{name}");
+            assert_eq!(
+                ours.output_outlets().unwrap(),
+                tracts.output_outlets().unwrap()
+            );
+        }
+    }
 }

@@ -81,8 +81,14 @@ fn build_stages(
 pub fn run(config: Config, base_dir: &Path) -> Result<(), DaemonError> {
     let started = Instant::now();
     let shutdown = Shutdown::new();
-    crate::capture::gst::init().map_err(|e| std::io::Error::other(e.to_string()))?;
+    // Start-up's code, then loading's, leave memory before the next step
+    // (`memory::release_code`), and GStreamer (its plugin registry, ~3 MB) starts once the
+    // models are loaded: loading, which was the daemon's highest point in memory, now stays
+    // below where the running daemon settles (`docs/benchmarks.md`, Memory).
+    crate::memory::release_code();
     let models = load_models(&config)?;
+    crate::capture::gst::init().map_err(|e| std::io::Error::other(e.to_string()))?;
+    crate::memory::release_code();
     tracing::info!(
         dir = %config.models.dir.display(),
         load_ms = started.elapsed().as_millis() as u64,
