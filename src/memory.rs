@@ -21,7 +21,8 @@
 //! Smaller blocks go to glibc's allocator, tuned by [`tune_glibc`].
 //!
 //! The code that only runs at start-up and while the models load is given back by
-//! [`release_code`], which the daemon calls before and after loading.
+//! [`release_code`], which the daemon calls before and after loading, and once the first
+//! frame has been analysed.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::ptr;
@@ -393,85 +394,91 @@ pub unsafe fn tune_glibc() {
     }
 }
 
-/// Takes the executable's code and read-only data out of the process's memory
-/// (`madvise(MADV_DONTNEED)` on its segments that are never written); returns how many bytes
-/// were advised. The pages stay in the kernel's page cache, where the kernel can drop them
-/// when memory is short, and a page that runs again is mapped back from there (or read from
-/// the disk) on its next use.
+/// Takes the code and read-only data of the executable and of the libraries loaded with it
+/// out of the process's memory (`madvise(MADV_DONTNEED)` on their segments that are never
+/// written); returns how many bytes were advised. The pages stay in the kernel's page cache,
+/// where the kernel can drop them when memory is short, and a page that runs again is mapped
+/// back from there (or read from the disk) on its next use.
 ///
 /// Start-up and model loading run code that never runs again: reading the configuration,
-/// tract's parsing and optimisation (~12 MB of the binary). It stayed mapped, counted in the
-/// daemon's memory for its whole life: 18 MB of the binary was resident while the frame loop
-/// used ~2 MB of it (`docs/benchmarks.md`, Memory). The daemon calls this before it loads the
-/// models and after, so neither the start-up code nor the loading code is resident while the
-/// next step runs.
+/// tract's parsing and optimisation (~12 MB of the binary), GStreamer's registry and
+/// plugins' set-up. It stayed mapped, counted in the daemon's memory for its whole life: 18 MB
+/// of the binary was resident while the frame loop used ~2 MB of it (`docs/benchmarks.md`,
+/// Memory). The daemon calls this before it loads the models, after, and once the first frame
+/// has been analysed, so no step's code stays resident while the next one runs.
 ///
-/// Only the segments without write permission: they hold exactly the file's bytes, so
-/// dropping and mapping them again changes nothing (the relocated read-only data, RELRO, lies
-/// in a writable segment and is left alone). Nothing is released from an executable with text
-/// relocations, whose code was written to. `MADV_DONTNEED` rather than `MADV_PAGEOUT`: the
-/// kernel pages out a file's pages only for a process that could write the file, and the
-/// service runs as a user that cannot write its binary.
+/// Only segments without write permission: they hold exactly the file's bytes, so dropping and
+/// mapping them again changes nothing (relocated read-only data, RELRO, lies in a writable
+/// segment and is left alone). Objects with text relocations, whose code was written to, and
+/// the kernel's vDSO are skipped. The advice is given while the dynamic loader's list is held,
+/// so no library can be unloaded (and its addresses reused) in between. `MADV_DONTNEED` rather
+/// than `MADV_PAGEOUT`: the kernel pages out a file's pages only for a process that could
+/// write the file, and the service runs as a user that cannot write its binary.
 pub fn release_code() -> usize {
-    code_segments()
-        .into_iter()
-        .filter(|&(start, len)| {
-            // SAFETY: the range is whole pages of a segment the executable maps read-only and
-            // never writes (see `code_segments`); dropping them loses nothing.
-            unsafe { libc::madvise(start as *mut libc::c_void, len, libc::MADV_DONTNEED) == 0 }
-        })
-        .map(|(_, len)| len)
-        .sum()
+    let mut advised = 0;
+    for_each_code_segment(&mut |start, len| {
+        // SAFETY: whole pages of a loaded object's segment that is mapped read-only and never
+        // written (see `for_each_code_segment`); dropping them loses nothing.
+        if unsafe { libc::madvise(start as *mut libc::c_void, len, libc::MADV_DONTNEED) } == 0 {
+            advised += len;
+        }
+    });
+    advised
 }
 
-/// The executable's loaded segments without write permission, as (start, length) in whole
-/// pages; none if it has text relocations.
-fn code_segments() -> Vec<(usize, usize)> {
-    unsafe extern "C" fn first_object(
+/// Calls `f(start, length)`, in whole pages, for every loaded segment without write permission
+/// of the executable and its libraries, except the vDSO's and those of objects with text
+/// relocations, while the dynamic loader's list of objects is held.
+fn for_each_code_segment(f: &mut dyn FnMut(usize, usize)) {
+    unsafe extern "C" fn each_object(
         info: *mut libc::dl_phdr_info,
         _size: libc::size_t,
         data: *mut libc::c_void,
     ) -> libc::c_int {
-        // SAFETY: glibc passes a valid `info` whose `dlpi_phnum` headers are mapped, and
-        // `data` is the vector `code_segments` passed in.
+        // SAFETY: glibc passes a valid `info` whose `dlpi_phnum` headers (and dynamic section)
+        // are mapped, and `data` is the closure `for_each_code_segment` passed in.
         unsafe {
             let info = &*info;
-            let out = &mut *(data as *mut Vec<(usize, usize)>);
+            let f = &mut *(data as *mut &mut dyn FnMut(usize, usize));
+            let page = libc::sysconf(libc::_SC_PAGESIZE) as usize;
+            let vdso = libc::getauxval(libc::AT_SYSINFO_EHDR) as usize;
+            if vdso != 0 && (info.dlpi_phdr as usize).wrapping_sub(vdso) < page {
+                return 0;
+            }
             let headers = std::slice::from_raw_parts(info.dlpi_phdr, info.dlpi_phnum as usize);
             let bias = info.dlpi_addr as usize;
-            let page = libc::sysconf(libc::_SC_PAGESIZE) as usize;
+            if headers.iter().any(|h| {
+                h.p_type == libc::PT_DYNAMIC && has_text_relocations(bias + h.p_vaddr as usize)
+            }) {
+                return 0;
+            }
             for h in headers {
-                if h.p_type == libc::PT_DYNAMIC && has_text_relocations(bias + h.p_vaddr as usize) {
-                    out.clear();
-                    return 1;
-                }
                 if h.p_type == libc::PT_LOAD && h.p_flags & libc::PF_W == 0 {
                     let start = (bias + h.p_vaddr as usize).next_multiple_of(page);
                     let end = (bias + (h.p_vaddr + h.p_memsz) as usize) / page * page;
                     if end > start {
-                        out.push((start, end - start));
+                        f(start, end - start);
                     }
                 }
             }
         }
-        1 // the first object is the executable: stop there
+        0 // on to the next object
     }
-    let mut segments: Vec<(usize, usize)> = Vec::new();
-    // SAFETY: the callback only reads the headers and writes to `segments`.
+    let mut f = f;
+    // SAFETY: the callback only reads the headers and calls `f`.
     unsafe {
         libc::dl_iterate_phdr(
-            Some(first_object),
-            &mut segments as *mut Vec<(usize, usize)> as *mut libc::c_void,
+            Some(each_object),
+            &mut f as *mut &mut dyn FnMut(usize, usize) as *mut libc::c_void,
         )
     };
-    segments
 }
 
 /// Whether the dynamic section at `dynamic` asks for text relocations (`DT_TEXTREL`, or
 /// `DF_TEXTREL` in `DT_FLAGS`).
 ///
 /// # Safety
-/// `dynamic` must be the address of the executable's mapped dynamic section.
+/// `dynamic` must be the address of a loaded object's mapped dynamic section.
 unsafe fn has_text_relocations(dynamic: usize) -> bool {
     const DT_NULL: usize = 0;
     const DT_TEXTREL: usize = 22;
@@ -530,15 +537,23 @@ mod tests {
         (rss, anon)
     }
 
-    /// The segments released are the executable's code and read-only data as the kernel
-    /// maps them: not writable, executable among them, and holding no page the process has
-    /// written (no anonymous page), so dropping them loses nothing.
+    fn code_segments() -> Vec<(usize, usize)> {
+        let mut segments = Vec::new();
+        for_each_code_segment(&mut |start, len| segments.push((start, len)));
+        segments
+    }
+
+    /// The segments released are code and read-only data as the kernel maps them: files mapped
+    /// without write permission, the executable's code among them, holding no page the process
+    /// has written (no anonymous page), so dropping them loses nothing; the vDSO is not among
+    /// them.
     #[test]
-    fn code_segments_are_the_executables_unwritten_mappings() {
+    fn code_segments_are_unwritten_file_mappings() {
         let segments = code_segments();
         let exe = std::fs::read_link("/proc/self/exe").unwrap();
+        let exe = exe.to_str().unwrap();
         let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
-        let mut executable = false;
+        let (mut executable, mut libraries) = (false, 0);
         for &(start, len) in &segments {
             let (_, anon) = smaps_of(start, len);
             assert_eq!(anon, 0, "written pages in {start:#x}+{len:#x}");
@@ -551,22 +566,26 @@ mod tests {
                         .unwrap()
                         .split_once('-')
                         .unwrap();
-                    let (a, b) = (
-                        usize::from_str_radix(a, 16).unwrap(),
-                        usize::from_str_radix(b, 16).unwrap(),
-                    );
+                    let a = usize::from_str_radix(a, 16).unwrap();
+                    let b = usize::from_str_radix(b, 16).unwrap();
                     a < start + len && start < b
                 })
                 .collect();
             assert!(!covering.is_empty());
             for l in covering {
                 let perms = l.split_whitespace().nth(1).unwrap();
+                let file = l.split_whitespace().nth(5).unwrap_or("");
                 assert!(!perms.contains('w'), "{l}");
-                assert!(l.ends_with(exe.to_str().unwrap()), "{l}");
-                executable |= perms.contains('x');
+                assert!(file.starts_with('/'), "not a file: {l}");
+                executable |= file == exe && perms.contains('x');
+                libraries += usize::from(file.contains(".so"));
             }
         }
-        assert!(executable, "no code among {segments:x?}");
+        assert!(
+            executable,
+            "the executable's code is not among {segments:x?}"
+        );
+        assert!(libraries > 0, "no library among {segments:x?}");
     }
 
     /// Releasing takes the code out of the process's memory, and the code runs on.

@@ -82,9 +82,10 @@ pub fn run(config: Config, base_dir: &Path) -> Result<(), DaemonError> {
     let started = Instant::now();
     let shutdown = Shutdown::new();
     // Start-up's code, then loading's, leave memory before the next step
-    // (`memory::release_code`), and GStreamer (its plugin registry, ~3 MB) starts once the
-    // models are loaded: loading, which was the daemon's highest point in memory, now stays
-    // below where the running daemon settles (`docs/benchmarks.md`, Memory).
+    // (`memory::release_code`; once more after the first frame, below), and GStreamer (its
+    // plugin registry, ~3 MB) starts once the models are loaded: loading, which was the
+    // daemon's highest point in memory, now stays below where the running daemon settles
+    // (`docs/benchmarks.md`, Memory).
     crate::memory::release_code();
     let models = load_models(&config)?;
     crate::capture::gst::init().map_err(|e| std::io::Error::other(e.to_string()))?;
@@ -110,6 +111,7 @@ pub fn run(config: Config, base_dir: &Path) -> Result<(), DaemonError> {
     let rx_log = Analyses::subscribe(&tx, shutdown.clone());
     let rx_live = Analyses::subscribe(&tx, shutdown.clone());
     let rx_trials = Analyses::subscribe(&tx, shutdown.clone());
+    let rx_first = Analyses::subscribe(&tx, shutdown.clone());
     let rx_mqtt = config
         .mqtt
         .enabled
@@ -214,6 +216,7 @@ pub fn run(config: Config, base_dir: &Path) -> Result<(), DaemonError> {
         tokio::spawn(crate::outputs::log_events(rx_log));
         tokio::spawn(systemd::supervise(health.clone(), shutdown.clone()));
         tokio::spawn(log_progress(health.clone(), shutdown.clone()));
+        tokio::spawn(release_start_up_code(rx_first));
         systemd::ready();
         tracing::info!(
             cameras = cameras.len(),
@@ -246,6 +249,14 @@ pub fn run(config: Config, base_dir: &Path) -> Result<(), DaemonError> {
     }
     runtime.shutdown_timeout(Duration::from_millis(300));
     Ok(())
+}
+
+/// Once the first frame has been analysed, start-up is over: the code that set up the
+/// cameras' pipelines, the API and MQTT leaves memory too (`memory::release_code`).
+async fn release_start_up_code(mut analyses: Analyses) {
+    if analyses.next().await.is_some() {
+        let _ = tokio::task::spawn_blocking(crate::memory::release_code).await;
+    }
 }
 
 type Signals = (tokio::signal::unix::Signal, tokio::signal::unix::Signal);
