@@ -401,10 +401,9 @@ pub unsafe fn tune_glibc() {
 /// back from there (or read from the disk) on its next use.
 ///
 /// Start-up and model loading run code that never runs again: reading the configuration,
-/// tract's parsing and optimisation (~12 MB of the binary), GStreamer's registry and
-/// plugins' set-up. It stayed mapped, counted in the daemon's memory for its whole life: 18 MB
-/// of the binary was resident while the frame loop used ~2 MB of it (`docs/benchmarks.md`,
-/// Memory). The daemon calls this before it loads the models, after, and once the first frame
+/// tract's parsing and optimisation, setting up GStreamer's pipelines. It stayed mapped,
+/// counted in the daemon's memory for its whole life: 18 MB of the binary was resident while
+/// the frame loop used ~2 MB of it (`docs/benchmarks.md`, Memory). The daemon calls this before it loads the models, after, and once the first frame
 /// has been analysed, so no step's code stays resident while the next one runs.
 ///
 /// Only segments without write permission: they hold exactly the file's bytes, so dropping and
