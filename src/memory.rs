@@ -403,8 +403,9 @@ pub unsafe fn tune_glibc() {
 /// Start-up and model loading run code that never runs again: reading the configuration,
 /// tract's parsing and optimisation, setting up GStreamer's pipelines. It stayed mapped,
 /// counted in the daemon's memory for its whole life: 18 MB of the binary was resident while
-/// the frame loop used ~2 MB of it (`docs/benchmarks.md`, Memory). The daemon calls this before it loads the models, after, and once the first frame
-/// has been analysed, so no step's code stays resident while the next one runs.
+/// the frame loop used ~2 MB of it (`docs/benchmarks.md`, Memory). The daemon calls this
+/// before it loads the models, after, and once the first frame has been analysed, so no
+/// step's code stays resident while the next one runs.
 ///
 /// Only segments without write permission: they hold exactly the file's bytes, so dropping and
 /// mapping them again changes nothing (relocated read-only data, RELRO, lies in a writable
@@ -506,18 +507,26 @@ mod tests {
         Layout::from_size_align(size, align).unwrap()
     }
 
+    /// Whether a `/proc/self/maps` (or `smaps`) line maps memory overlapping
+    /// `start..start + len`; `None` for a line that is not a mapping's first.
+    fn overlaps(line: &str, start: usize, len: usize) -> Option<bool> {
+        let (a, b) = line.split_whitespace().next()?.split_once('-')?;
+        let (a, b) = (
+            usize::from_str_radix(a, 16).ok()?,
+            usize::from_str_radix(b, 16).ok()?,
+        );
+        Some(a < start + len && start < b)
+    }
+
     /// What `smaps` says of the memory at `start..start + len`: (resident, anonymous) bytes
     /// of the mappings overlapping it.
     fn smaps_of(start: usize, len: usize) -> (usize, usize) {
         let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
-        let (mut overlaps, mut rss, mut anon) = (false, 0, 0);
+        let (mut inside, mut rss, mut anon) = (false, 0, 0);
         for line in smaps.lines() {
-            let first = line.split_whitespace().next().unwrap_or("");
-            if let Some((a, b)) = first.split_once('-')
-                && let (Ok(a), Ok(b)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16))
-            {
-                overlaps = a < start + len && start < b;
-            } else if overlaps {
+            if let Some(o) = overlaps(line, start, len) {
+                inside = o;
+            } else if inside {
                 let kb = || {
                     line.split_whitespace()
                         .nth(1)
@@ -558,17 +567,7 @@ mod tests {
             assert_eq!(anon, 0, "written pages in {start:#x}+{len:#x}");
             let covering: Vec<&str> = maps
                 .lines()
-                .filter(|l| {
-                    let (a, b) = l
-                        .split_whitespace()
-                        .next()
-                        .unwrap()
-                        .split_once('-')
-                        .unwrap();
-                    let a = usize::from_str_radix(a, 16).unwrap();
-                    let b = usize::from_str_radix(b, 16).unwrap();
-                    a < start + len && start < b
-                })
+                .filter(|l| overlaps(l, start, len) == Some(true))
                 .collect();
             assert!(!covering.is_empty());
             for l in covering {
