@@ -23,6 +23,10 @@ cd "$here"
 cargo test --locked --release "${target[@]}" -p tract-linalg --lib -- depthwise upper_state \
   leaves_upper_avx avx512_f32_mmm pointwise_f32_matmul conv_w4
 cargo test --locked --release "${target[@]}" -p tract-core --lib depth_wise
+# The pointwise convolution fused into the depthwise one (PR 17), with the AVX-512 strip kernel
+# where the CPU has it and the AVX2 one (on other architectures the transform does nothing).
+cargo test --locked --release "${target[@]}" -p tract-core --lib pw_dw
+TRACT_CPU_ISA=-avx512f cargo test --locked --release "${target[@]}" -p tract-core --lib pw_dw
 # The sparse constant matrix product (PR 6).
 cargo test --locked --release "${target[@]}" -p tract-core --lib einsum::sparse
 cargo test --locked --release "${target[@]}" -p tract-core --lib -- ops::array::concat::tests ops::array::pad::tests

@@ -15,7 +15,7 @@ pub struct DepthWise {
     output_shape: DataShape,
     /// A following `Max` / `Min` by a constant (ReLU, ReLU6), fused: see [`Clamp`].
     #[new(default)]
-    clamp: Clamp,
+    pub(super) clamp: Clamp,
 }
 
 /// Bounds applied to every f32 output, in place of the `Max(x, lower)` then `Min(x, upper)`
@@ -29,17 +29,22 @@ pub struct Clamp {
 }
 
 impl Clamp {
-    fn is_none(&self) -> bool {
+    /// Bounds from an optional lower (`Max`) and upper (`Min`) constant.
+    pub(super) fn new(lower: Option<f32>, upper: Option<f32>) -> Clamp {
+        Clamp { lower: lower.map(f32::to_bits), upper: upper.map(f32::to_bits) }
+    }
+
+    pub(super) fn is_none(&self) -> bool {
         self.lower.is_none() && self.upper.is_none()
     }
 
-    fn bounds(&self) -> (Option<f32>, Option<f32>) {
+    pub(super) fn bounds(&self) -> (Option<f32>, Option<f32>) {
         (self.lower.map(f32::from_bits), self.upper.map(f32::from_bits))
     }
 
     /// `max(x, lower)` then `min(x, upper)`, with `f32::max` / `f32::min` as tract's own `Max`
     /// and `Min` evaluate f32.
-    fn apply(&self, data: &mut [f32]) {
+    pub(super) fn apply(&self, data: &mut [f32]) {
         match self.bounds() {
             (Some(lo), Some(hi)) => data.iter_mut().for_each(|x| *x = x.max(lo).min(hi)),
             (Some(lo), None) => data.iter_mut().for_each(|x| *x = x.max(lo)),
@@ -129,16 +134,16 @@ impl EvalOp for DepthWise {
 /// equal (to the sign of an exact zero) wherever the kernel is finite, except that the
 /// whole-plane kernel fuses each multiply and add (one rounding per tap instead of two).
 #[derive(Debug, Clone, PartialEq)]
-struct Planes {
-    input_hw: (usize, usize),
-    output_hw: (usize, usize),
-    pad_before: (usize, usize),
-    strides: (usize, usize),
+pub(super) struct Planes {
+    pub(super) input_hw: (usize, usize),
+    pub(super) output_hw: (usize, usize),
+    pub(super) pad_before: (usize, usize),
+    pub(super) strides: (usize, usize),
     /// Tap offsets in the scratch plane, row-major over the kernel.
-    offsets: TVec<isize>,
+    pub(super) offsets: TVec<isize>,
     /// Scratch rows and row length: exactly what the last output point reads.
-    rows: usize,
-    pitch: usize,
+    pub(super) rows: usize,
+    pub(super) pitch: usize,
     /// One kernel run over all rows (`pitch` points per row) rather than one per row.
     linear: bool,
 }
@@ -153,7 +158,7 @@ impl DepthWise {
     /// The [`Planes`] plan for this convolution, when it is one the plane path serves better: 2-D,
     /// channel-first and densely laid out, a vectorised kernel on this CPU, stride 1 or 2 along
     /// the rows, and either stride 2 or padded.
-    fn planes(&self) -> Option<Planes> {
+    pub(super) fn planes(&self) -> Option<Planes> {
         let (ishape, oshape, patch) = (&self.input_shape, &self.output_shape, &self.patch);
         if ishape.fmt.c_is_last() || ishape.hw_rank() != 2 {
             return None;

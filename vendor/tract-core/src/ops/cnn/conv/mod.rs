@@ -7,6 +7,7 @@ mod direct_spatial;
 mod im2col;
 mod lazy_im2col;
 mod nhwc;
+mod pw_dw;
 mod q_sum_b;
 
 use crate::internal::*;
@@ -16,6 +17,7 @@ pub use self::blocked::BlockedConv;
 pub use self::conv::Conv;
 pub use self::direct_spatial::DirectSpatialConv;
 pub use self::im2col::Im2Col;
+pub use self::pw_dw::{PointwiseDepthwise, PointwiseDepthwiseFusion};
 pub(crate) use self::q_sum_b::QSumB;
 
 #[derive(Debug, Copy, Clone, PartialEq, Eq, Hash, Default)]
