@@ -10,7 +10,10 @@
 //! zero-bordered scratch the depthwise plane path reads (see `depth_wise::Planes`), and runs
 //! the depthwise convolution over each strip while it is in cache: the wide tensor never
 //! exists whole. Rows a strip shares with the next (the kernel's height less its stride) are
-//! moved, not computed again.
+//! moved, not computed again. Where the depthwise output is read only by the block's
+//! projection (a 1x1 convolution back to few channels, its bias, and the residual tensor added
+//! where the block has one), that is computed on each strip too, so the depthwise output never
+//! exists whole either.
 //!
 //! Every wide value is the pointwise bias plus the products in input order (one fused
 //! multiply-add each where the CPU has FMA, as the matrix kernels do), then its bounds; every
@@ -49,8 +52,9 @@ const STRIP_BYTES: usize = 384 * 1024;
 const GROUP: usize = 8;
 
 /// A 1x1 convolution (with bias and optional bounds) and the depthwise convolution it feeds,
-/// channel-first, computed strip by strip. Input: `[inputs, H, W]` f32; output: the depthwise
-/// convolution's `[channels, OH, OW]`.
+/// channel-first, computed strip by strip, and optionally the [`Projection`] after them.
+/// Inputs: `[inputs, H, W]` f32, then the residual where the projection adds one; output: the
+/// depthwise convolution's `[channels, OH, OW]`, or the projection's `[outputs, OH, OW]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PointwiseDepthwise {
     inputs: usize,
@@ -65,9 +69,24 @@ pub struct PointwiseDepthwise {
     dw_bias: Vec<f32>,
     dw_clamp: Clamp,
     planes: Planes,
+    /// The 1x1 convolution that reads the depthwise output, when it is fused too.
+    project: Option<Projection>,
     /// Output rows per strip.
     strip_rows: usize,
     output_shape: TVec<usize>,
+}
+
+/// A 1x1 convolution of the depthwise output (the block's projection back to few channels),
+/// computed on each strip while it is in cache, with its bias and, where the block has one, the
+/// residual tensor added (the op's second input, `[outputs, OH, OW]`).
+#[derive(Debug, Clone, PartialEq)]
+struct Projection {
+    outputs: usize,
+    /// `[outputs rounded up to GROUP, channels]`, the extra rows zero.
+    weights: Vec<f32>,
+    /// `outputs` rounded up to `GROUP`.
+    bias: Vec<f32>,
+    residual: bool,
 }
 
 // Weights compare by value; a NaN weight makes two copies of one op differ, which only costs a
@@ -80,13 +99,23 @@ impl PointwiseDepthwise {
         self.planes.rows - (self.planes.output_hw.0 - 1) * self.planes.strides.0
     }
 
-    fn run(&self, x: &[f32], out: &mut [f32]) -> TractResult<()> {
+    fn run(&self, x: &[f32], residual: Option<&[f32]>, out: &mut [f32]) -> TractResult<()> {
         let p = &self.planes;
         let ((ih, iw), (oh, ow)) = (p.input_hw, p.output_hw);
         let ((top, left), (sy, sx), pitch) = (p.pad_before, p.strides, p.pitch);
         let (c, reach, taps) = (self.channels, self.reach(), p.offsets.len());
         anyhow::ensure!(x.len() == self.inputs * ih * iw, "pointwise input is not [K, H, W]");
-        anyhow::ensure!(out.len() == c * oh * ow, "depthwise output is not [C, OH, OW]");
+        let outputs = self.project.as_ref().map_or(c, |p| p.outputs);
+        anyhow::ensure!(out.len() == outputs * oh * ow, "output is not [C, OH, OW]");
+        anyhow::ensure!(
+            residual.is_none_or(|r| r.len() == out.len())
+                && residual.is_some() == self.project.as_ref().is_some_and(|p| p.residual),
+            "residual is not [C, OH, OW]"
+        );
+        // With a projection, each strip's depthwise output goes here first, `strip_rows` rows
+        // a channel.
+        let mut strip =
+            vec![0f32; if self.project.is_some() { c * self.strip_rows * ow } else { 0 }];
         let span = (self.strip_rows - 1) * sy + reach;
         let plane = span * pitch;
         // Zeroed once: rows are written between the borders only, so the borders stay zero.
@@ -129,6 +158,7 @@ impl PointwiseDepthwise {
                             width,
                             out: unsafe { scratch.as_mut_ptr().add(at) },
                             out_stride: plane,
+                            residual: std::ptr::null(),
                         };
                         // SAFETY: input `k` of this row is `x[k * ih * iw + iy * iw..][..iw]`,
                         // `width <= iw`; channel `ch`'s row is `scratch[ch * plane + at..]
@@ -145,7 +175,10 @@ impl PointwiseDepthwise {
             }
             held = first..end;
             for ch in 0..c {
-                let out = &mut out[(ch * oh + oy0) * ow..][..rows * ow];
+                let out = match self.project {
+                    Some(_) => &mut strip[ch * self.strip_rows * ow..][..rows * ow],
+                    None => &mut out[(ch * oh + oy0) * ow..][..rows * ow],
+                };
                 let k = &self.dw_taps[ch * taps..][..taps];
                 let input = scratch[ch * plane..][..plane].as_ptr();
                 // SAFETY: the strip's last point reads scratch row `(rows - 1) * sy + reach - 1
@@ -185,6 +218,27 @@ impl PointwiseDepthwise {
                     }
                 }
             }
+            if let Some(project) = &self.project {
+                let job = PointwiseRows {
+                    x: strip.as_ptr(),
+                    x_stride: self.strip_rows * ow,
+                    inputs: c,
+                    weights: &project.weights,
+                    bias: &project.bias,
+                    channels: project.outputs,
+                    lower: None,
+                    upper: None,
+                    width: rows * ow,
+                    out: unsafe { out.as_mut_ptr().add(oy0 * ow) },
+                    out_stride: oh * ow,
+                    residual: residual
+                        .map_or(std::ptr::null(), |r| unsafe { r.as_ptr().add(oy0 * ow) }),
+                };
+                // SAFETY: channel `ch` of the strip is `strip[ch * strip_rows * ow..][..rows *
+                // ow]`; output (and residual) channel `o`'s rows are `[(o * oh + oy0) * ow..]
+                // [..rows * ow]`.
+                unsafe { pointwise(&job) };
+            }
             oy0 += rows;
         }
         Ok(())
@@ -215,11 +269,14 @@ impl EvalOp for PointwiseDepthwise {
     op_out_of_plan!();
 
     fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        let x = args_1!(inputs);
         // SAFETY: `as_ptr` checks the type; an input tensor is dense, `len` elements.
-        let x = unsafe { std::slice::from_raw_parts(x.as_ptr::<f32>()?, x.len()) };
+        let slices = inputs
+            .iter()
+            .map(|t| Ok(unsafe { std::slice::from_raw_parts(t.as_ptr::<f32>()?, t.len()) }))
+            .collect::<TractResult<TVec<&[f32]>>>()?;
         let mut output = unsafe { Tensor::uninitialized::<f32>(&self.output_shape)? };
-        self.run(x, unsafe { output.as_slice_mut_unchecked::<f32>() })?;
+        let out = unsafe { output.as_slice_mut_unchecked::<f32>() };
+        self.run(slices[0], slices.get(1).copied(), out)?;
         Ok(tvec!(output.into_tvalue()))
     }
 }
@@ -227,9 +284,13 @@ impl EvalOp for PointwiseDepthwise {
 impl TypedOp for PointwiseDepthwise {
     fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
         let (ih, iw) = self.planes.input_hw;
+        let residual = self.project.as_ref().is_some_and(|p| p.residual);
         anyhow::ensure!(
-            inputs.len() == 1
-                && inputs[0].datum_type == f32::datum_type()
+            inputs.len() == 1 + residual as usize
+                && inputs.iter().all(|i| i.datum_type == f32::datum_type())
+                && inputs
+                    .get(1)
+                    .is_none_or(|r| r.shape.as_concrete() == Some(&self.output_shape[..]))
                 && inputs[0].shape.as_concrete() == Some(&[self.inputs, ih, iw][..]),
             "PointwiseDepthwise takes one f32 [{}, {ih}, {iw}] input",
             self.inputs
@@ -240,7 +301,9 @@ impl TypedOp for PointwiseDepthwise {
     fn cost(&self, _inputs: &[&TypedFact]) -> TractResult<TVec<(Cost, TDim)>> {
         let (ih, iw) = self.planes.input_hw;
         let (oh, ow) = self.planes.output_hw;
-        let macs = self.channels * (self.inputs * ih * iw + self.planes.offsets.len() * oh * ow);
+        let projected = self.project.as_ref().map_or(0, |p| p.outputs * self.channels * oh * ow);
+        let macs = self.channels * (self.inputs * ih * iw + self.planes.offsets.len() * oh * ow)
+            + projected;
         Ok(tvec!((Cost::FMA(f32::datum_type()), macs.into())))
     }
 
@@ -264,6 +327,8 @@ struct PointwiseRows<'a> {
     width: usize,
     out: *mut f32,
     out_stride: usize,
+    /// Added to each value after the bias, laid out as `out` (null: nothing).
+    residual: *const f32,
 }
 
 type PointwiseKernel = unsafe fn(&PointwiseRows);
@@ -300,6 +365,9 @@ unsafe fn pointwise_point(job: &PointwiseRows, c: usize, i: usize) {
         acc = job.weights[c * k + kk].mul_add(x, acc);
     }
     let mut y = acc + job.bias[c];
+    if !job.residual.is_null() {
+        y += unsafe { *job.residual.add(c * job.out_stride + i) };
+    }
     if let Some(lo) = job.lower {
         y = y.max(lo);
     }
@@ -347,6 +415,13 @@ mod x86 {
                     let b = _mm512_set1_ps(job.bias[c + g]);
                     for (h, (&a, m)) in acc.iter().zip([m0, m1]).enumerate() {
                         let mut y = _mm512_add_ps(a, b);
+                        let at = (c + g) * job.out_stride + i + 16 * h;
+                        if !job.residual.is_null() {
+                            // SAFETY: laid out as the output, masked as its store.
+                            y = _mm512_add_ps(y, unsafe {
+                                _mm512_maskz_loadu_ps(m, job.residual.add(at))
+                            });
+                        }
                         if let Some(lo) = lower {
                             y = _mm512_max_ps(y, lo);
                         }
@@ -354,10 +429,7 @@ mod x86 {
                             y = _mm512_min_ps(y, hi);
                         }
                         // SAFETY: masked to channel `c + g`'s points in its row.
-                        unsafe {
-                            let dst = job.out.add((c + g) * job.out_stride + i + 16 * h);
-                            _mm512_mask_storeu_ps(dst, m, y);
-                        }
+                        unsafe { _mm512_mask_storeu_ps(job.out.add(at), m, y) };
                     }
                 }
                 i += 32;
@@ -397,6 +469,11 @@ mod x86 {
                     let b = _mm256_set1_ps(job.bias[c + g]);
                     for (h, &a) in acc.iter().enumerate() {
                         let mut y = _mm256_add_ps(a, b);
+                        let at = (c + g) * job.out_stride + i + 8 * h;
+                        if !job.residual.is_null() {
+                            // SAFETY: laid out as the output.
+                            y = _mm256_add_ps(y, unsafe { _mm256_loadu_ps(job.residual.add(at)) });
+                        }
                         if let Some(lo) = lower {
                             y = _mm256_max_ps(y, lo);
                         }
@@ -404,9 +481,7 @@ mod x86 {
                             y = _mm256_min_ps(y, hi);
                         }
                         // SAFETY: channel `c + g`'s points `i + 8h..` are in its row.
-                        unsafe {
-                            _mm256_storeu_ps(job.out.add((c + g) * job.out_stride + i + 8 * h), y)
-                        };
+                        unsafe { _mm256_storeu_ps(job.out.add(at), y) };
                     }
                 }
             }
@@ -428,11 +503,17 @@ mod x86 {
 pub struct PointwiseDepthwiseFusion {
     pub min_wide_bytes: usize,
     pub strip_bytes: usize,
+    /// Fuse the 1x1 convolution that reads the depthwise output too, where there is one.
+    pub project: bool,
 }
 
 impl Default for PointwiseDepthwiseFusion {
     fn default() -> Self {
-        PointwiseDepthwiseFusion { min_wide_bytes: MIN_WIDE_BYTES, strip_bytes: STRIP_BYTES }
+        PointwiseDepthwiseFusion {
+            min_wide_bytes: MIN_WIDE_BYTES,
+            strip_bytes: STRIP_BYTES,
+            project: true,
+        }
     }
 }
 
@@ -521,6 +602,66 @@ fn bounds_after<'m>(
         node = next;
     }
     Ok((node, lower, upper))
+}
+
+/// The 1x1 convolution (with a constant bias, then optionally a residual tensor added) that alone
+/// reads `from`'s `[channels, OH, OW]` output: the projection, its last node, the residual.
+fn projection<'m>(
+    model: &'m TypedModel,
+    from: &'m TypedNode,
+    channels: usize,
+    (oh, ow): (usize, usize),
+) -> TractResult<Option<(Projection, &'m TypedNode, Option<OutletId>)>> {
+    let Some(node) = sole_successor(model, from)? else { return Ok(None) };
+    let Some(einsum) = node.op_as::<EinSum>() else { return Ok(None) };
+    if einsum.q_params.is_some()
+        || einsum.operating_dt != f32::datum_type()
+        || !is_pointwise(einsum)
+        || node.inputs[0] != from.id.into()
+    {
+        return Ok(None);
+    }
+    let Some(w) = model.outlet_fact(node.inputs[1])?.konst.clone() else { return Ok(None) };
+    if w.datum_type() != f32::datum_type() || w.rank() != 2 || w.shape()[1] != channels {
+        return Ok(None);
+    }
+    let weights = w.try_as_plain_ram()?.as_slice::<f32>()?;
+    let zeros = weights.iter().filter(|&&v| v == 0.0).count();
+    if zeros as f32 >= crate::ops::einsum::sparse::MIN_ZERO_FRACTION * weights.len() as f32 {
+        return Ok(None);
+    }
+    let outputs = w.shape()[0];
+    let Some(add) = sole_successor(model, node)? else { return Ok(None) };
+    let Some((tract_linalg::BinOp::Add, bias)) = with_constant(model, add, node.id)? else {
+        return Ok(None);
+    };
+    if bias.shape() != [outputs, 1, 1] || add.outputs[0].fact != node.outputs[0].fact {
+        return Ok(None);
+    }
+    let (mut last, mut residual) = (add, None);
+    if let Some(next) = sole_successor(model, add)?
+        && next.op_as::<TypedBinOp>().and_then(|op| op.0.as_linalg_binop())
+            == Some(tract_linalg::BinOp::Add)
+        && next.inputs.len() == 2
+        && next.outputs[0].fact.shape == add.outputs[0].fact.shape
+    {
+        let other = next.inputs[(next.inputs[0].node == add.id) as usize];
+        let fact = model.outlet_fact(other)?;
+        if other.node != add.id
+            && fact.konst.is_none()
+            && fact.datum_type == f32::datum_type()
+            && fact.shape.as_concrete() == Some(&[outputs, oh, ow][..])
+        {
+            (last, residual) = (next, Some(other));
+        }
+    }
+    let rounded = outputs.div_ceil(GROUP) * GROUP;
+    let mut weights = weights.to_vec();
+    weights.resize(rounded * channels, 0.0);
+    let mut bias = bias.try_as_plain_ram()?.as_slice::<f32>()?.to_vec();
+    bias.resize(rounded, 0.0);
+    let residual_used = residual.is_some();
+    Ok(Some((Projection { outputs, weights, bias, residual: residual_used }, last, residual)))
 }
 
 /// Whether an einsum is `IHW,OI->OHW`: a 1x1 convolution of a channel-first `[K, H, W]` input
@@ -622,6 +763,8 @@ impl PointwiseDepthwiseFusion {
         pw_weights.resize(rounded * k, 0.0);
         let mut pw_bias = bias.try_as_plain_ram()?.as_slice::<f32>()?.to_vec();
         pw_bias.resize(rounded, 0.0);
+        let (oh, ow) = planes.output_hw;
+        let projection = if self.project { projection(model, dw_last, c, (oh, ow))? } else { None };
         let op = PointwiseDepthwise {
             inputs: k,
             channels: c,
@@ -632,16 +775,28 @@ impl PointwiseDepthwiseFusion {
             dw_bias: dw_bias.try_as_plain_ram()?.as_slice::<f32>()?.to_vec(),
             dw_clamp: Clamp::new(lower, upper),
             planes,
+            project: projection.as_ref().map(|p| p.0.clone()),
             strip_rows,
             output_shape: geo.output_shape.shape.iter().cloned().collect(),
         };
         if dw_last.outputs[0].fact.shape.as_concrete() != Some(&op.output_shape[..]) {
             return Ok(None);
         }
+        let mut op = op;
+        let (last, residual) = match &projection {
+            Some((p, last, residual)) => {
+                op.output_shape[0] = p.outputs;
+                (*last, *residual)
+            }
+            None => (dw_last, None),
+        };
         let mut patch = TypedModelPatch::new(format!("pointwise_depthwise {}", node.name));
-        let input = patch.tap_model(model, node.inputs[0])?;
-        let out = patch.wire_node(&conv_node.name, op, &[input])?[0];
-        patch.shunt_outside(model, dw_last.id.into(), out)?;
+        let mut inputs = tvec![patch.tap_model(model, node.inputs[0])?];
+        if let Some(r) = residual {
+            inputs.push(patch.tap_model(model, r)?);
+        }
+        let out = patch.wire_node(&conv_node.name, op, &inputs)?[0];
+        patch.shunt_outside(model, last.id.into(), out)?;
         Ok(Some(patch))
     }
 }
@@ -666,6 +821,9 @@ mod tests {
         pw_bounds: (Option<f32>, Option<f32>),
         dw_bounds: (Option<f32>, Option<f32>),
         zeros: bool,
+        /// A 1x1 convolution to this many channels after the depthwise one, and whether a
+        /// residual tensor (a second input) is added to it.
+        project: Option<(usize, bool)>,
     }
 
     fn values(n: usize, seed: u64) -> Vec<f32> {
@@ -733,7 +891,21 @@ mod tests {
         let kernel = model.add_const("dw.k", kernel)?;
         let dw_bias = model.add_const("dw.b", tensor1(&values(b.c, 4)))?;
         let y = model.wire_node("dw", conv, &[y, kernel, dw_bias])?[0];
-        let y = bounds(&mut model, "dw", y, b.dw_bounds)?;
+        let mut y = bounds(&mut model, "dw", y, b.dw_bounds)?;
+        if let Some((outputs, residual)) = b.project {
+            let weights = tensor1(&values(outputs * b.c, 6)).into_shape(&[outputs, b.c])?;
+            let weights = model.add_const("proj.w", weights)?;
+            let pw = EinSum::new("ihw,oi->ohw".parse()?, f32::datum_type());
+            y = model.wire_node("proj", pw, &[y, weights])?[0];
+            let bias = tensor1(&values(outputs, 7)).into_shape(&[outputs, 1, 1])?;
+            let bias = model.add_const("proj.b", bias)?;
+            y = model.wire_node("proj.bias", math::add(), &[y, bias])?[0];
+            if residual {
+                let shape = model.outlet_fact(y)?.shape.clone();
+                let r = model.add_source("r", f32::fact(shape))?;
+                y = model.wire_node("proj.residual", math::add(), &[r, y])?[0];
+            }
+        }
         model.select_output_outlets(&[y])?;
         Ok(model)
     }
@@ -748,8 +920,9 @@ mod tests {
         model.nodes.iter().filter(|n| n.op_is::<PointwiseDepthwise>()).count()
     }
 
-    fn run(model: TypedModel, input: &Tensor) -> TractResult<Tensor> {
-        let out = model.into_optimized()?.into_runnable()?.run(tvec!(input.clone().into()))?;
+    fn run(model: TypedModel, inputs: &[Tensor]) -> TractResult<Tensor> {
+        let inputs = inputs.iter().map(|t| t.clone().into()).collect();
+        let out = model.into_optimized()?.into_runnable()?.run(inputs)?;
         Ok(out[0].clone().into_tensor())
     }
 
@@ -762,16 +935,26 @@ mod tests {
         }
         let m = model(b).unwrap();
         let (h, w) = b.hw;
-        let input = tensor1(&values(b.k * h * w, 5)).into_shape(&[b.k, h, w]).unwrap();
-        let want = run(m.clone(), &input).unwrap();
+        let mut inputs = vec![tensor1(&values(b.k * h * w, 5)).into_shape(&[b.k, h, w]).unwrap()];
+        if let Some((_, true)) = b.project {
+            let shape = m.outlet_fact(m.outputs[0]).unwrap().shape.as_concrete().unwrap().to_vec();
+            let n = shape.iter().product();
+            inputs.push(tensor1(&values(n, 8)).into_shape(&shape).unwrap());
+        }
+        let want = run(m.clone(), &inputs).unwrap();
         let want = want.try_as_plain_ram().unwrap();
         let want = want.as_slice::<f32>().unwrap();
         // Strips of one row, a few rows, and the whole plane.
         for strip_bytes in [0, 6 * b.c * w * 4, usize::MAX / 2] {
-            let fusion = PointwiseDepthwiseFusion { min_wide_bytes: 0, strip_bytes };
+            let fusion = PointwiseDepthwiseFusion { min_wide_bytes: 0, strip_bytes, project: true };
             let f = fused(&m, &fusion).unwrap();
             assert_eq!(count(&f), 1, "{b:?}: not fused");
-            let got = run(f, &input).unwrap();
+            let projected = f
+                .nodes
+                .iter()
+                .any(|n| n.op_as::<PointwiseDepthwise>().is_some_and(|op| op.project.is_some()));
+            assert_eq!(projected, b.project.is_some(), "{b:?}: projection fused or not");
+            let got = run(f, &inputs).unwrap();
             assert_eq!(
                 got.shape(),
                 &*m.outlet_fact(m.outputs[0]).unwrap().shape.as_concrete().unwrap()
@@ -797,7 +980,26 @@ mod tests {
             pw_bounds: (Some(0.0), Some(6.0)),
             dw_bounds: (Some(0.0), Some(6.0)),
             zeros: false,
+            project: None,
         }
+    }
+
+    #[test]
+    fn matches_unfused_with_the_projection_and_residual() {
+        // Outputs around the groups of 8; widths whose strips end inside a vector.
+        for (outputs, residual) in [(2, false), (8, true), (13, true), (24, false), (40, true)] {
+            for strides in [(1, 1), (2, 2)] {
+                for w in [9, 37] {
+                    check(&Block {
+                        project: Some((outputs, residual)),
+                        strides,
+                        hw: (14, w),
+                        ..block()
+                    });
+                }
+            }
+        }
+        check(&Block { project: Some((16, true)), c: 7, k: 3, ..block() });
     }
 
     #[test]
@@ -848,7 +1050,8 @@ mod tests {
 
     #[test]
     fn leaves_alone_what_it_should_not_fuse() {
-        let fusion = PointwiseDepthwiseFusion { min_wide_bytes: 0, strip_bytes: STRIP_BYTES };
+        let fusion =
+            PointwiseDepthwiseFusion { min_wide_bytes: 0, strip_bytes: STRIP_BYTES, project: true };
         if pointwise_kernel().is_none() {
             return;
         }
