@@ -251,10 +251,16 @@ impl Op for PointwiseDepthwise {
     }
 
     fn info(&self) -> TractResult<Vec<String>> {
-        let (ih, iw) = self.planes.input_hw;
+        let ((ih, iw), (oh, ow)) = (self.planes.input_hw, self.planes.output_hw);
+        let project = match &self.project {
+            Some(p) if p.residual => format!(", projected to {} + residual", p.outputs),
+            Some(p) => format!(", projected to {}", p.outputs),
+            None => String::new(),
+        };
         Ok(vec![format!(
-            "{}x{ih}x{iw} -> {} channels, then depthwise {:?} strides {:?}, {} output rows a strip",
-            self.inputs, self.channels, self.output_shape, self.planes.strides, self.strip_rows
+            "{}x{ih}x{iw} -> {} channels, depthwise to {oh}x{ow} at strides {:?}{project}; {} \
+             output rows a strip",
+            self.inputs, self.channels, self.planes.strides, self.strip_rows
         )])
     }
 
