@@ -15,7 +15,7 @@ pub struct DepthWise {
     output_shape: DataShape,
     /// A following `Max` / `Min` by a constant (ReLU, ReLU6), fused: see [`Clamp`].
     #[new(default)]
-    pub(super) clamp: Clamp,
+    clamp: Clamp,
 }
 
 /// Bounds applied to every f32 output, in place of the `Max(x, lower)` then `Min(x, upper)`
@@ -34,7 +34,7 @@ impl Clamp {
         Clamp { lower: lower.map(f32::to_bits), upper: upper.map(f32::to_bits) }
     }
 
-    pub(super) fn is_none(&self) -> bool {
+    fn is_none(&self) -> bool {
         self.lower.is_none() && self.upper.is_none()
     }
 

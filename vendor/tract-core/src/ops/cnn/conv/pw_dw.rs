@@ -770,7 +770,17 @@ impl PointwiseDepthwiseFusion {
         let mut pw_bias = bias.try_as_plain_ram()?.as_slice::<f32>()?.to_vec();
         pw_bias.resize(rounded, 0.0);
         let (oh, ow) = planes.output_hw;
+        let dw_shape: TVec<usize> = geo.output_shape.shape.iter().cloned().collect();
+        if dw_last.outputs[0].fact.shape.as_concrete() != Some(&dw_shape[..]) {
+            return Ok(None);
+        }
         let projection = if self.project { projection(model, dw_last, c, (oh, ow))? } else { None };
+        let (project, last, residual) = match projection {
+            Some((p, last, residual)) => (Some(p), last, residual),
+            None => (None, dw_last, None),
+        };
+        let mut output_shape = dw_shape;
+        output_shape[0] = project.as_ref().map_or(c, |p| p.outputs);
         let op = PointwiseDepthwise {
             inputs: k,
             channels: c,
@@ -781,20 +791,9 @@ impl PointwiseDepthwiseFusion {
             dw_bias: dw_bias.try_as_plain_ram()?.as_slice::<f32>()?.to_vec(),
             dw_clamp: Clamp::new(lower, upper),
             planes,
-            project: projection.as_ref().map(|p| p.0.clone()),
+            project,
             strip_rows,
-            output_shape: geo.output_shape.shape.iter().cloned().collect(),
-        };
-        if dw_last.outputs[0].fact.shape.as_concrete() != Some(&op.output_shape[..]) {
-            return Ok(None);
-        }
-        let mut op = op;
-        let (last, residual) = match &projection {
-            Some((p, last, residual)) => {
-                op.output_shape[0] = p.outputs;
-                (*last, *residual)
-            }
-            None => (dw_last, None),
+            output_shape,
         };
         let mut patch = TypedModelPatch::new(format!("pointwise_depthwise {}", node.name));
         let mut inputs = tvec![patch.tap_model(model, node.inputs[0])?];
