@@ -16,6 +16,12 @@ use crate::internal::*;
 /// Zeros needed in a constant operand before the sparse product is used.
 pub const MIN_ZERO_FRACTION: f32 = 0.5;
 
+/// Whether a constant operand has the zeros ([`MIN_ZERO_FRACTION`]) for the sparse product.
+pub fn mostly_zero(w: &[f32]) -> bool {
+    let zeros = w.iter().filter(|v| **v == 0.0).count();
+    zeros as f32 >= MIN_ZERO_FRACTION * w.len() as f32
+}
+
 /// `Y = W · X` along one axis of `X`, with `W` constant and sparse.
 #[derive(Clone)]
 pub struct SparseConstMatMul {
@@ -168,10 +174,10 @@ impl SparseConstMatMul {
         if w.len() != m * k || m == 0 || k == 0 || k > u32::MAX as usize {
             return None;
         }
-        let zeros = w.iter().filter(|v| **v == 0.0).count();
-        if (zeros as f32) < MIN_ZERO_FRACTION * w.len() as f32 {
+        if !mostly_zero(w) {
             return None;
         }
+        let zeros = w.iter().filter(|v| **v == 0.0).count();
         let mut row_start = Vec::with_capacity(m + 1);
         let mut wide = Vec::with_capacity(w.len() - zeros);
         row_start.push(0);

@@ -29,6 +29,7 @@ use super::depth_wise::{Clamp, DepthWise, Planes};
 use crate::internal::*;
 use crate::ops::binary::TypedBinOp;
 use crate::ops::einsum::EinSum;
+use crate::ops::einsum::sparse::mostly_zero;
 use crate::transform::ModelTransform;
 
 crate::declare_knob!(
@@ -632,8 +633,7 @@ fn projection<'m>(
         return Ok(None);
     }
     let weights = w.try_as_plain_ram()?.as_slice::<f32>()?;
-    let zeros = weights.iter().filter(|&&v| v == 0.0).count();
-    if zeros as f32 >= crate::ops::einsum::sparse::MIN_ZERO_FRACTION * weights.len() as f32 {
+    if mostly_zero(weights) {
         return Ok(None);
     }
     let outputs = w.shape()[0];
@@ -661,13 +661,24 @@ fn projection<'m>(
             (last, residual) = (next, Some(other));
         }
     }
-    let rounded = outputs.div_ceil(GROUP) * GROUP;
-    let mut weights = weights.to_vec();
-    weights.resize(rounded * channels, 0.0);
-    let mut bias = bias.try_as_plain_ram()?.as_slice::<f32>()?.to_vec();
-    bias.resize(rounded, 0.0);
+    let (weights, bias) = padded_to_groups(weights, &bias, outputs)?;
     let residual_used = residual.is_some();
     Ok(Some((Projection { outputs, weights, bias, residual: residual_used }, last, residual)))
+}
+
+/// `[rows, k]` weights and their `rows` biases with zero rows added up to a multiple of
+/// `GROUP`, as the strip kernels read them.
+fn padded_to_groups(
+    weights: &[f32],
+    bias: &Tensor,
+    rows: usize,
+) -> TractResult<(Vec<f32>, Vec<f32>)> {
+    let rounded = rows.div_ceil(GROUP) * GROUP;
+    let mut weights = weights.to_vec();
+    weights.resize(rounded * (weights.len() / rows), 0.0);
+    let mut bias = bias.try_as_plain_ram()?.as_slice::<f32>()?.to_vec();
+    bias.resize(rounded, 0.0);
+    Ok((weights, bias))
 }
 
 /// Whether an einsum is `IHW,OI->OHW`: a 1x1 convolution of a channel-first `[K, H, W]` input
@@ -711,8 +722,7 @@ impl PointwiseDepthwiseFusion {
         }
         // Mostly-zero weights (a pruned network) go to the sparse product, faster than both.
         let weights = w.try_as_plain_ram()?.as_slice::<f32>()?;
-        let zeros = weights.iter().filter(|&&v| v == 0.0).count();
-        if zeros as f32 >= crate::ops::einsum::sparse::MIN_ZERO_FRACTION * weights.len() as f32 {
+        if mostly_zero(weights) {
             return Ok(None);
         }
         // The bias: `Add` of a [C, 1, 1] constant.
@@ -764,11 +774,7 @@ impl PointwiseDepthwiseFusion {
         let strip_rows =
             (self.strip_bytes.saturating_sub(c * reach * pitch * 4) / row_bytes).clamp(1, oh);
 
-        let rounded = c.div_ceil(GROUP) * GROUP;
-        let mut pw_weights = weights.to_vec();
-        pw_weights.resize(rounded * k, 0.0);
-        let mut pw_bias = bias.try_as_plain_ram()?.as_slice::<f32>()?.to_vec();
-        pw_bias.resize(rounded, 0.0);
+        let (pw_weights, pw_bias) = padded_to_groups(weights, &bias, c)?;
         let (oh, ow) = planes.output_hw;
         let dw_shape: TVec<usize> = geo.output_shape.shape.iter().cloned().collect();
         if dw_last.outputs[0].fact.shape.as_concrete() != Some(&dw_shape[..]) {
