@@ -299,7 +299,7 @@ impl TypedOp for PointwiseDepthwise {
                     .get(1)
                     .is_none_or(|r| r.shape.as_concrete() == Some(&self.output_shape[..]))
                 && inputs[0].shape.as_concrete() == Some(&[self.inputs, ih, iw][..]),
-            "PointwiseDepthwise takes one f32 [{}, {ih}, {iw}] input",
+            "PointwiseDepthwise takes an f32 [{}, {ih}, {iw}] input (and the residual)",
             self.inputs
         );
         Ok(tvec!(f32::fact(&self.output_shape)))
@@ -620,30 +620,14 @@ fn projection<'m>(
     (oh, ow): (usize, usize),
 ) -> TractResult<Option<(Projection, &'m TypedNode, Option<OutletId>)>> {
     let Some(node) = sole_successor(model, from)? else { return Ok(None) };
-    let Some(einsum) = node.op_as::<EinSum>() else { return Ok(None) };
-    if einsum.q_params.is_some()
-        || einsum.operating_dt != f32::datum_type()
-        || !is_pointwise(einsum)
-        || node.inputs[0] != from.id.into()
-    {
+    if node.inputs[0] != from.id.into() {
         return Ok(None);
     }
-    let Some(w) = model.outlet_fact(node.inputs[1])?.konst.clone() else { return Ok(None) };
-    if w.datum_type() != f32::datum_type() || w.rank() != 2 || w.shape()[1] != channels {
-        return Ok(None);
-    }
-    let weights = w.try_as_plain_ram()?.as_slice::<f32>()?;
-    if mostly_zero(weights) {
+    let Some((w, bias, add)) = pointwise_with_bias(model, node)? else { return Ok(None) };
+    if w.shape()[1] != channels {
         return Ok(None);
     }
     let outputs = w.shape()[0];
-    let Some(add) = sole_successor(model, node)? else { return Ok(None) };
-    let Some((tract_linalg::BinOp::Add, bias)) = with_constant(model, add, node.id)? else {
-        return Ok(None);
-    };
-    if bias.shape() != [outputs, 1, 1] || add.outputs[0].fact != node.outputs[0].fact {
-        return Ok(None);
-    }
     let (mut last, mut residual) = (add, None);
     if let Some(next) = sole_successor(model, add)?
         && next.op_as::<TypedBinOp>().and_then(|op| op.0.as_linalg_binop())
@@ -661,9 +645,41 @@ fn projection<'m>(
             (last, residual) = (next, Some(other));
         }
     }
-    let (weights, bias) = padded_to_groups(weights, &bias, outputs)?;
+    let (weights, bias) =
+        padded_to_groups(w.try_as_plain_ram()?.as_slice::<f32>()?, &bias, outputs)?;
     let residual_used = residual.is_some();
     Ok(Some((Projection { outputs, weights, bias, residual: residual_used }, last, residual)))
+}
+
+/// A 1x1 convolution (`IHW,OI->OHW`, [`is_pointwise`]) by constant f32 `[O, I]` weights that
+/// are not mostly zero (those go to the sparse product), and the `Add` of a constant `[O, 1, 1]`
+/// bias that alone reads it: the weights, the bias and the `Add`.
+fn pointwise_with_bias<'m>(
+    model: &'m TypedModel,
+    node: &'m TypedNode,
+) -> TractResult<Option<(Arc<Tensor>, Arc<Tensor>, &'m TypedNode)>> {
+    let Some(einsum) = node.op_as::<EinSum>() else { return Ok(None) };
+    if einsum.q_params.is_some()
+        || einsum.operating_dt != f32::datum_type()
+        || !is_pointwise(einsum)
+    {
+        return Ok(None);
+    }
+    let Some(w) = model.outlet_fact(node.inputs[1])?.konst.clone() else { return Ok(None) };
+    if w.datum_type() != f32::datum_type()
+        || w.rank() != 2
+        || mostly_zero(w.try_as_plain_ram()?.as_slice::<f32>()?)
+    {
+        return Ok(None);
+    }
+    let Some(add) = sole_successor(model, node)? else { return Ok(None) };
+    let Some((tract_linalg::BinOp::Add, bias)) = with_constant(model, add, node.id)? else {
+        return Ok(None);
+    };
+    if bias.shape() != [w.shape()[0], 1, 1] || add.outputs[0].fact != node.outputs[0].fact {
+        return Ok(None);
+    }
+    Ok(Some((w, bias, add)))
 }
 
 /// `[rows, k]` weights and their `rows` biases with zero rows added up to a multiple of
@@ -699,40 +715,22 @@ fn is_pointwise(op: &EinSum) -> bool {
 impl PointwiseDepthwiseFusion {
     /// The patch fusing the block starting at `node`, if it is one (module docs).
     fn fuse(&self, model: &TypedModel, node: &TypedNode) -> TractResult<Option<TypedModelPatch>> {
-        let Some(einsum) = node.op_as::<EinSum>() else { return Ok(None) };
-        if einsum.q_params.is_some()
-            || einsum.operating_dt != f32::datum_type()
-            || !is_pointwise(einsum)
-        {
+        if !node.op_is::<EinSum>() || node.inputs.len() != 2 {
             return Ok(None);
         }
+        // The cheap checks first: the transform asks every node again after each fusion.
         let facts = model.node_input_facts(node.id)?;
         let (x, w) = (facts[0], facts[1]);
-        let Some(w) = w.konst.clone() else { return Ok(None) };
         let Some(&[k, ih, iw]) = x.shape.as_concrete() else { return Ok(None) };
+        let Some(&[c, _]) = w.shape.as_concrete() else { return Ok(None) };
         if x.datum_type != f32::datum_type()
-            || w.datum_type() != f32::datum_type()
             || k > MAX_INPUTS
+            || c * ih * iw * 4 < self.min_wide_bytes
         {
             return Ok(None);
         }
-        let c = w.shape()[0];
-        if c * ih * iw * 4 < self.min_wide_bytes {
-            return Ok(None);
-        }
-        // Mostly-zero weights (a pruned network) go to the sparse product, faster than both.
+        let Some((w, bias, add)) = pointwise_with_bias(model, node)? else { return Ok(None) };
         let weights = w.try_as_plain_ram()?.as_slice::<f32>()?;
-        if mostly_zero(weights) {
-            return Ok(None);
-        }
-        // The bias: `Add` of a [C, 1, 1] constant.
-        let Some(add) = sole_successor(model, node)? else { return Ok(None) };
-        let Some((tract_linalg::BinOp::Add, bias)) = with_constant(model, add, node.id)? else {
-            return Ok(None);
-        };
-        if bias.shape() != [c, 1, 1] || add.outputs[0].fact != node.outputs[0].fact {
-            return Ok(None);
-        }
         let (last, pw_lower, pw_upper) = bounds_after(model, add)?;
         // The depthwise convolution.
         let Some(conv_node) = sole_successor(model, last)? else { return Ok(None) };
