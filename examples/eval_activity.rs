@@ -97,6 +97,11 @@ fn main() {
             posture_evidence_s: env("EVIDENCE", DecoderConfig::default().posture_evidence_s),
             // WALKS_AS_ONE=0: a walk must reach the threshold alone, as before 2026-12-04.
             walks_as_one: env("WALKS_AS_ONE", 1.0) != 0.0,
+            // SEATED_AS_ONE=0: `sit_down` and `sitting` each alone, as before 2026-12-06.
+            seated_as_one: env("SEATED_AS_ONE", 1.0) != 0.0,
+            // HOLD_LAST_POSE=0: a file's last moments take the latest probabilities, as before
+            // 2026-12-06.
+            hold_last_pose: env("HOLD_LAST_POSE", 1.0) != 0.0,
             // TURNING=0: no turns from the body's rotation, as before 2026-12-05.
             turning: env("TURNING", 1.0) != 0.0,
             // TUG_END=seat_contact|settled (default: the config's default).

@@ -8,9 +8,12 @@
 //! walking classes together reach the threshold, the best walk is the candidate (with its own
 //! probability). Someone walking diagonally to the camera, or seen from high up, is clearly
 //! walking while toward, away and across share the probability; `uncertain` would hide that
-//! they walk at all. A candidate replaces the reported activity
-//! only after it has held for its minimum duration; the change is then dated back to when the
-//! candidate first appeared, so segment times are accurate even though reports lag slightly.
+//! they walk at all. So do `sit_down` and `sitting` where the posture allows both (after a
+//! sit-down, before the seated posture is established): someone settling onto a chair is
+//! seated whether or not the model thinks the movement is over. A candidate replaces the
+//! reported activity only after it has held for its minimum duration; the change is then
+//! dated back to when the candidate first appeared, so segment times are accurate even though
+//! reports lag slightly.
 //! An activity also ends when it has not been the candidate's label for `uncertain_duration_s`
 //! even if no single other label held that long (two alternatives taking turns): it becomes
 //! `uncertain` from the moment it stopped being seen.
@@ -36,6 +39,15 @@ pub enum Label {
     Class(usize),
     Uncertain,
     NoPerson,
+}
+
+/// Classes whose probabilities count together for the confidence threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Group {
+    /// `walk_toward`, `walk_away`, `walk_across`.
+    Walking,
+    /// `sit_down` and `sitting`.
+    Seated,
 }
 
 /// Which way up the reported activities leave the person.
@@ -112,6 +124,12 @@ pub struct DecoderConfig {
     /// Report the likeliest `walk_*` class when the walking classes together reach the
     /// confidence threshold, though it alone does not (module doc).
     pub walks_as_one: bool,
+    /// Report the likelier of `sit_down` and `sitting` when the two together reach the
+    /// confidence threshold, though it alone does not (module doc).
+    pub seated_as_one: bool,
+    /// Decide a file's last moments as if the person held their last pose
+    /// ([`super::Classifier::finish`]).
+    pub hold_last_pose: bool,
     /// Take a turn seen in the body's rotation for a turn though the model reads walking
     /// ([`Decoder::step_turning`]).
     pub turning: bool,
@@ -143,6 +161,8 @@ impl Default for DecoderConfig {
             posture_rule: true,
             posture_evidence_s: 1.5,
             walks_as_one: true,
+            seated_as_one: std::env::var("X_SEATED").map_or(true, |v| v != "0"),
+            hold_last_pose: std::env::var("X_HOLD").map_or(true, |v| v != "0"),
             turning: true,
             tug_end: TugEnd::default(),
         }
@@ -211,9 +231,9 @@ pub struct Decoder {
     /// segment's confidence sum and frame count at that moment.
     away: Option<(f64, f64, u32)>,
     roles: Vec<Role>,
-    /// Per class, whether it counts with the other walks for the threshold (all false when
-    /// `walks_as_one` is off).
-    walks: Vec<bool>,
+    /// Per class, the group whose probabilities count together for the threshold: the walks
+    /// (unless `walks_as_one` is off), `sit_down` with `sitting` (unless `seated_as_one` is off).
+    group: Vec<Option<Group>>,
     /// The `turn` class, and per class whether a turn seen in the body's rotation takes its
     /// probability (the walks, `still` and `turn`; none when the model has no `turn`).
     turn: Option<usize>,
@@ -221,14 +241,21 @@ pub struct Decoder {
     /// Until when `turn` was last the reported activity.
     turn_reported_until: f64,
     posture: Posture,
+    /// A steady class the posture forbids that the model has nonetheless held at the threshold,
+    /// and since when ([`Decoder::contradicted_posture`]).
+    contradiction: Option<(usize, f64)>,
 }
 
 impl Decoder {
     pub fn new(cfg: DecoderConfig, classes: Vec<String>) -> Decoder {
         let roles = roles(&classes, cfg.posture_rule);
-        let walks = classes
+        let group = classes
             .iter()
-            .map(|c| cfg.walks_as_one && c.starts_with("walk_"))
+            .map(|c| match c.as_str() {
+                c if cfg.walks_as_one && c.starts_with("walk_") => Some(Group::Walking),
+                "sit_down" | "sitting" if cfg.seated_as_one => Some(Group::Seated),
+                _ => None,
+            })
             .collect();
         let turn = classes.iter().position(|c| c == "turn");
         let folds_into_turn = classes
@@ -248,11 +275,12 @@ impl Decoder {
             candidate: None,
             away: None,
             roles,
-            walks,
+            group,
             turn,
             folds_into_turn,
             turn_reported_until: f64::NEG_INFINITY,
             posture: Posture::Unknown,
+            contradiction: None,
             classes,
         }
     }
@@ -336,6 +364,7 @@ impl Decoder {
                         *s += a * (v - *s);
                     }
                 }
+                self.contradicted_posture(t);
                 self.frame_label(&self.smoothed).0
             }
             None => {
@@ -384,6 +413,14 @@ impl Decoder {
                     let floor = self.current.since + self.cfg.min_duration_s;
                     began.max(floor).min(t)
                 }
+                // A steady state the posture kept out until it had held long enough to
+                // overrule it began when the model first held it.
+                (Label::Class(c), _, _) if since == t => match self.contradiction {
+                    Some((k, began)) if k == c && self.posture == Posture::Unknown => {
+                        began.max(self.current.since).min(t)
+                    }
+                    _ => since,
+                },
                 _ => since,
             };
             if t - since >= self.hold(raw) {
@@ -398,6 +435,9 @@ impl Decoder {
                 };
                 self.candidate = None;
                 self.away = None;
+                if let Label::Class(_) = raw {
+                    self.contradiction = None;
+                }
                 match raw {
                     Label::Class(c) if self.roles[c].transition => self.posture = Posture::Unknown,
                     Label::NoPerson => self.posture = Posture::Unknown,
@@ -472,6 +512,33 @@ impl Decoder {
         }
     }
 
+    /// Forgets a posture the model has contradicted for `posture_evidence_s`: a steady class
+    /// that cannot start from it (`sitting` while standing, `still` while seated) held as the
+    /// likeliest class at the threshold that long means the transition between was missed
+    /// (someone sat down where the camera sees a sit-down badly, from high in a corner, say);
+    /// otherwise they would read `uncertain` for as long as they sat. Transitions never
+    /// overrule it: a stoop looks like a rise.
+    fn contradicted_posture(&mut self, t: f64) {
+        let (best, conf) = argmax(&self.smoothed);
+        let steady_against = !self.possible(best)
+            && !self.roles[best].transition
+            && conf >= self.cfg.confidence_threshold;
+        if !steady_against {
+            if self.posture != Posture::Unknown {
+                self.contradiction = None;
+            }
+            return;
+        }
+        let since = match self.contradiction {
+            Some((c, since)) if c == best => since,
+            _ => t,
+        };
+        self.contradiction = Some((best, since));
+        if t - since >= self.cfg.posture_evidence_s {
+            self.posture = Posture::Unknown;
+        }
+    }
+
     /// The label the decoder's rules give `probs` (smoothed class probabilities) at this
     /// moment, before any minimum duration: the most likely class that can start from the
     /// current posture (or the current class), if it reaches the confidence threshold (a walk:
@@ -483,18 +550,18 @@ impl Decoder {
         if Label::Class(best) != self.current.label && !self.possible(best) {
             (best, conf) = argmax_where(probs, |i| self.possible(i));
         }
-        // Walking with its direction unclear: the walking classes together.
-        let walking: f32 = if self.walks[best] {
-            probs
+        // Walking with its direction unclear, or sitting down with its end unclear: the
+        // group's classes together.
+        let together: f32 = match self.group[best] {
+            Some(g) => probs
                 .iter()
                 .enumerate()
-                .filter(|&(i, _)| self.walks[i] && self.possible(i))
+                .filter(|&(i, _)| self.group[i] == Some(g) && self.possible(i))
                 .map(|(_, p)| p)
-                .sum()
-        } else {
-            conf
+                .sum(),
+            None => conf,
         };
-        if conf.max(walking) >= self.cfg.confidence_threshold {
+        if conf.max(together) >= self.cfg.confidence_threshold {
             (Label::Class(best), conf)
         } else {
             (Label::Uncertain, conf)
@@ -822,6 +889,108 @@ mod tests {
         assert_eq!(run(false, &diagonal).1.label, Label::Uncertain);
         assert_eq!(run(true, &[0.4, 0.2, 0.2, 0.2]).1.label, Label::Uncertain);
         assert_eq!(run(true, &[0.3, 0.3, 0.0, 0.4]).1.label, Label::Uncertain);
+    }
+
+    /// Settling onto a chair: right after a sit-down the model shares the probability between
+    /// `sit_down` and `sitting`, neither reaching the threshold; together they do, and the
+    /// likelier is reported. Standing, `sitting` cannot start, so it lends `sit_down` nothing
+    /// (someone who only looks a little like sitting down stays `uncertain`); with the rule
+    /// off, `uncertain` either way.
+    #[test]
+    fn settling_onto_a_chair_is_not_uncertain() {
+        let c = ["sit_down", "sitting", "walk_away", "stand_up", "still"];
+        let settling = vec![0.35, 0.45, 0.05, 0.1, 0.05];
+        let run = |seated_as_one: bool, before: &str, probs: &[f32]| {
+            let cfg = DecoderConfig {
+                seated_as_one,
+                ..DecoderConfig::default()
+            };
+            let mut d = Decoder::new(cfg, c.iter().map(|s| s.to_string()).collect());
+            let (changes, last) = play(
+                &mut d,
+                &[
+                    (2.0, Some(pn(&c, "walk_away", 0.9))),
+                    (
+                        if before == "sit_down" { 1.0 } else { 0.0 },
+                        Some(pn(&c, "sit_down", 0.9)),
+                    ),
+                    (2.0, Some(probs.to_vec())),
+                ],
+            );
+            (started(&changes, &d), last.label)
+        };
+        let (s, last) = run(true, "sit_down", &settling);
+        assert_eq!(s, ["walk_away", "sit_down", "sitting"]);
+        assert_eq!(last, Label::Class(1));
+        assert_eq!(run(false, "sit_down", &settling).1, Label::Uncertain);
+        // Standing (walking just before): `sitting` is not possible, `sit_down` alone falls short.
+        let (s, last) = run(true, "walk_away", &[0.45, 0.35, 0.05, 0.1, 0.05]);
+        assert_eq!(s, ["walk_away", "uncertain"]);
+        assert_eq!(last, Label::Uncertain);
+        // The two together short of the threshold: `uncertain`.
+        let (_, last) = run(true, "sit_down", &[0.3, 0.35, 0.15, 0.1, 0.1]);
+        assert_eq!(last, Label::Uncertain);
+    }
+
+    /// A sit-down the model missed (seen from high in a corner it may read nothing for the
+    /// movement), then the person seated: `sitting` cannot start while the posture says
+    /// standing, but held at the threshold for `posture_evidence_s` it overrules the posture
+    /// and is reported from when the model first held it, not `uncertain` for as long as
+    /// they sit. A transition never overrules: `stand_up` held as long while standing (a
+    /// stoop) stays out.
+    #[test]
+    fn a_steady_state_the_posture_forbids_overrules_it_in_time() {
+        let c = ["stand_up", "sit_down", "still", "sitting", "walk_away"];
+        let mut d = dec_of(&c);
+        let (changes, last) = play(
+            &mut d,
+            &[
+                (2.0, Some(pn(&c, "walk_away", 0.95))),
+                (0.5, Some(pn(&c, "still", 0.3))),
+                (4.0, Some(pn(&c, "sitting", 0.95))),
+            ],
+        );
+        assert_eq!(started(&changes, &d), ["walk_away", "uncertain", "sitting"]);
+        assert_eq!(last.label, Label::Class(3));
+        let sat = changes
+            .iter()
+            .find_map(|ch| match ch {
+                Change::Started {
+                    label: Label::Class(3),
+                    at,
+                } => Some(*at),
+                _ => None,
+            })
+            .unwrap();
+        // Seated (smoothed past the threshold) from about 2.5 s; reported from then.
+        assert!((2.5..2.8).contains(&sat), "sitting from {sat:.2} s");
+
+        let mut d = dec_of(&c);
+        let (changes, last) = play(
+            &mut d,
+            &[
+                (2.0, Some(pn(&c, "walk_away", 0.95))),
+                (4.0, Some(pn(&c, "stand_up", 0.95))),
+            ],
+        );
+        assert_eq!(started(&changes, &d), ["walk_away", "uncertain"]);
+        assert_eq!(last.label, Label::Uncertain);
+
+        // With the posture rule off there is nothing to overrule: `sitting` at once.
+        let cfg = DecoderConfig {
+            posture_rule: false,
+            ..DecoderConfig::default()
+        };
+        let mut d = Decoder::new(cfg, c.iter().map(|s| s.to_string()).collect());
+        let (changes, _) = play(
+            &mut d,
+            &[
+                (2.0, Some(pn(&c, "walk_away", 0.95))),
+                (0.5, Some(pn(&c, "still", 0.3))),
+                (4.0, Some(pn(&c, "sitting", 0.95))),
+            ],
+        );
+        assert_eq!(started(&changes, &d), ["walk_away", "uncertain", "sitting"]);
     }
 
     #[test]

@@ -138,10 +138,24 @@ pub struct Classifier {
     last_probs: Option<Vec<f32>>,
     first_t: Option<f64>,
     presence: Presence,
+    /// The latest frame and the interval before it (s): to finish a file as if the person
+    /// held their last pose.
+    last_frame: Option<LandmarkFrame>,
+    frame_dt: f64,
+    /// Whether to (`DecoderConfig::hold_last_pose`).
+    hold_last_pose: bool,
+}
+
+/// The probabilities a window filled out with the last frame gives, and the instant they
+/// decide for ([`Classifier::finish`]).
+struct HeldDecision {
+    at: f64,
+    probs: Vec<f32>,
 }
 
 impl Classifier {
     pub fn new(model: &ActivityModel, cfg: DecoderConfig) -> Result<Classifier, ModelError> {
+        let hold_last_pose = cfg.hold_last_pose;
         Ok(Classifier {
             features: FeatureExtractor::new(),
             session: model.model.session()?,
@@ -152,6 +166,9 @@ impl Classifier {
             undecided: VecDeque::new(),
             last_probs: None,
             first_t: None,
+            last_frame: None,
+            frame_dt: 0.0,
+            hold_last_pose,
         })
     }
 
@@ -181,6 +198,12 @@ impl Classifier {
         if let Some(tr) = &mut self.turning {
             tr.push(frame);
         }
+        if let Some(prev) = &self.last_frame
+            && frame.t > prev.t
+        {
+            self.frame_dt = frame.t - prev.t;
+        }
+        self.last_frame = Some(frame.clone());
         let start = Instant::now();
         let features = self.features.push(frame);
         timings.record("features", start.elapsed());
@@ -244,13 +267,34 @@ impl Classifier {
     }
 
     /// Ends a file: decisions lag the frames by [`LABEL_LAG_S`], so the file's last moments
-    /// are decided now, frame by frame: where someone was seen, the latest probabilities
-    /// stand for them; where nobody was, nobody. Then the open segment ends.
+    /// are decided now, frame by frame. Where someone was seen, as if they held their last
+    /// pose (`hold_last_pose`, the default: windows filled out with the last frame; a person
+    /// who has just sat down reads `sitting`, not the sit-down the last real window was
+    /// still halfway through), else with the latest probabilities; where nobody was, nobody.
+    /// Then the open segment ends.
     pub fn finish(&mut self) -> Finished {
         let mut fin = Finished::default();
+        let held = if self.hold_last_pose {
+            self.held_to_the_end()
+        } else {
+            Vec::new()
+        };
         for (t, person) in std::mem::take(&mut self.undecided) {
-            let probs = self.last_probs.as_deref().filter(|_| person);
-            let d = self.decoder.step(t, probs, person);
+            // The first window that decides for this frame or after it.
+            let from_held = held
+                .iter()
+                .find(|h| h.at >= t - 1e-9)
+                .or(held.last())
+                .map(|h| h.probs.as_slice());
+            let probs = from_held.or(self.last_probs.as_deref()).filter(|_| person);
+            // The rotation at the instant the probabilities' window describes, as in `step`;
+            // none for the last 0.75 s, whose smoothing would need frames after the end (a
+            // one-sided smoothing there read the end of every walk as a turn).
+            let turning = self
+                .turning
+                .as_ref()
+                .and_then(|tr| tr.at(t + self.decoder.smoothing_s()));
+            let d = self.decoder.step_turning(t, probs, person, turning);
             for c in d.changes {
                 match c {
                     Change::Ended(s) => {
@@ -277,6 +321,43 @@ impl Classifier {
         fin.tugs.extend(self.tug.poll());
         fin.tugs.extend(self.tug.finish());
         fin
+    }
+
+    /// Decisions for a file's last moments as if the person held their last pose: the windows
+    /// that describe those moments, their missing end filled with copies of the last frame
+    /// (edge padding), one a frame interval apart until the last real frame is decided for.
+    /// Empty when nobody was in the last frame, or the model fails (the latest probabilities
+    /// then stand, as before).
+    fn held_to_the_end(&mut self) -> Vec<HeldDecision> {
+        let Some(last) = self.last_frame.clone().filter(|f| f.landmarks.is_some()) else {
+            return Vec::new();
+        };
+        // Bounded both ways: a burst of near-equal timestamps must not make thousands of
+        // windows, nor a long gap make none.
+        let dt = self.frame_dt.clamp(1.0 / 60.0, 0.5);
+        let lag = LABEL_LAG_S + self.decoder.smoothing_s();
+        let mut out = Vec::new();
+        for k in 1.. {
+            let t = last.t + k as f64 * dt;
+            if t - lag > last.t + dt {
+                break;
+            }
+            let frame = LandmarkFrame { t, ..last.clone() };
+            let Some(f) = self.features.push(&frame) else {
+                continue;
+            };
+            let Ok(out_v) = self.session.run(|buf| buf.copy_from_slice(&f)) else {
+                return Vec::new();
+            };
+            let Ok(p) = values(&out_v[0]) else {
+                return Vec::new();
+            };
+            out.push(HeldDecision {
+                at: t - lag,
+                probs: p.to_vec(),
+            });
+        }
+        out
     }
 
     /// The label the decoder's rules give `probs` right now (see [`Decoder::frame_label`]).
@@ -329,6 +410,49 @@ mod tests {
             end >= last_seen - 0.2,
             "the walk ended at {end:.2} s; last seen {last_seen:.2} s"
         );
+    }
+
+    /// A file that ends a second after the person sat down: that second reads `sitting`, as
+    /// it does when the file goes on, though the last window the model saw was still halfway
+    /// through the sit-down. With the latest probabilities standing for the file's last
+    /// moments instead (`hold_last_pose` off), it read `sit_down` to the end. Both Timed Up
+    /// and Go fixtures (15 and 10 fps), cut 1 s after their labels' final `sitting` begins.
+    #[test]
+    fn a_file_ending_just_after_a_sit_down_ends_seated() {
+        let model = ActivityModel::load(&crate::config::default_models_dir()).unwrap();
+        for name in ["test_00150_tug", "test_00167_tug"] {
+            let path = format!(
+                "{}/tests/fixtures/tug/{name}.jsonl",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let text = std::fs::read_to_string(path).unwrap();
+            let frames = read_jsonl(text.as_bytes()).unwrap();
+            let labels = crate::landmarks::read_labels(&text);
+            let seated = labels
+                .iter()
+                .rposition(|l| l.as_deref() != Some("sitting"))
+                .map_or(0, |i| i + 1);
+            let from = frames[seated].t;
+            let cut: Vec<_> = frames
+                .iter()
+                .filter(|f| f.t <= from + 1.0)
+                .cloned()
+                .collect();
+            let sitting_share = |hold_last_pose: bool| {
+                let cfg = DecoderConfig {
+                    hold_last_pose,
+                    ..DecoderConfig::default()
+                };
+                let doc = annotate_landmarks(&model, cfg, &cut).unwrap();
+                let tail: Vec<_> = doc.frames.iter().filter(|f| f.t >= from).collect();
+                let n = tail.iter().filter(|f| f.activity == "sitting").count();
+                n as f64 / tail.len() as f64
+            };
+            let (held, latest) = (sitting_share(true), sitting_share(false));
+            eprintln!("{name}: sitting in the last second {held:.2} held, {latest:.2} latest");
+            assert!(held >= 0.8, "{name}: {held:.2} of the last second sitting");
+            assert!(latest < held, "{name}: {latest:.2} / {held:.2}");
+        }
     }
 
     /// Frames outside every segment say whether a pose was found in them: a clip too short
