@@ -142,7 +142,8 @@ pub struct Classifier {
     /// held their last pose.
     last_frame: Option<LandmarkFrame>,
     frame_dt: f64,
-    /// Whether to (`DecoderConfig::hold_last_pose`).
+    /// Decide a file's last moments as if the person held their last pose
+    /// (`DecoderConfig::hold_last_pose`).
     hold_last_pose: bool,
 }
 
@@ -210,8 +211,7 @@ impl Classifier {
         let probs = match features {
             Some(f) => {
                 let start = Instant::now();
-                let out = self.session.run(|buf| buf.copy_from_slice(&f))?;
-                let p = values(&out[0])?.to_vec();
+                let p = self.probabilities(&f)?;
                 timings.record("classifier", start.elapsed());
                 Some(p)
             }
@@ -346,18 +346,18 @@ impl Classifier {
             let Some(f) = self.features.push(&frame) else {
                 continue;
             };
-            let Ok(out_v) = self.session.run(|buf| buf.copy_from_slice(&f)) else {
+            let Ok(probs) = self.probabilities(&f) else {
                 return Vec::new();
             };
-            let Ok(p) = values(&out_v[0]) else {
-                return Vec::new();
-            };
-            out.push(HeldDecision {
-                at: t - lag,
-                probs: p.to_vec(),
-            });
+            out.push(HeldDecision { at: t - lag, probs });
         }
         out
+    }
+
+    /// The model's class probabilities for one feature vector.
+    fn probabilities(&mut self, f: &[f32]) -> Result<Vec<f32>, ModelError> {
+        let out = self.session.run(|buf| buf.copy_from_slice(f))?;
+        Ok(values(&out[0])?.to_vec())
     }
 
     /// The label the decoder's rules give `probs` right now (see [`Decoder::frame_label`]).
