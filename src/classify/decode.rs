@@ -941,15 +941,13 @@ mod tests {
     #[test]
     fn a_steady_state_the_posture_forbids_overrules_it_in_time() {
         let c = ["stand_up", "sit_down", "still", "sitting", "walk_away"];
+        let missed_sit_down = [
+            (2.0, Some(pn(&c, "walk_away", 0.95))),
+            (0.5, Some(pn(&c, "still", 0.3))),
+            (4.0, Some(pn(&c, "sitting", 0.95))),
+        ];
         let mut d = dec_of(&c);
-        let (changes, last) = play(
-            &mut d,
-            &[
-                (2.0, Some(pn(&c, "walk_away", 0.95))),
-                (0.5, Some(pn(&c, "still", 0.3))),
-                (4.0, Some(pn(&c, "sitting", 0.95))),
-            ],
-        );
+        let (changes, last) = play(&mut d, &missed_sit_down);
         assert_eq!(started(&changes, &d), ["walk_away", "uncertain", "sitting"]);
         assert_eq!(last.label, Label::Class(3));
         let sat = changes
@@ -982,14 +980,7 @@ mod tests {
             ..DecoderConfig::default()
         };
         let mut d = Decoder::new(cfg, c.iter().map(|s| s.to_string()).collect());
-        let (changes, _) = play(
-            &mut d,
-            &[
-                (2.0, Some(pn(&c, "walk_away", 0.95))),
-                (0.5, Some(pn(&c, "still", 0.3))),
-                (4.0, Some(pn(&c, "sitting", 0.95))),
-            ],
-        );
+        let (changes, _) = play(&mut d, &missed_sit_down);
         assert_eq!(started(&changes, &d), ["walk_away", "uncertain", "sitting"]);
     }
 
