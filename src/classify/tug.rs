@@ -44,7 +44,11 @@
 //!   seated before the rise, having come down at least half as far as it went up in the
 //!   rise (seen from high up, a sit-down hardly moves the hip in the image).
 //!   The same when the input ends during a `turn` in which the hip came down (the final
-//!   turn and the sit-down read as one): the turn is cut where the hip starts down.
+//!   turn and the sit-down read as one): the turn is cut where the hip starts down. Where
+//!   the hip shows nothing but `sitting` is reported after the gap (seen from high in front
+//!   of the chair, sitting down moves the hip down and away from the camera, and the two
+//!   can cancel in the image), the sit-down is implied up to where `sitting` began, which
+//!   stands for seat contact (the seat is checked as for any test).
 //! * a `sit_down` read where the person then walks on with no `stand_up` between (the turn
 //!   near a high camera, the legs out of the picture) is a misreading, taken as `other`; so
 //!   is a moment's `sit_down` and `stand_up` on the way, away from the chair
@@ -374,6 +378,8 @@ struct Draft {
     seat: Option<(f64, [f64; 2], f64)>,
     /// How far the hip went up in the image in the rise (pixels), when it was seen.
     rise: Option<f64>,
+    /// Where the sit-down is implied before a reported `sitting`: when that began.
+    seated_from: Option<f64>,
 }
 
 /// What a match may infer that was not seen, tried in this order.
@@ -576,9 +582,15 @@ impl TugDetector {
     }
 
     /// Tries a test whose sit-down was not reported but lies between the last segment's end
-    /// and `to`, shown by the hip; on success the result is ready.
+    /// and `to`, shown by the hip, or by `sitting` reported since (then the gap ends where it
+    /// began); on success the result is ready.
     /// Whether it found one.
     fn try_implied_sit(&mut self, to: f64, last: bool) -> bool {
+        let seated_from = match &self.open {
+            Some((a, since)) if a == "sitting" && *since <= to => Some(*since),
+            _ => None,
+        };
+        let to = seated_from.unwrap_or(to);
         let Some(l) = self.history.last() else {
             return false;
         };
@@ -589,8 +601,11 @@ impl TugDetector {
         {
             return false;
         }
-        if let Some(d) = self.match_tug(Some((l.end, to)))
-            && let Ok(Some(r)) = self.finalise(d, last)
+        if let Some(mut d) = self.match_tug(Some((l.end, to)))
+            && let Ok(Some(r)) = {
+                d.seated_from = seated_from;
+                self.finalise(d, last)
+            }
         {
             self.ready.push_back(r);
             self.history.clear();
@@ -865,6 +880,7 @@ impl TugDetector {
             sit_implied: implied_sit.is_some(),
             seat,
             rise: seat.and_then(|(y, _, _)| self.risen((rise.start, rise.end), y)),
+            seated_from: None,
         })
     }
 
@@ -1014,14 +1030,19 @@ impl TugDetector {
         let seat_y = d.seat.map(|s| s.0);
         let contact = match self.contact(d.sit, seat_y, d.rise) {
             Contact::At(t) => Some(t),
-            Contact::NotYet if !last => return Err(()),
+            Contact::NotYet if !last && d.seated_from.is_none() => return Err(()),
             _ => None,
         };
-        let contact = match (contact, d.sit_implied) {
-            (Some(t), _) => t,
+        let contact = match (contact, d.sit_implied, d.seated_from) {
+            (Some(t), _, _) => t,
+            // The hip does not show it, but `sitting` has been reported since (seen from high
+            // in front of the chair, sitting down moves the hip down and away from the camera,
+            // and the two can cancel in the image): seated when that began. The same seat is
+            // checked below.
+            (None, true, Some(t)) => t,
             // A sit-down implied only by the hip needs the hip to show it.
-            (None, true) => return Ok(None),
-            (None, false) => d.sit.1,
+            (None, true, None) => return Ok(None),
+            (None, false, _) => d.sit.1,
         };
         // Back to the chair it started from.
         if let Some((_, pos, torso)) = d.seat
@@ -2239,6 +2260,30 @@ mod tests {
         assert_eq!(r[0].end_rule, TugEnd::Settled, "{r:?}");
         assert!(r[0].phases.last().unwrap().implied, "{r:?}");
         assert!((r[0].end - 10.4).abs() < 0.25, "{r:?}");
+    }
+
+    /// Seen from high in front of the chair, sitting down moves the hip down and away from
+    /// the camera, and the two can cancel in the image: the hip shows no sit-down (here 2 px
+    /// of rise and of drop). When `sitting` is then reported where the person rose, the
+    /// sit-down is implied up to it and the clock stops when it began; without it, or on
+    /// another seat, there is no test.
+    #[test]
+    fn a_sit_down_the_hip_does_not_show_is_implied_from_sitting_at_the_same_seat() {
+        let segs = out_and_back(&[seg("sitting", 9.8, 20.0)]);
+        let mut m = out_and_back_body((8.6, 9.6));
+        m.stand_y = 598.0;
+        let r = play_lagged(TugEnd::Settled, &segs, &m, 14.0, 0.4);
+        assert_eq!(r.len(), 1, "{r:?}");
+        let last = r[0].phases.last().unwrap();
+        assert_eq!(last.activity, "sit_down");
+        assert!(last.implied, "{r:?}");
+        assert!((r[0].end - 9.8).abs() < 0.15, "{r:?}");
+        // Nothing reported after the walk back: the hip alone cannot show it.
+        assert!(play_lagged(TugEnd::Settled, &out_and_back(&[]), &m, 14.0, 0.4).is_empty());
+        // `sitting` reported on a seat 4 torso lengths from the one they rose from.
+        m.seat_x_end = 900.0;
+        m.far_x = 950.0;
+        assert!(play_lagged(TugEnd::Settled, &segs, &m, 14.0, 0.4).is_empty());
     }
 
     #[test]
