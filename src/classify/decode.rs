@@ -161,8 +161,8 @@ impl Default for DecoderConfig {
             posture_rule: true,
             posture_evidence_s: 1.5,
             walks_as_one: true,
-            seated_as_one: std::env::var("X_SEATED").map_or(true, |v| v != "0"),
-            hold_last_pose: std::env::var("X_HOLD").map_or(true, |v| v != "0"),
+            seated_as_one: true,
+            hold_last_pose: true,
             turning: true,
             tug_end: TugEnd::default(),
         }
