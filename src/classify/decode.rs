@@ -26,7 +26,10 @@
 //! seated, walking or turning for as long shows standing (a moment of either may be a
 //! misreading: someone on the floor taken for walking must still be able to get up).
 //! `sit_down` and `stand_up` make it unknown (a transition may be cut short, or resumed after
-//! an `uncertain` moment); `still`, `other` and `uncertain` keep it; nobody in view forgets it.
+//! an `uncertain` moment); `still`, `other` and `uncertain` keep it; nobody in view forgets it;
+//! and so does the model holding a steady class the posture forbids (`sitting` while
+//! standing, `still` while seated) at the threshold for as long (the transition between was
+//! missed), which is then reported from when it was first held.
 
 use serde::Serialize;
 
@@ -900,7 +903,8 @@ mod tests {
     fn settling_onto_a_chair_is_not_uncertain() {
         let c = ["sit_down", "sitting", "walk_away", "stand_up", "still"];
         let settling = vec![0.35, 0.45, 0.05, 0.1, 0.05];
-        let run = |seated_as_one: bool, before: &str, probs: &[f32]| {
+        // `sat_down`: a second of `sit_down` after the walk (else the walk, then `probs`).
+        let run = |seated_as_one: bool, sat_down: bool, probs: &[f32]| {
             let cfg = DecoderConfig {
                 seated_as_one,
                 ..DecoderConfig::default()
@@ -911,7 +915,7 @@ mod tests {
                 &[
                     (2.0, Some(pn(&c, "walk_away", 0.9))),
                     (
-                        if before == "sit_down" { 1.0 } else { 0.0 },
+                        if sat_down { 1.0 } else { 0.0 },
                         Some(pn(&c, "sit_down", 0.9)),
                     ),
                     (2.0, Some(probs.to_vec())),
@@ -919,16 +923,16 @@ mod tests {
             );
             (started(&changes, &d), last.label)
         };
-        let (s, last) = run(true, "sit_down", &settling);
+        let (s, last) = run(true, true, &settling);
         assert_eq!(s, ["walk_away", "sit_down", "sitting"]);
         assert_eq!(last, Label::Class(1));
-        assert_eq!(run(false, "sit_down", &settling).1, Label::Uncertain);
+        assert_eq!(run(false, true, &settling).1, Label::Uncertain);
         // Standing (walking just before): `sitting` is not possible, `sit_down` alone falls short.
-        let (s, last) = run(true, "walk_away", &[0.45, 0.35, 0.05, 0.1, 0.05]);
+        let (s, last) = run(true, false, &[0.45, 0.35, 0.05, 0.1, 0.05]);
         assert_eq!(s, ["walk_away", "uncertain"]);
         assert_eq!(last, Label::Uncertain);
         // The two together short of the threshold: `uncertain`.
-        let (_, last) = run(true, "sit_down", &[0.3, 0.35, 0.15, 0.1, 0.1]);
+        let (_, last) = run(true, true, &[0.3, 0.35, 0.15, 0.1, 0.1]);
         assert_eq!(last, Label::Uncertain);
     }
 
