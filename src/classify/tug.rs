@@ -601,11 +601,10 @@ impl TugDetector {
         {
             return false;
         }
-        if let Some(mut d) = self.match_tug(Some((l.end, to)))
-            && let Ok(Some(r)) = {
-                d.seated_from = seated_from;
-                self.finalise(d, last)
-            }
+        if let Some(d) = self
+            .match_tug(Some((l.end, to)))
+            .map(|d| Draft { seated_from, ..d })
+            && let Ok(Some(r)) = self.finalise(d, last)
         {
             self.ready.push_back(r);
             self.history.clear();
