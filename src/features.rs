@@ -250,15 +250,41 @@ impl FeatureExtractor {
         if let Some(lms) = &frame.landmarks {
             self.history.push_back((t, Body::new(frame, lms)));
         }
-        while self
-            .history
-            .front()
-            .is_some_and(|(ft, _)| *ft < t - WINDOW_S - MAX_GAP_S)
-        {
-            self.history.pop_front();
-        }
+        self.forget_before(t - WINDOW_S - MAX_GAP_S);
         frame.landmarks.as_ref()?;
         self.compute(t)
+    }
+
+    /// The newest frame with a person: its time and the interval since the one before it
+    /// (`None` without two such frames).
+    pub fn newest(&self) -> Option<(f64, f64)> {
+        let n = self.history.len();
+        (n >= 2).then(|| {
+            (
+                self.history[n - 1].0,
+                self.history[n - 1].0 - self.history[n - 2].0,
+            )
+        })
+    }
+
+    /// The features of the window ending at `t` had the person held the pose of the newest
+    /// frame until then (edge padding, for a file's last moments): that pose is added at `t`.
+    /// `None` when nobody has been seen, or `t` is not after the newest frame.
+    pub fn push_held(&mut self, t: f64) -> Option<Features> {
+        let &(newest, body) = self.history.back()?;
+        if t <= newest {
+            return None;
+        }
+        self.history.push_back((t, body));
+        self.forget_before(t - WINDOW_S - MAX_GAP_S);
+        self.compute(t)
+    }
+
+    /// Drops the frames older than `t` (no window reaches them any more).
+    fn forget_before(&mut self, t: f64) {
+        while self.history.front().is_some_and(|(ft, _)| *ft < t) {
+            self.history.pop_front();
+        }
     }
 
     fn compute(&self, t_end: f64) -> Option<Features> {

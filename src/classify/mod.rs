@@ -138,10 +138,6 @@ pub struct Classifier {
     last_probs: Option<Vec<f32>>,
     first_t: Option<f64>,
     presence: Presence,
-    /// The latest frame and the interval before it (s): to finish a file as if the person
-    /// held their last pose.
-    last_frame: Option<LandmarkFrame>,
-    frame_dt: f64,
     /// Decide a file's last moments as if the person held their last pose
     /// (`DecoderConfig::hold_last_pose`).
     hold_last_pose: bool,
@@ -167,8 +163,6 @@ impl Classifier {
             undecided: VecDeque::new(),
             last_probs: None,
             first_t: None,
-            last_frame: None,
-            frame_dt: 0.0,
             hold_last_pose,
         })
     }
@@ -199,12 +193,6 @@ impl Classifier {
         if let Some(tr) = &mut self.turning {
             tr.push(frame);
         }
-        if let Some(prev) = &self.last_frame
-            && frame.t > prev.t
-        {
-            self.frame_dt = frame.t - prev.t;
-        }
-        self.last_frame = Some(frame.clone());
         let start = Instant::now();
         let features = self.features.push(frame);
         timings.record("features", start.elapsed());
@@ -324,26 +312,28 @@ impl Classifier {
     }
 
     /// Decisions for a file's last moments as if the person held their last pose: the windows
-    /// that describe those moments, their missing end filled with copies of the last frame
-    /// (edge padding), one a frame interval apart until the last real frame is decided for.
-    /// Empty when nobody was in the last frame, or the model fails (the latest probabilities
-    /// then stand, as before).
+    /// that describe those moments, their missing end filled with that pose (edge padding,
+    /// [`FeatureExtractor::push_held`]), one a frame interval apart until the last real frame
+    /// is decided for. Empty when nobody was in the last frame, or the model fails (the latest
+    /// probabilities then stand, as before).
     fn held_to_the_end(&mut self) -> Vec<HeldDecision> {
-        let Some(last) = self.last_frame.clone().filter(|f| f.landmarks.is_some()) else {
+        let Some(&(last_t, true)) = self.undecided.back() else {
+            return Vec::new();
+        };
+        let Some((newest, interval)) = self.features.newest().filter(|(t, _)| *t == last_t) else {
             return Vec::new();
         };
         // Bounded both ways: a burst of near-equal timestamps must not make thousands of
         // windows, nor a long gap make none.
-        let dt = self.frame_dt.clamp(1.0 / 60.0, 0.5);
+        let dt = interval.clamp(1.0 / 60.0, 0.5);
         let lag = LABEL_LAG_S + self.decoder.smoothing_s();
         let mut out = Vec::new();
         for k in 1.. {
-            let t = last.t + k as f64 * dt;
-            if t - lag > last.t + dt {
+            let t = newest + k as f64 * dt;
+            if t - lag > newest + dt {
                 break;
             }
-            let frame = LandmarkFrame { t, ..last.clone() };
-            let Some(f) = self.features.push(&frame) else {
+            let Some(f) = self.features.push_held(t) else {
                 continue;
             };
             let Ok(probs) = self.probabilities(&f) else {
