@@ -104,6 +104,8 @@ eval-real: build
 	$$py training/realdata/tst_tug.py --view corner_front >/dev/null && \
 	$$py training/realdata/tst_tug.py --view corner_front --noise generator >/dev/null && \
 	$$py training/realdata/tst_tug.py --view corner_back >/dev/null && \
+	for v in kinect corner_front corner_back; do \
+	  $$py training/realdata/tst_tug.py --view $$v --hold-s 10 >/dev/null || exit 1; done && \
 	$$py training/realdata/utkinect.py --out target/realdata/utkinect >/dev/null && \
 	$$py training/realdata/bandai.py --out target/realdata/bandai >/dev/null && \
 	$$py training/realdata/eval_real.py --activityd $(BIN) --data target/realdata

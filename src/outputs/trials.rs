@@ -127,7 +127,8 @@ impl Phases {
 pub struct Quality {
     /// `track_switch` (the tracker lost the person or followed someone else during the
     /// test: another person may have been in view), `low_confidence`, `phases_inferred`,
-    /// `end_estimated` (the input ended before the person was seen seated back),
+    /// `end_estimated` (the person was not seen seated back: the input ended first, or they
+    /// did not come to rest within 2 s of reaching the seat),
     /// `out_of_view`.
     pub flags: Vec<&'static str>,
     /// Mean confidence of the activities over the test's frames.

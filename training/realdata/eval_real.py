@@ -46,8 +46,10 @@ EVENT_CLASSES = ["walk_toward", "walk_away", "walk_across", "turn", "sit_down", 
 WALKS = ("walk_toward", "walk_away", "walk_across")
 # What `make eval-real` converts: TST TUG from the Kinect's view and from high in a corner
 # (tst_tug.py --view; the front corner also with the generator's pose-estimator noise,
-# --noise generator), UTKinect, Bandai.
-SETS = ["tst_tug", "tst_tug_corner_front", "tst_tug_corner_front_noisy", "tst_tug_corner_back", "utkinect",
+# --noise generator), the same with footage that goes on after each recording as a live
+# camera's does (--hold-s 10: the last pose held 10 s), UTKinect, Bandai.
+SETS = ["tst_tug", "tst_tug_corner_front", "tst_tug_corner_front_noisy", "tst_tug_corner_back",
+        "tst_tug_hold10", "tst_tug_corner_front_hold10", "tst_tug_corner_back_hold10", "utkinect",
         "bandai"]
 
 
