@@ -29,7 +29,9 @@
 //! an `uncertain` moment); `still`, `other` and `uncertain` keep it; nobody in view forgets it;
 //! and so does the model holding a steady class the posture forbids (`sitting` while
 //! standing, `still` while seated) at the threshold for as long (the transition between was
-//! missed), which is then reported from when it was first held.
+//! missed), which is then reported from when it was first held. At the end of a file, where
+//! the person is taken to hold their last pose ([`Decoder::overrule_at_end`]), such a class
+//! held to the last frame for `min_duration_s` is reported too.
 
 use serde::Serialize;
 
@@ -605,6 +607,46 @@ impl Decoder {
         }
     }
 
+    /// The end of a file, the person taken to hold their last pose: a steady class the
+    /// posture forbids, the likeliest at the threshold from some moment to the last frame and
+    /// for `min_duration_s` at least, would have overruled the posture had the file gone on
+    /// ([`Decoder::contradicted_posture`]); it is reported from when it was first held, as it
+    /// would have been. Its confidence: its smoothed probability at the last frame. Call
+    /// after the last frame's step and before [`Decoder::finish`].
+    pub fn overrule_at_end(&mut self) -> Vec<Change> {
+        let (Some(end), Some((c, since))) = (self.last_t, self.contradiction) else {
+            return Vec::new();
+        };
+        let (best, conf) = argmax(&self.smoothed);
+        let still_held = best == c && conf >= self.cfg.confidence_threshold && !self.possible(c);
+        if !still_held
+            || self.current.label == Label::Class(c)
+            || end - since < self.cfg.min_duration_s
+        {
+            return Vec::new();
+        }
+        let began = since.max(self.current.since).min(end);
+        let mut changes = Vec::new();
+        if let Some(seg) = self.close(began) {
+            changes.push(Change::Ended(seg));
+        }
+        self.current = Current {
+            label: Label::Class(c),
+            since: began,
+            conf_sum: self.smoothed.get(c).copied().unwrap_or(0.0) as f64,
+            frames: 1,
+        };
+        self.candidate = None;
+        self.away = None;
+        self.contradiction = None;
+        self.posture = Posture::Unknown;
+        changes.push(Change::Started {
+            label: Label::Class(c),
+            at: began,
+        });
+        changes
+    }
+
     /// Ends the current segment at the last frame (end of a file).
     pub fn finish(&mut self) -> Option<Segment> {
         let end = self.last_t?;
@@ -986,6 +1028,49 @@ mod tests {
         let mut d = Decoder::new(cfg, c.iter().map(|s| s.to_string()).collect());
         let (changes, _) = play(&mut d, &missed_sit_down);
         assert_eq!(started(&changes, &d), ["walk_away", "uncertain", "sitting"]);
+    }
+
+    /// The same missed sit-down in a file that ends 1 s into the sitting: too soon for the
+    /// posture rule, but at the end the person is taken to hold their pose, so `sitting` is
+    /// reported from when the model first held it. Held for less than the minimum duration,
+    /// or no longer the likeliest at the end, it is not.
+    #[test]
+    fn a_file_ending_soon_after_a_missed_sit_down_ends_seated() {
+        let c = ["stand_up", "sit_down", "still", "sitting", "walk_away"];
+        let at_end = |seated_s: f64, then: Option<&str>| {
+            let mut d = dec_of(&c);
+            let mut steps = vec![
+                (2.0, Some(pn(&c, "walk_away", 0.95))),
+                (0.5, Some(pn(&c, "still", 0.3))),
+                (seated_s, Some(pn(&c, "sitting", 0.95))),
+            ];
+            if let Some(then) = then {
+                steps.push((0.5, Some(pn(&c, then, 0.95))));
+            }
+            let (changes, _) = play(&mut d, &steps);
+            let before = started(&changes, &d);
+            let overruled = d.overrule_at_end();
+            let seg = d.finish();
+            (overruled, seg, before)
+        };
+        let (overruled, seg, before) = at_end(1.0, None);
+        assert_eq!(before, ["walk_away", "uncertain"]);
+        let [Change::Started { label, at }] = overruled.as_slice() else {
+            panic!("{overruled:?}");
+        };
+        assert_eq!(*label, Label::Class(3));
+        assert!((2.5..2.8).contains(at), "sitting from {at:.2} s");
+        let seg = seg.expect("the sitting segment");
+        assert_eq!((seg.activity.as_str(), seg.start), ("sitting", *at));
+        assert!(seg.end > 3.4 && seg.confidence > 0.7, "{seg:?}");
+        // Held at the threshold for a moment only (the smoothing crosses it late).
+        assert!(at_end(0.3, None).0.is_empty());
+        // The model moved on before the end (standing still again): nothing to overrule.
+        assert!(at_end(1.0, Some("still")).0.is_empty());
+        // Held long enough for the posture rule itself: reported already, nothing to add.
+        let (overruled, _, before) = at_end(4.0, None);
+        assert_eq!(before, ["walk_away", "uncertain", "sitting"]);
+        assert!(overruled.is_empty());
     }
 
     #[test]

@@ -283,16 +283,7 @@ impl Classifier {
                 .as_ref()
                 .and_then(|tr| tr.at(t + self.decoder.smoothing_s()));
             let d = self.decoder.step_turning(t, probs, person, turning);
-            for c in d.changes {
-                match c {
-                    Change::Ended(s) => {
-                        self.tug.push(s.clone());
-                        fin.ended.push(s);
-                    }
-                    Change::Started { label, at } => self.tug.started(self.decoder.name(label), at),
-                }
-            }
-            fin.tugs.extend(self.tug.poll());
+            self.changes_at_end(d.changes, &mut fin);
             fin.decisions.push(FrameActivity {
                 at: t,
                 label: d.label,
@@ -302,6 +293,12 @@ impl Classifier {
                 person,
             });
         }
+        // Held, the last pose would have kept a steady class the posture forbids long enough
+        // to overrule it (someone who sat down as the file ends, the sit-down missed).
+        if self.hold_last_pose {
+            let changes = self.decoder.overrule_at_end();
+            self.changes_at_end(changes, &mut fin);
+        }
         if let Some(s) = self.decoder.finish() {
             self.tug.push(s.clone());
             fin.ended.push(s);
@@ -309,6 +306,20 @@ impl Classifier {
         fin.tugs.extend(self.tug.poll());
         fin.tugs.extend(self.tug.finish());
         fin
+    }
+
+    /// A file's last decisions' changes, to the Timed Up and Go finder and the result.
+    fn changes_at_end(&mut self, changes: Vec<Change>, fin: &mut Finished) {
+        for c in changes {
+            match c {
+                Change::Ended(s) => {
+                    self.tug.push(s.clone());
+                    fin.ended.push(s);
+                }
+                Change::Started { label, at } => self.tug.started(self.decoder.name(label), at),
+            }
+        }
+        fin.tugs.extend(self.tug.poll());
     }
 
     /// Decisions for a file's last moments as if the person held their last pose: the windows

@@ -602,6 +602,26 @@ impl TugDetector {
             Some((a, since)) if a == "sitting" && *since <= to => Some(*since),
             _ => None,
         };
+        // That `sitting` may have ended already (at the end of the input): the test is
+        // matched without it.
+        let ended = match (self.history.last(), seated_from) {
+            (Some(l), Some(from)) if l.activity == "sitting" && l.start >= from => {
+                self.history.pop()
+            }
+            _ => None,
+        };
+        let found = self.try_implied_sit_before(to, last, seated_from);
+        if let Some(s) = ended
+            && !found
+        {
+            self.history.push(s);
+        }
+        found
+    }
+
+    /// [`TugDetector::try_implied_sit`] with the segments before the `sitting` that began at
+    /// `seated_from`, if any.
+    fn try_implied_sit_before(&mut self, to: f64, last: bool, seated_from: Option<f64>) -> bool {
         let to = seated_from.unwrap_or(to);
         let Some(l) = self.history.last() else {
             return false;
@@ -1631,7 +1651,11 @@ mod tests {
             }
             out.extend(d.poll());
         }
-        for s in &segs[next..] {
+        // The input ends: what the decoder has yet to report starts, then ends.
+        for (i, s) in segs.iter().enumerate().skip(next) {
+            if i >= started {
+                d.started(&s.activity, s.start);
+            }
             d.push(s.clone());
         }
         out.extend(d.finish());
@@ -2326,6 +2350,15 @@ mod tests {
         assert_eq!(last.activity, "sit_down");
         assert!(last.implied, "{r:?}");
         assert!((r[0].end - 9.8).abs() < 0.15, "{r:?}");
+        // The input ending 0.5 s into that `sitting`, the person still sitting back (reported
+        // at the end, its segment ended with the input): the same test, its end estimated.
+        let short = out_and_back(&[seg("sitting", 9.8, 10.3)]);
+        let mut settling = m.clone();
+        settling.settle_s = 1.0;
+        let r2 = play_lagged(TugEnd::Settled, &short, &settling, 10.3, 0.6);
+        assert_eq!(r2.len(), 1, "{r2:?}");
+        assert!(r2[0].end_estimated, "{r2:?}");
+        assert!((r2[0].end - r[0].end).abs() < 0.15, "{r2:?} against {r:?}");
         // Nothing reported after the walk back: the hip alone cannot show it.
         assert!(play_lagged(TugEnd::Settled, &out_and_back(&[]), &m, 14.0, 0.4).is_empty());
         // `sitting` reported on a seat 4 torso lengths from the one they rose from.
