@@ -1067,6 +1067,19 @@ mod tests {
         assert!(at_end(0.3, None).0.is_empty());
         // The model moved on before the end (standing still again): nothing to overrule.
         assert!(at_end(1.0, Some("still")).0.is_empty());
+        // Lost from view while held (the posture forgotten), then seen again with nothing
+        // at the threshold to the end: the `sitting` held before is not what the model says.
+        let mut d = dec_of(&c);
+        play(
+            &mut d,
+            &[
+                (2.0, Some(pn(&c, "walk_away", 0.95))),
+                (1.0, Some(pn(&c, "sitting", 0.95))),
+                (2.5, None),
+                (1.0, Some(pn(&c, "still", 0.4))),
+            ],
+        );
+        assert!(d.overrule_at_end().is_empty());
         // Held long enough for the posture rule itself: reported already, nothing to add.
         let (overruled, _, before) = at_end(4.0, None);
         assert_eq!(before, ["walk_away", "uncertain", "sitting"]);
