@@ -38,47 +38,20 @@ vectors".
 """
 import argparse
 import glob
-import json
 import os
 import sys
 import time
 
 import numpy as np
 
-CLASSES = ["walk_toward", "walk_away", "turn", "sit_down", "stand_up", "still", "walk_across", "other", "sitting"]
-LAG = 1.0
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from train import CLASSES, LABEL_LAG_S as LAG, read_features_csv as read_features, read_labels  # noqa: E402
+
 COLLAR = 0.25
 
 
 def log(*a):
     print(*a, file=sys.stderr, flush=True)
-
-
-def read_labels(path):
-    ts, ys = [], []
-    with open(path) as f:
-        for line in f:
-            if line.strip():
-                d = json.loads(line)
-                ts.append(float(d["t"]))
-                lab = d.get("label")
-                ys.append(CLASSES.index(lab) if lab in CLASSES else -1)
-    return np.array(ts), np.array(ys, int)
-
-
-def read_features(path):
-    npy = path + ".npy"
-    if os.path.exists(npy) and os.path.getmtime(npy) >= os.path.getmtime(path):
-        a = np.load(npy)
-    else:
-        import warnings
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            a = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
-        np.save(npy, a)
-    if a.size == 0:
-        return np.zeros(0), np.zeros((0, 109), np.float32)
-    return a[:, 0], a[:, 1:].astype(np.float32)
 
 
 def change_distance(t_lab, y_lab, t):
