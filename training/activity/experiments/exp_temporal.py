@@ -45,7 +45,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from train import CLASSES, LABEL_LAG_S as LAG, read_features_csv as read_features, read_labels  # noqa: E402
+from train import CLASSES, LABEL_LAG_S as LAG, join_lagged, read_features_csv as read_features, read_labels  # noqa: E402,E501
 
 COLLAR = 0.25
 
@@ -77,10 +77,8 @@ def load(spec, max_files=None):
         t_l, y_l = read_labels(fn)
         if len(t_f) == 0:
             continue
-        idx = np.searchsorted(t_l, t_f - LAG + 1e-6, side="right") - 1
-        yy = np.where(idx >= 0, y_l[np.clip(idx, 0, None)], -2)
         X.append(Xf)
-        y.append(yy)
+        y.append(join_lagged(t_f, t_l, y_l))
         dist.append(change_distance(t_l, y_l, t_f - LAG))
         seq.append(np.full(len(t_f), k))
         t.append(t_f)
@@ -274,20 +272,16 @@ def to_onnx(net, path):
 
 def check_export(path, net, sets):
     """onnxruntime on the exported graph against the network, on a few rows of each set."""
+    import jax
     import jax.numpy as jnp
     import onnxruntime as ort
     s = ort.InferenceSession(path)
     for name, d in sets.items():
         idx = history_index(d, net["k"], net["step"])[:: max(1, len(d["y"]) // 200)]
-        want = np.asarray(jax_softmax(net["apply"](net["params"], jnp.asarray(d["X"][idx]), net["mean"], net["std"])))
+        want = np.asarray(jax.nn.softmax(net["apply"](net["params"], jnp.asarray(d["X"][idx]), net["mean"], net["std"])))
         rows = [d["X"][i][None] if net["k"] > 1 else d["X"][i][-1:] for i in idx]
         got = np.concatenate([s.run(None, {"features": r})[0] for r in rows])
         log(f"  export check on {name}: max |difference| {np.abs(got - want).max():.2e} over {len(idx)} rows")
-
-
-def jax_softmax(x):
-    import jax
-    return jax.nn.softmax(x)
 
 
 def committed(d, onnx_path):
