@@ -21,9 +21,10 @@ score on the same rows (onnxruntime) is printed beside them.
 Needs JAX (CPU) and optax, in a venv of their own (not part of ``make model``)::
 
     python3 -m venv training/.venv-temporal
-    training/.venv-temporal/bin/pip install "jax[cpu]==0.4.35" optax==0.2.4 numpy==2.1.3
+    training/.venv-temporal/bin/pip install "jax[cpu]==0.4.35" optax==0.2.4 numpy==2.1.3 \\
+        onnx==1.17.0 onnxruntime==1.20.1
     training/.venv-temporal/bin/python training/activity/experiments/exp_temporal.py \\
-        --train DIR_TRAIN_FEATURES:DIR_TRAIN_JSONL --test DIR_FEATURES:DIR_JSONL \\
+        --train DIR_TRAIN_FEATURES:DIR_TRAIN_JSONL --test test=DIR_FEATURES:DIR_JSONL \\
         --history 1 8 --step 0.25
 
 ``--train`` is ``features_dir:jsonl_dir`` and each ``--test`` ``name=features_dir:jsonl_dir``
@@ -287,12 +288,8 @@ def check_export(path, net, sets):
 def committed(d, onnx_path):
     import onnxruntime as ort
     s = ort.InferenceSession(onnx_path)
-    inp = s.get_inputs()[0].name
-    p = s.run(None, {inp: d["X"].astype(np.float32)})
-    p = p[-1] if len(p) > 1 else p[0]
-    if isinstance(p, list):
-        p = np.array([[r[c] for c in range(len(CLASSES))] for r in p])
-    return scores(d, np.asarray(p).argmax(1))
+    p = s.run(["probabilities"], {s.get_inputs()[0].name: d["X"].astype(np.float32)})[0]
+    return scores(d, p.argmax(1))
 
 
 def main():
