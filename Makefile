@@ -110,6 +110,25 @@ eval-real: build
 	$$py training/realdata/bandai.py --out target/realdata/bandai >/dev/null && \
 	$$py training/realdata/eval_real.py --activityd $(BIN) --data target/realdata
 
+# The same 40 TST tests in other rooms: each corner camera placed, and the pose noise drawn,
+# again per room (tst_tug.py --room K, K = 1..12): from high in front with mild and with the
+# generator's noise, from behind the chair with the generator's noise; 1,440 tests as
+# recorded. A wider check of the Timed Up and Go finder than eval-real's one room per view
+# (~6 min). Writes target/realdata/report-rooms.json.
+.PHONY: eval-real-rooms
+eval-real-rooms: build
+	@py=training/.venv-realdata/bin/python; \
+	if [ ! -x $$py ]; then python3 -m venv training/.venv-realdata && \
+	  training/.venv-realdata/bin/pip install --quiet -r training/realdata/requirements.txt; fi; \
+	sets=""; for r in $$(seq 1 12); do \
+	  $$py training/realdata/tst_tug.py --view corner_front --room $$r >/dev/null && \
+	  $$py training/realdata/tst_tug.py --view corner_front --noise generator --room $$r >/dev/null && \
+	  $$py training/realdata/tst_tug.py --view corner_back --noise generator --room $$r >/dev/null || exit 1; \
+	  sets="$$sets tst_tug_corner_front_room$$r tst_tug_corner_front_noisy_room$$r tst_tug_corner_back_noisy_room$$r"; \
+	done; \
+	$$py training/realdata/eval_real.py --activityd $(BIN) --data target/realdata --sets $$sets \
+	  --json target/realdata/report-rooms.json
+
 # cargo-fuzz on the parsers (FUZZ_SECONDS per target, default 120); not part of `make test`.
 fuzz:
 	@scripts/fuzz.sh

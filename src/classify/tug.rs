@@ -51,8 +51,12 @@
 //!   stands for seat contact (the seat is checked as for any test).
 //! * a `sit_down` read where the person then walks on with no `stand_up` between (the turn
 //!   near a high camera, the legs out of the picture) is a misreading, taken as `other`; so
-//!   is a moment's `sit_down` and `stand_up` on the way, away from the chair
-//!   ([`TugDetector::misread_rise`]).
+//!   is a moment's `sit_down` and `stand_up` on the way, away from the chair, with perhaps a
+//!   moment's `sitting` between ([`TugDetector::misread_rise`]).
+//! * after a pause, the walk from there on (every walk segment up to the next pause) is
+//!   compared with the walk so far, by their longest pieces' labels and by the hip's path:
+//!   a moment of `walk_across` right after the far end, the body hardly moving, may be the
+//!   end of the turn.
 //!
 //! The rise must find the person seated ([`seated_before`]): after a rise or walking with no
 //! sit-down since, a `stand_up` is a misreading (straightening up after picking something up).
@@ -122,6 +126,11 @@ const MAX_OTHER_S: f64 = 1.0;
 /// camera): a turn of 180° takes 1–3 s even for a slow walker (TUG turn times: about 2 s in
 /// older adults), so 3 s of `other` where the turn is can be that turn, not exercising.
 const MAX_OTHER_TURN_S: f64 = 3.0;
+/// A moment's `sitting` (or `still`) read between a `sit_down` and a `stand_up` on the way,
+/// away from the chair, shorter than this is still the turn misread: it is the evidence the
+/// decoder takes to set a seated posture (`posture_evidence_s`, 1.5 s), which the misreading
+/// never reached.
+const MISREAD_SEATED_S: f64 = 1.5;
 /// Longest stretch without a reported activity (nobody in view, or `uncertain`) taken for an
 /// unseen turn: the far end out of view. A slow walker (0.4 m/s) out of view for the last
 /// metre each way and turning in 3 s is unseen for 8 s.
@@ -915,27 +924,35 @@ impl TugDetector {
         })
     }
 
-    /// Whether the `stand_up` at `body[i]` only ends a moment's `sit_down` on the way: the two
-    /// (with nothing but `other` or `turn` between) within [`MAX_OTHER_TURN_S`], after walking there,
-    /// and away from the seat the test ends on at `seat_at` (the hip more than
+    /// Whether the `stand_up` at `body[i]` only ends a moment's `sit_down` on the way: the
+    /// rise read within [`MAX_OTHER_TURN_S`] of the sit-down (with nothing but `other`,
+    /// `turn` and less than [`MISREAD_SEATED_S`] of `sitting` or `still` between), after
+    /// walking there, and away from the seat the test ends on at `seat_at` (the hip more than
     /// [`SAME_SEAT_TORSO`] torso lengths from it in the image). The turn near a high camera,
-    /// the legs out of the picture, can read as sitting down and getting up.
+    /// the legs out of the picture or the body seen steeply from above, can read as sitting
+    /// down and getting up.
     fn misread_rise(&self, body: &[Segment], i: usize, seat_at: f64) -> bool {
         let stand = &body[i];
         let Some(j) = body[..i]
             .iter()
-            .rposition(|s| !matches!(kind(&s.activity), Kind::Other | Kind::Turn))
+            .rposition(|s| !matches!(kind(&s.activity), Kind::Other | Kind::Turn | Kind::Still))
         else {
             return false;
         };
         let sit = &body[j];
+        let seated: f64 = body[j + 1..i]
+            .iter()
+            .filter(|s| kind(&s.activity) == Kind::Still)
+            .map(|s| s.end - s.start)
+            .sum();
         let walked_there = body[..j]
             .iter()
             .rev()
             .find(|s| !matches!(kind(&s.activity), Kind::Other | Kind::Still))
             .is_some_and(|s| kind(&s.activity) == Kind::Walk);
         if kind(&sit.activity) != Kind::Sit
-            || stand.end - sit.start > MAX_OTHER_TURN_S
+            || stand.start - sit.start > MAX_OTHER_TURN_S
+            || seated >= MISREAD_SEATED_S
             || !walked_there
         {
             return false;
@@ -973,12 +990,23 @@ impl TugDetector {
                 Token::Seg(s, Kind::Walk) => match groups.last_mut() {
                     Some(g) if g.kind == Kind::Walk => {
                         let prev = *g.segs.last().expect("a segment");
-                        // After a pause, the way back is compared with the whole walk so far:
-                        // its last piece may be the turn read as a moment's walking, in which
-                        // the body hardly moved.
+                        // After a pause, the whole walk so far is compared with the whole walk
+                        // from here (the walks that follow with no pause): the last piece before
+                        // the pause, or the first after it, may be the turn read as a moment's
+                        // walking, in which the body hardly moved.
                         let reversed = opposite(&prev.activity, &s.activity)
-                            || (s.start - prev.end > 0.5
-                                && self.reverses((g.start, prev.end), (s.start, s.end)));
+                            || (s.start - prev.end > 0.5 && {
+                                let on: Vec<&Segment> = tokens[i..]
+                                    .iter()
+                                    .map_while(|t| match *t {
+                                        Token::Seg(w, Kind::Walk) => Some(w),
+                                        _ => None,
+                                    })
+                                    .collect();
+                                let end = on.last().map_or(s.end, |w| w.end);
+                                opposite(&main_walk(&g.segs).activity, &main_walk(&on).activity)
+                                    || self.reverses((g.start, prev.end), (s.start, end))
+                            });
                         if imply_turns && reversed {
                             // Walking one way and then back cannot happen without a turn.
                             groups.push(Group {
@@ -2226,8 +2254,9 @@ mod tests {
     /// turn; at the chair it is a sit and a rise, and the test starts again.
     #[test]
     fn a_moment_sat_and_risen_at_the_far_end_is_the_turn_misread() {
-        // `other` or `turn` between the two (the misreading often spans the turn).
-        for between in ["other", "turn"] {
+        // `other` or `turn` between the two (the misreading often spans the turn), or a
+        // moment's `sitting`.
+        for between in ["other", "turn", "sitting"] {
             let segs = [
                 seg("stand_up", 0.0, 1.5),
                 seg("walk_toward", 1.5, 4.0),
@@ -2249,6 +2278,73 @@ mod tests {
             m.far_x = 520.0;
             assert!(play_with(TugEnd::Settled, &segs, &m, 13.5).is_empty());
         }
+    }
+
+    /// The misread rise may end more than 3 s after the misread sit-down began, with up to
+    /// 1.5 s of `sitting` between (seen steeply from above near a high camera, the turn looks
+    /// like sitting for a moment): it begins within 3 s. Seated for 1.5 s or more away from
+    /// the chair, the person really sat there, and rising from that other seat and sitting
+    /// down on the first is no test.
+    #[test]
+    fn a_misread_rise_is_timed_from_its_start_and_a_long_sit_elsewhere_is_real() {
+        let play = |sitting_s: f64| {
+            let up = 4.8 + sitting_s;
+            let segs = [
+                seg("sitting", 0.0, 1.0),
+                seg("stand_up", 1.0, 2.5),
+                seg("walk_toward", 2.5, 4.0),
+                seg("sit_down", 4.0, 4.8),
+                seg("sitting", 4.8, up),
+                seg("stand_up", up, up + 1.8),
+                seg("walk_away", up + 1.8, up + 4.8),
+                seg("sit_down", up + 4.8, up + 6.3),
+            ];
+            let mut m = Motion::new((1.0, 2.5), (up + 4.8, up + 6.3));
+            m.out_back = (4.0, up + 1.8);
+            play_with(TugEnd::Settled, &segs, &m, up + 9.0)
+        };
+        // 0.9 s of `sitting`: the rise ends 3.5 s after the sit-down began, starts 1.7 s after.
+        let r = play(0.9);
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert_eq!(r[0].start, 1.0);
+        assert_eq!(
+            names(&r[0]),
+            ["stand_up", "walk_toward", "turn", "walk_away", "sit_down"]
+        );
+        assert!(play(1.6).is_empty());
+    }
+
+    /// Walking out, the far end not seen for 2 s, then a moment of `walk_across` while the
+    /// body has hardly moved (the end of the turn) before walking back: the walk from there on
+    /// goes back the way the walk out came (its longest piece `walk_away` against
+    /// `walk_toward`), so the turn is implied in the gap.
+    #[test]
+    fn a_moment_across_after_the_far_end_is_compared_with_the_walk_that_follows() {
+        let segs = [
+            seg("sitting", 0.0, 1.0),
+            seg("stand_up", 1.0, 2.5),
+            seg("walk_toward", 2.5, 5.0),
+            seg("walk_across", 7.0, 7.5),
+            seg("walk_away", 7.5, 10.0),
+            seg("turn", 10.0, 11.0),
+            seg("sit_down", 11.0, 12.5),
+        ];
+        let mut m = Motion::new((1.0, 2.5), (11.0, 12.5));
+        m.out_back = (5.0, 7.5);
+        let r = play_with(TugEnd::Settled, &segs, &m, 15.0);
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert_eq!(
+            names(&r[0]),
+            [
+                "stand_up",
+                "walk_toward",
+                "turn",
+                "walk_away",
+                "turn",
+                "sit_down"
+            ]
+        );
+        assert!(r[0].phases[2].implied, "{r:?}");
     }
 
     /// Someone who stood up (or walked) and has not sat down since cannot rise: a `stand_up`

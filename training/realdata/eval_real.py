@@ -359,6 +359,10 @@ def print_targets(sets):
     if within:
         print("  TST TUG, start and end within 0.5 s (the bar for a real recording: every test): "
               + "; ".join(f"{n[len('tst_tug_'):] or 'kinect'} {t['within_half_s']}/{t['labelled']}" for n, t in within))
+        if len(within) > 1:
+            tot = {k: sum(t[k] for _, t in within) for k in ("labelled", "found", "false", "within_half_s")}
+            print(f"  TST TUG, all {len(within)} views together: found {tot['found']} of {tot['labelled']}, "
+                  f"false {tot['false']}, start and end within 0.5 s {tot['within_half_s']}")
     ut = sets.get("utkinect")
     if ut:
         rec = [ut["per_class"].get("sit_down", {}).get("recall"), ut["per_class"].get("stand_up", {}).get("recall"),

@@ -50,6 +50,12 @@ recording: nothing was set from the videos the project is judged on (not availab
 
 Hold (`--hold-s S`): the last pose held S seconds after the end (the person sits on still).
 
+Rooms (`--room K`, K >= 1): the corner camera placed, and the noise drawn, again from seeds
+with K appended: the same 40 people in other rooms, each room a different draw of the ranges
+above (room 0, the default, is the converter's own, which `make eval-real` measures and on
+which the finder's rules were chosen). Output directory suffix `_room<K>`; `make
+eval-real-rooms` measures rooms 1-12.
+
 Noise (`--noise`): `mild`, the mocap fixtures' (above), or `generator`: the parameters drawn
 per sequence as the generator draws them (G.sample_noise_params, seeded with (20240601,
 raw_index, 3)): left/right swaps while the back is turned, lost frames, glitches. Output
@@ -113,10 +119,15 @@ def tug_record(ts, lab, s, e):
                 rule="start: first frame of label 1; end: last frame of label 5")
 
 
-def corner_camera(raw, view, pel, lab):
+def seeds(*parts, room=0):
+    """The seed of one draw: room 0 is the converter's own rooms (the `make eval-real` sets)."""
+    return [SEED, *parts] + ([room] if room else [])
+
+
+def corner_camera(raw, view, pel, lab, room=0):
     """The virtual corner camera of `view` for one sequence (docstring); pel (T, 3) the pelvis
     in world coordinates, lab the TST labels."""
-    rng = np.random.default_rng([SEED, raw, 1 if view == "corner_front" else 2])
+    rng = np.random.default_rng(seeds(raw, 1 if view == "corner_front" else 2, room=room))
     chair = np.median(pel[lab == 0][:10, :2], axis=0) if (lab == 0).any() else pel[0, :2]
     turn = np.median(pel[lab == 3, :2], axis=0)
     d = G.norm(turn - chair)
@@ -137,7 +148,7 @@ def corner_camera(raw, view, pel, lab):
                     width=640, height=480)
 
 
-def convert(npz, out_dir, view="kinect", noise="mild", hold_s=0.0):
+def convert(npz, out_dir, view="kinect", noise="mild", hold_s=0.0, room=0):
     d = np.load(npz)
     os.makedirs(out_dir, exist_ok=True)
     docs = []
@@ -160,15 +171,15 @@ def convert(npz, out_dir, view="kinect", noise="mild", hold_s=0.0):
             labels = labels + ["sitting"] * m
         if view != "kinect":
             pel = (X[:, 23] + X[:, 24]) / 2
-            cam = corner_camera(raw, view, pel, lab)
+            cam = corner_camera(raw, view, pel, lab, room)
             walking = [v in ("walk_toward", "walk_away") for v in labels]
             walks = C.resolve_walks(ts, pel[:, :2], walking, cam.pos[:2])
             labels = [w if w is not None else v for v, w in zip(labels, walks)]
         name = f"{raw:02d}"
         params = None
         if noise == "generator":
-            params = G.sample_noise_params(np.random.default_rng([SEED, raw, 3]), FPS)
-        doc = C.render(out_dir, name, X, ts, cam, labels, [SEED, raw], noise=params, tug=tug_record(ts, lab, s, e),
+            params = G.sample_noise_params(np.random.default_rng(seeds(raw, 3, room=room)), FPS)
+        doc = C.render(out_dir, name, X, ts, cam, labels, seeds(raw, room=room), noise=params, tug=tug_record(ts, lab, s, e),
                        info=dict(source=dict(set="tst_tug", file=os.path.basename(npz), raw_index=raw, row=k),
                                  view=view, camera_height_m=round(float(cam.pos[2]), 3),
                                  facing_exchanged_frames=int(swapped.sum()),
@@ -191,11 +202,14 @@ def main():
     ap.add_argument("--hold-s", type=float, default=0.0,
                     help="hold the last pose this long after the recording's end (the person sits on "
                     "still): the clock measured without the files' cut")
+    ap.add_argument("--room", type=int, default=0,
+                    help="K >= 1: other draws of the corner camera's place and of the noise (room K), "
+                    "the same people in other rooms; 0: the converter's own (the make eval-real sets)")
     a = ap.parse_args()
     name = "tst_tug" + ("" if a.view == "kinect" else "_" + a.view) + ("" if a.noise == "mild" else "_noisy") \
-        + (f"_hold{a.hold_s:g}" if a.hold_s > 0 else "")
+        + (f"_hold{a.hold_s:g}" if a.hold_s > 0 else "") + (f"_room{a.room}" if a.room else "")
     out = a.out or os.path.join(C.OUT, name)
-    convert(a.npz, out, a.view, a.noise, a.hold_s)
+    convert(a.npz, out, a.view, a.noise, a.hold_s, a.room)
 
 
 if __name__ == "__main__":
