@@ -303,6 +303,23 @@ fn main() {
         "macro-F1 with a {COLLAR_S} s collar around true changes {:.3}",
         mean(&collar)
     );
+    let per_class: Vec<String> = classes
+        .iter()
+        .filter_map(|c| scores(&cm_collar, c).map(|s| format!("{c} {:.3}", s.2)))
+        .collect();
+    println!("  per class with the collar: {}", per_class.join(", "));
+    let mut top_collar: Vec<(&(String, String), &usize)> =
+        cm_collar.iter().filter(|((a, b), _)| a != b).collect();
+    top_collar.sort_by(|a, b| b.1.cmp(a.1));
+    let top_collar: Vec<String> = top_collar
+        .iter()
+        .take(10)
+        .map(|((a, b), n)| format!("{a} → {b} {n}"))
+        .collect();
+    println!(
+        "  most frequent confusions with the collar: {}",
+        top_collar.join(", ")
+    );
     if has_sitting {
         // Comparable with the models before `sitting`: seated and standing still are one class.
         for (name, m) in [("", &cm), (" and the collar", &cm_collar)] {

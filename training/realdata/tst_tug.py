@@ -209,6 +209,7 @@ def main():
     name = "tst_tug" + ("" if a.view == "kinect" else "_" + a.view) + ("" if a.noise == "mild" else "_noisy") \
         + (f"_hold{a.hold_s:g}" if a.hold_s > 0 else "") + (f"_room{a.room}" if a.room else "")
     out = a.out or os.path.join(C.OUT, name)
+    C.check_switch_side_on()  # the facing fix on a body of known turn
     convert(a.npz, out, a.view, a.noise, a.hold_s, a.room)
 
 

@@ -117,6 +117,7 @@ def main():
     ap.add_argument("--out", default=os.path.join(C.OUT, "utkinect"))
     ap.add_argument("--labels", default="actionLabel_modified.txt")
     a = ap.parse_args()
+    C.check_switch_side_on()  # the facing fix on a body of known turn
     convert(a.src, a.out, a.labels)
 
 
