@@ -206,10 +206,14 @@ impl Browser {
     }
 
     /// Polls `expr` until it is true; `what` names the wait in the failure.
+    /// Until the page has loaded, the elements `expr` reads may not exist yet: an exception
+    /// counts as not yet (right after `navigate` the old document may still be there).
     fn wait_for(&mut self, timeout: Duration, what: &str, expr: &str) {
+        let guarded =
+            format!("(() => {{ try {{ return ({expr}); }} catch (e) {{ return false; }} }})()");
         let ok = wait_until(timeout, || {
             std::thread::sleep(Duration::from_millis(200));
-            self.eval(expr) == Value::Bool(true)
+            self.eval(&guarded) == Value::Bool(true)
         });
         assert!(ok, "{what}: not within {timeout:?}\n{}", self.dom_summary());
     }

@@ -30,6 +30,13 @@
 //!   is seen rotating (`super::turning`), so a curving path shows turns. A walk of up to
 //!   [`MAX_STEP_BACK_S`] after the last turn (turned short of the chair, a step back to it)
 //!   belongs to that turn.
+//! * a walk back read as part of the far turn (a short walk back between two turns the same
+//!   way round keeps the body rotating, and the far turn, the walk back and the turn to sit
+//!   read as one `turn`): when the test would end with a walk out and one turn phase, and the
+//!   hip, from its farthest from where the walk out began, comes back the way it went for
+//!   [`MIN_WALK_BACK_IN_TURN_S`] or more, the turn ends at that farthest point and an implied
+//!   walk back follows (see [`TugDetector::walk_back_in_turn`]); tried only when the test
+//!   does not match as seen.
 //! * a turn to sit down read as walking (the classifier often carries the walk back on into
 //!   it) is implied when the shoulders show it: turning round, the body passes side-on to
 //!   the camera, whatever the camera's angle to the path, and the shoulders' apparent width
@@ -141,6 +148,10 @@ const IMPLIED_SIT_AFTER_S: f64 = 1.5;
 /// Longest walk between the final turn and the sit-down taken for stepping back to the chair
 /// after turning short of it (s): a step or two, at an older walker's cadence.
 const MAX_STEP_BACK_S: f64 = 1.5;
+/// Least walk back taken from inside a turn phase that swallowed it (s): the far turn, the
+/// walk back and the turn to sit all read as one turn when the walk back is short and the
+/// body keeps rotating through it ([`TugDetector::walk_back_in_turn`]).
+const MIN_WALK_BACK_IN_TURN_S: f64 = 1.0;
 const MIN_TOTAL_S: f64 = 3.0;
 const MAX_TOTAL_S: f64 = 120.0;
 
@@ -456,6 +467,9 @@ struct Group<'a> {
     segs: Vec<&'a Segment>,
     start: f64,
     end: f64,
+    /// A walk inferred, not seen (the walk back inside a turn phase): named against the walk
+    /// out, `"implied": true`.
+    implied: bool,
 }
 
 impl TugDetector {
@@ -855,7 +869,10 @@ impl TugDetector {
             return None;
         }
         tokens.reverse();
-        let groups = self.gather(&tokens, imply != Imply::Nothing)?;
+        let mut groups = self.gather(&tokens, imply != Imply::Nothing)?;
+        if imply != Imply::Nothing {
+            groups = self.walk_back_in_turn(groups);
+        }
         use Kind::*;
         let (groups, folded) = turns_on_the_way(groups)?;
         let kinds: Vec<Kind> = groups.iter().map(|g| g.kind).collect();
@@ -866,7 +883,8 @@ impl TugDetector {
         // picked out from several (the others folded into the walks): a turn may be a
         // quarter turn, and walking on after two of them is a walk about the room.
         let (out, mid, back) = (&groups[0], &groups[1], &groups[2]);
-        if folded || mid.segs.iter().all(|s| kind(&s.activity) != Turn) {
+        // (A walk back implied inside the turn was found by its reversal already.)
+        if !back.implied && (folded || mid.segs.iter().all(|s| kind(&s.activity) != Turn)) {
             let labelled = opposite(
                 &main_walk(&out.segs).activity,
                 &main_walk(&back.segs).activity,
@@ -896,10 +914,11 @@ impl TugDetector {
         for g in &groups {
             let seen_turn = g.segs.iter().any(|s| kind(&s.activity) == Turn);
             let activity = match g.kind {
+                Walk if g.implied => back_from(&main_walk(&out.segs).activity).to_string(),
                 Walk => main_walk(&g.segs).activity.clone(),
                 _ => "turn".to_string(),
             };
-            let implied = g.kind == Turn && !seen_turn;
+            let implied = g.implied || (g.kind == Turn && !seen_turn);
             phases.push(Phase {
                 activity,
                 start: g.start,
@@ -922,6 +941,52 @@ impl TugDetector {
             rise: seat.and_then(|(y, _, _)| self.risen((rise.start, rise.end), y)),
             seated_from: None,
         })
+    }
+
+    /// The walk back inside the far turn: a walk out followed by nothing but one turn phase
+    /// before the sit-down, where the hip, from its farthest from where the walk out began,
+    /// comes back the way it went for [`MIN_WALK_BACK_IN_TURN_S`] or more (as
+    /// [`TugDetector::reverses`] judges two walks). Seen from high in front, a short walk back
+    /// between two turns the same way round keeps the body rotating, and the far turn, the
+    /// walk back and the turn to sit read as one turn. The turn phase then ends at the far
+    /// point and an implied walk back follows it; anything else is returned as it was.
+    fn walk_back_in_turn<'a>(&self, groups: Vec<Group<'a>>) -> Vec<Group<'a>> {
+        let (out, turn) = match &groups[..] {
+            [o, t] if o.kind == Kind::Walk && t.kind == Kind::Turn => {
+                ((o.start, o.end), (t.start, t.end))
+            }
+            _ => return groups,
+        };
+        let Some((origin, size)) = self.hip_median(out.0, out.0 + 0.3, 1) else {
+            return groups;
+        };
+        // How far from the start of the walk out, as `displacement` measures it.
+        let away = |b: &Body| {
+            let s = (b.torso + size) / 2.0;
+            let (dx, dy) = ((b.hip[0] - origin[0]) / s, (b.hip[1] - origin[1]) / s);
+            let dz = 2.0 * (b.torso / size).ln();
+            dx * dx + dy * dy + dz * dz
+        };
+        let Some(far) = self
+            .seen(turn.0, turn.1)
+            .max_by(|a, b| away(&a.1).total_cmp(&away(&b.1)))
+            .map(|(t, _)| t)
+        else {
+            return groups;
+        };
+        if turn.1 - far < MIN_WALK_BACK_IN_TURN_S || !self.reverses(out, (far, turn.1)) {
+            return groups;
+        }
+        let mut groups = groups;
+        groups[1].end = far;
+        groups.push(Group {
+            kind: Kind::Walk,
+            segs: Vec::new(),
+            start: far,
+            end: turn.1,
+            implied: true,
+        });
+        groups
     }
 
     /// Whether the `stand_up` at `body[i]` only ends a moment's `sit_down` on the way: the
@@ -980,6 +1045,7 @@ impl TugDetector {
                     segs: Vec::new(),
                     start: a,
                     end: b,
+                    implied: false,
                 }),
                 None => return None,
             }
@@ -1014,6 +1080,7 @@ impl TugDetector {
                                 segs: Vec::new(),
                                 start: prev.end,
                                 end: s.start,
+                                implied: false,
                             });
                             groups.push(Group::of(Kind::Walk, s));
                         } else {
@@ -1417,6 +1484,7 @@ impl<'a> Group<'a> {
             segs: vec![seg],
             start: seg.start,
             end: seg.end,
+            implied: false,
         }
     }
 }
@@ -1485,6 +1553,15 @@ fn main_walk<'a>(segs: &[&'a Segment]) -> &'a Segment {
         .max_by(|a, b| (a.end - a.start).total_cmp(&(b.end - b.start)))
         .copied()
         .unwrap_or(segs[0])
+}
+
+/// The walk back's name from the walk out's: toward and away exchanged, across as it was.
+fn back_from(out: &str) -> &str {
+    match out {
+        "walk_toward" => "walk_away",
+        "walk_away" => "walk_toward",
+        other => other,
+    }
 }
 
 /// Whether two walk segments go opposite ways (toward and away from the camera).
@@ -2034,6 +2111,42 @@ mod tests {
         assert!(with_gap(9.0, 500.0).is_empty());
         // Coming back in view still going the same way (sitting down elsewhere): not a test.
         assert!(with_gap(5.0, 1100.0).is_empty());
+    }
+
+    /// The far turn, a short walk back and the turn to sit read as one long turn (a high
+    /// camera in front: the body keeps rotating through the walk back): where the hip comes
+    /// back the way it went for a second or more inside the turn, the walk back is implied
+    /// from its farthest point on. Where it comes back only at the turn's end (the walk back
+    /// not in it), nothing is implied and, as before, there is no test.
+    #[test]
+    fn a_walk_back_read_as_part_of_the_far_turn_is_implied() {
+        let play = |back_from: f64| {
+            let segs = [
+                seg("sitting", 0.0, 2.0),
+                seg("stand_up", 2.0, 3.5),
+                seg("walk_away", 3.5, 6.0),
+                seg("turn", 6.0, 10.0),
+                seg("sit_down", 10.8, 12.0),
+                seg("sitting", 12.0, 15.0),
+            ];
+            let mut m = Motion::new((2.0, 3.5), (10.8, 12.0));
+            m.out_back = (6.0, back_from);
+            play_with(TugEnd::SeatContact, &segs, &m, 15.0)
+        };
+        let r = play(7.0);
+        assert_eq!(r.len(), 1, "{r:?}");
+        let names: Vec<&str> = r[0].phases.iter().map(|p| p.activity.as_str()).collect();
+        assert_eq!(
+            names[..4],
+            ["stand_up", "walk_away", "turn", "walk_toward"],
+            "{r:?}"
+        );
+        let (turn, back) = (&r[0].phases[2], &r[0].phases[3]);
+        assert!(!turn.implied && back.implied, "{r:?}");
+        assert!((turn.start, turn.end) == (6.0, back.start), "{r:?}");
+        assert!((back.start - 7.0).abs() < 0.05, "{r:?}");
+        assert!((r[0].start - 2.0).abs() < 1e-9, "{r:?}");
+        assert!(play(9.6).is_empty());
     }
 
     /// The turn at the far end read as a moment's walking, then `uncertain`, then walking back,
