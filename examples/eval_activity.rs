@@ -280,17 +280,9 @@ fn main() {
         "reported uncertain/no_person: {other} frames ({:.1}%)",
         100.0 * other as f64 / total as f64
     );
-    let mut confusions: Vec<(&(String, String), &usize)> =
-        cm.iter().filter(|((a, b), _)| a != b).collect();
-    confusions.sort_by_key(|(_, n)| std::cmp::Reverse(**n));
-    let top: Vec<String> = confusions
-        .iter()
-        .take(8)
-        .map(|((a, b), n)| format!("{a} → {b} {n}"))
-        .collect();
     println!(
         "most frequent confusions (true → reported, frames): {}",
-        top.join(", ")
+        top_confusions(&cm, 8)
     );
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
     let all: Vec<f64> = f1s.iter().map(|(_, f)| *f).collect();
@@ -308,17 +300,9 @@ fn main() {
         .filter_map(|c| scores(&cm_collar, c).map(|s| format!("{c} {:.3}", s.2)))
         .collect();
     println!("  per class with the collar: {}", per_class.join(", "));
-    let mut top_collar: Vec<(&(String, String), &usize)> =
-        cm_collar.iter().filter(|((a, b), _)| a != b).collect();
-    top_collar.sort_by(|a, b| b.1.cmp(a.1));
-    let top_collar: Vec<String> = top_collar
-        .iter()
-        .take(10)
-        .map(|((a, b), n)| format!("{a} → {b} {n}"))
-        .collect();
     println!(
         "  most frequent confusions with the collar: {}",
-        top_collar.join(", ")
+        top_confusions(&cm_collar, 10)
     );
     if has_sitting {
         // Comparable with the models before `sitting`: seated and standing still are one class.
@@ -497,4 +481,16 @@ fn reference_tugs(
         }
     }
     out
+}
+
+/// The `k` largest off-diagonal counts of a confusion map, as "true → reported n".
+fn top_confusions(cm: &BTreeMap<(String, String), usize>, k: usize) -> String {
+    let mut off: Vec<(&(String, String), &usize)> =
+        cm.iter().filter(|((a, b), _)| a != b).collect();
+    off.sort_by_key(|(_, n)| std::cmp::Reverse(**n));
+    off.iter()
+        .take(k)
+        .map(|((a, b), n)| format!("{a} → {b} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
