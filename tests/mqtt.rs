@@ -113,7 +113,7 @@ fn availability_discovery_state_and_events_from_a_real_clip() {
         );
     }
 
-    // Two people at once: the man and the woman walking past (from ~3.2 s of the clip).
+    // Two people at once: the man and the woman walking past (from ~2.2 s of the clip).
     let two = sub.wait_for(&state_topic, Duration::from_secs(40), |p| {
         serde_json::from_str::<serde_json::Value>(p).unwrap()["people_count"] == 2
     });

@@ -767,8 +767,9 @@ fn two_people_crossing_keep_their_ids() {
     // Per frame: (a's x, b's x) and who was found where.
     let mut ids_a = Vec::new();
     let mut ids_b = Vec::new();
-    // Frames in which someone was already tracked, both were found, and the detector ran.
+    // Frames that began with both tracked and found both, in which the detector ran.
     let mut detector_runs_with_both_found = 0;
+    let mut both_tracked = false;
     for i in 0..n {
         let k = i as f64 / (n - 1) as f64;
         let xa = (200.0 + 880.0 * k) as u32;
@@ -776,7 +777,6 @@ fn two_people_crossing_keep_their_ids() {
         let frame = scene(&[(&a, xa, 560), (&b, xb, 600)]);
         let t = i as f64 / 15.0;
         let before = est.counters().detector_runs;
-        let was_tracking = i > 0 && est.is_tracking();
         let poses = est.estimate(&frame, t, &mut Timings::default()).unwrap();
         let hip_x =
             |p: &activityd::pose::Pose| 1280.0 * (p.landmarks[23].x + p.landmarks[24].x) / 2.0;
@@ -789,9 +789,10 @@ fn two_people_crossing_keep_their_ids() {
                 ids_b.push(p.person);
             }
         }
-        if was_tracking && poses.len() == 2 && est.counters().detector_runs > before {
+        if both_tracked && poses.len() == 2 && est.counters().detector_runs > before {
             detector_runs_with_both_found += 1;
         }
+        both_tracked = poses.len() == 2;
     }
     eprintln!("a: {ids_a:?}\nb: {ids_b:?}\ncounters: {:?}", est.counters());
     assert!(
@@ -862,4 +863,137 @@ fn two_real_people_are_tracked_apart_in_real_footage() {
             "each id stays on one person: {summary:?}"
         );
     }
+}
+
+/// A face near the camera (a seated bystander's head and shoulders in the foreground) does
+/// not hide the people beyond it. BlazePose is made to follow one person, and its detector
+/// scores everyone else low when a large face is in view: on the Sports2D clip with a real face pasted over
+/// its bottom-left corner, the woman walking across scored below the detector's threshold in
+/// every search and was never tracked. The tracker hides the people it follows from the
+/// detector when it looks for others, so she is found within one search for newcomers of
+/// when she is found without the face, while the face stays one person; and the first frame
+/// of a video finds both.
+#[test]
+fn a_face_in_the_foreground_does_not_hide_the_people_beyond() {
+    use activityd::frame::Frame;
+    use activityd::pose::{Mode, NEWCOMER_SEARCH_S, PoseEstimator};
+    use activityd::timings::Timings;
+    let models = models();
+    let astronaut = match offline::open_input(&fixture("images/skimage_astronaut.jpg")).unwrap() {
+        Input::Image(img) => img,
+        Input::Video(_) => unreachable!(),
+    };
+    // Her head and shoulders, 0.6 of the frame's height, cut by its bottom edge.
+    let head = image::imageops::crop_imm(&astronaut, 110, 0, 300, 330).to_image();
+    let mut frames = Vec::new();
+    tracked(&models, "sports2d_640x360", 0.0, |frame, _| {
+        frames.push((frame.t, frame.to_rgb_image()));
+    });
+    let (w, h) = (frames[0].1.width(), frames[0].1.height());
+    let side = (0.6 * h as f32) as u32;
+    let head = image::imageops::resize(&head, side * 300 / 330, side, image::imageops::Triangle);
+    let (left, top) = (10i64, (h - side * 4 / 5) as i64);
+    // Per frame: each person's id and nose (pixels), with and without the face.
+    let with_face = |img: &image::RgbImage, t: f64| {
+        let mut img = img.clone();
+        image::imageops::overlay(&mut img, &head, left, top);
+        Frame::from_rgb(w, h, img.into_raw(), t)
+    };
+    let run = |face: bool| {
+        let mut est = PoseEstimator::new(&models.pose, Mode::Video, 4).unwrap();
+        let mut out = Vec::new();
+        for (t, img) in &frames {
+            let frame = if face {
+                with_face(img, *t)
+            } else {
+                Frame::from_rgb(w, h, img.clone().into_raw(), *t)
+            };
+            let poses = est.estimate(&frame, *t, &mut Timings::default()).unwrap();
+            let noses: Vec<(u32, (f32, f32))> = poses
+                .iter()
+                .map(|p| {
+                    (
+                        p.person,
+                        (p.landmarks[0].x * w as f32, p.landmarks[0].y * h as f32),
+                    )
+                })
+                .collect();
+            out.push((*t, noses));
+        }
+        out
+    };
+    let (plain, faced) = (run(false), run(true));
+    let near = |a: (f32, f32), b: (f32, f32), d: f32| (a.0 - b.0).hypot(a.1 - b.1) < d;
+    let face_nose = (
+        left as f32 + 0.28 * side as f32,
+        top as f32 + 0.38 * side as f32,
+    );
+    // The woman: below the box the man stands on (nose lower than 150 px), right of the face.
+    let hers = |noses: &[(u32, (f32, f32))]| {
+        noses
+            .iter()
+            .find(|(_, n)| n.1 > 150.0 && n.0 > (left as u32 + head.width()) as f32)
+            .map(|(_, n)| *n)
+    };
+    let first = plain
+        .iter()
+        .find(|(_, noses)| hers(noses).is_some())
+        .expect("the premise: the woman is tracked without the face")
+        .0;
+    // Once the detector has looked for newcomers again (NEWCOMER_SEARCH_S), she is followed in
+    // every frame until she reaches the face, and the face stays one person meanwhile.
+    let (mut frames_hers, mut found) = (0, 0);
+    let mut face_ids = std::collections::BTreeSet::new();
+    for ((t, without), (_, with)) in plain.iter().zip(&faced) {
+        let Some(nose) = hers(without) else {
+            if *t > first {
+                break;
+            }
+            continue;
+        };
+        face_ids.extend(
+            with.iter()
+                .filter(|(_, n)| near(*n, face_nose, 0.25 * side as f32))
+                .map(|(id, _)| *id),
+        );
+        if *t >= first + NEWCOMER_SEARCH_S {
+            frames_hers += 1;
+            found += with.iter().any(|(_, n)| near(*n, nose, 30.0)) as usize;
+        }
+    }
+    eprintln!(
+        "the woman, from {first:.2} s + {NEWCOMER_SEARCH_S} s: found in {found} of {frames_hers} frames; the face's ids: {face_ids:?}"
+    );
+    assert!(frames_hers >= 10, "{frames_hers}");
+    assert_eq!(found, frames_hers);
+    assert_eq!(face_ids.len(), 1, "the face is one person: {face_ids:?}");
+    // The first frame of a video finds both: having found the face, the search looks again
+    // with the face hidden. (A still image searches once, and finds only the face.)
+    let (t, img) = &frames[frames.iter().position(|(t, _)| *t >= first + 1.0).unwrap()];
+    let nose = hers(&plain.iter().find(|(u, _)| u == t).unwrap().1).expect("her, without the face");
+    let noses_in = |mode| {
+        let mut est = PoseEstimator::new(&models.pose, mode, 4).unwrap();
+        let poses = est
+            .estimate(&with_face(img, *t), *t, &mut Timings::default())
+            .unwrap();
+        poses
+            .iter()
+            .map(|p| (p.landmarks[0].x * w as f32, p.landmarks[0].y * h as f32))
+            .collect::<Vec<_>>()
+    };
+    let (first_frame, still) = (noses_in(Mode::Video), noses_in(Mode::Image));
+    let has_face = |noses: &[(f32, f32)]| {
+        noses
+            .iter()
+            .any(|n| near(*n, face_nose, 0.25 * side as f32))
+    };
+    let has_her = |noses: &[(f32, f32)]| noses.iter().any(|n| near(*n, nose, 30.0));
+    assert!(
+        has_face(&first_frame) && has_her(&first_frame),
+        "the first frame at {t:.2} s: {first_frame:?}, her nose at {nose:?}"
+    );
+    assert!(
+        has_face(&still) && !has_her(&still),
+        "the premise, a still: {still:?}"
+    );
 }

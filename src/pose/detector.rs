@@ -2,6 +2,7 @@
 //! MediaPipe's weighted non-maximum suppression.
 
 use super::geometry::Roi;
+use crate::model::Layout;
 
 /// Detector input side (pixels).
 pub const INPUT: usize = 224;
@@ -139,6 +140,33 @@ impl Detection {
     }
 }
 
+/// Fills `rect` (frame pixels: x0, y0, x1, y1) of the detector's input `buf` (the frame
+/// letterboxed by `letterbox` into [`INPUT`]×[`INPUT`], in `layout`) with `value` in every
+/// channel: what lies there is not shown to the detector.
+pub fn hide(buf: &mut [f32], layout: Layout, letterbox: &Roi, rect: [f32; 4], value: f32) {
+    let n = INPUT;
+    debug_assert_eq!(buf.len(), n * n * 3);
+    let (pixel_step, channel_step) = layout.strides(n);
+    let to_input = |v: f32, centre: f32| (v - centre + letterbox.w / 2.0) * n as f32 / letterbox.w;
+    let clamp = |v: f32| (v.max(0.0) as usize).min(n);
+    let (i0, i1) = (
+        clamp(to_input(rect[0], letterbox.cx).floor()),
+        clamp(to_input(rect[2], letterbox.cx).ceil()),
+    );
+    let (j0, j1) = (
+        clamp(to_input(rect[1], letterbox.cy).floor()),
+        clamp(to_input(rect[3], letterbox.cy).ceil()),
+    );
+    for j in j0..j1 {
+        for i in i0..i1 {
+            let at = (j * n + i) * pixel_step;
+            for c in 0..3 {
+                buf[at + c * channel_step] = value;
+            }
+        }
+    }
+}
+
 /// Centre distance between two ROIs, pixels.
 pub fn distance(a: &Roi, b: &Roi) -> f32 {
     ((a.cx - b.cx).powi(2) + (a.cy - b.cy).powi(2)).sqrt()
@@ -186,6 +214,35 @@ pub fn nearest_to(rois: &[(Roi, f32)], last: &Roi) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hide_blanks_the_frame_rectangle_in_the_letterboxed_input() {
+        // A 640×360 frame letterboxed into 224×224: its rows 0..360 are input rows 49..175.
+        let letterbox = Roi::letterbox(640, 360);
+        for layout in [Layout::Nhwc, Layout::Nchw] {
+            let mut buf = vec![0.5f32; INPUT * INPUT * 3];
+            // The frame's top-left quarter, and a box reaching past the frame's right edge.
+            hide(&mut buf, layout, &letterbox, [0.0, 0.0, 320.0, 180.0], -1.0);
+            hide(
+                &mut buf,
+                layout,
+                &letterbox,
+                [600.0, 300.0, 900.0, 400.0],
+                -1.0,
+            );
+            let (pixel, channel) = layout.strides(INPUT);
+            for j in 0..INPUT {
+                for i in 0..INPUT {
+                    let want_hidden = (i < 112 && (49..112).contains(&j))
+                        || (i >= 210 && (154..189).contains(&j));
+                    for c in 0..3 {
+                        let v = buf[(j * INPUT + i) * pixel + c * channel];
+                        assert_eq!(v == -1.0, want_hidden, "{layout:?} ({i}, {j}) channel {c}");
+                    }
+                }
+            }
+        }
+    }
 
     fn first_by_prominence(rois: &[(Roi, f32)], width: u32, height: u32) -> Option<usize> {
         by_prominence(rois, width, height).first().copied()
