@@ -867,9 +867,9 @@ fn two_real_people_are_tracked_apart_in_real_footage() {
 
 /// A face near the camera (a seated bystander's head and shoulders in the foreground) does
 /// not hide the people beyond it. BlazePose is made to follow one person, and its detector
-/// scores everyone else low when a large face is in view: on the Sports2D clip with a real face pasted over
-/// its bottom-left corner, the woman walking across scored below the detector's threshold in
-/// every search and was never tracked. The tracker hides the people it follows from the
+/// scores everyone else low when a large face is in view: on the Sports2D clip with a real
+/// face pasted over its bottom-left corner, the woman walking across scored below the
+/// detector's threshold in every search and was never tracked. The tracker hides the people it follows from the
 /// detector when it looks for others, so she is found within one search for newcomers of
 /// when she is found without the face, while the face stays one person; and the first frame
 /// of a video finds both.

@@ -806,10 +806,10 @@ const HEAD_SIDE: f32 = 1.5;
 /// y0, x1, y1): the box of their 33 landmarks and of their head. BlazePose is made to follow
 /// one person, and its detector scores everyone else low when someone prominent is in view.
 /// Measured on the Sports2D clip (640×360) with a real face pasted into its bottom-left
-/// corner (a head and shoulders 216 pixels high): the woman walking past scored 0.87–0.93
-/// alone and 0.21–0.23 with the face in view; blanking the face landmarks' box gave her
-/// 0.94 in that frame, but not in every frame (the shoulders still held her down); the
-/// whole box did. Without the face, hiding the man on the box found her from 2.2 s instead
+/// corner (a head and shoulders 216 pixels high), the woman walking past scored 0.93 alone
+/// in the frame at 4.0 s and 0.23 with the face in view; blanking the face landmarks' box
+/// gave her 0.94 in that frame, but not in every frame (in another composite the shoulders
+/// still held her down); the whole box did. Without the face, hiding the man on the box found her from 2.2 s instead
 /// of 3.2 s. Whoever is behind a tracked person is hidden with them: they cannot be seen
 /// there anyway, and are found again as they come out.
 fn hidden_box(r: &RoiResult) -> [f32; 4] {
