@@ -809,28 +809,34 @@ const HEAD_SIDE: f32 = 1.5;
 /// corner (a head and shoulders 216 pixels high), the woman walking past scored 0.93 alone
 /// in the frame at 4.0 s and 0.23 with the face in view; blanking the face landmarks' box
 /// gave her 0.94 in that frame, but not in every frame (in another composite the shoulders
-/// still held her down); the whole box did. Without the face, hiding the man on the box found her from 2.2 s instead
-/// of 3.2 s. Whoever is behind a tracked person is hidden with them: they cannot be seen
-/// there anyway, and are found again as they come out.
+/// still held her down); the whole box did. Without the face, hiding the man on the box
+/// found her from 2.2 s instead of 3.2 s. Whoever is behind a tracked person is hidden with
+/// them: they cannot be seen there anyway, and are found again as they come out.
 fn hidden_box(r: &RoiResult) -> [f32; 4] {
-    let bounds = |points: &[PixelPoint]| {
-        points
-            .iter()
-            .fold([f32::MAX, f32::MAX, f32::MIN, f32::MIN], |b, p| {
-                let (x, y) = (p[0] as f32, p[1] as f32);
-                [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)]
-            })
-    };
     let face = bounds(&r.points[FACE]);
-    let half = HEAD_SIDE * (face[2] - face[0]).max(face[3] - face[1]) / 2.0;
+    let half = HEAD_SIDE as f64 * (face[2] - face[0]).max(face[3] - face[1]) / 2.0;
     let (cx, cy) = ((face[0] + face[2]) / 2.0, (face[1] + face[3]) / 2.0);
     let body = bounds(&r.points[..NUM_LANDMARKS]);
     [
-        body[0].min(cx - half),
-        body[1].min(cy - half),
-        body[2].max(cx + half),
-        body[3].max(cy + half),
+        body[0].min(cx - half) as f32,
+        body[1].min(cy - half) as f32,
+        body[2].max(cx + half) as f32,
+        body[3].max(cy + half) as f32,
     ]
+}
+
+/// The box (x0, y0, x1, y1, pixels) around `points`.
+fn bounds(points: &[PixelPoint]) -> [f64; 4] {
+    points
+        .iter()
+        .fold([f64::MAX, f64::MAX, f64::MIN, f64::MIN], |b, p| {
+            [
+                b[0].min(p[0]),
+                b[1].min(p[1]),
+                b[2].max(p[0]),
+                b[3].max(p[1]),
+            ]
+        })
 }
 
 /// Shoulders and hips, the points that tell one person from another.
@@ -863,12 +869,13 @@ fn same_person(a: &RoiResult, b: &RoiResult, roi: &Roi, size: (f64, f64)) -> boo
         return true;
     }
     let bbox = |r: &RoiResult| {
-        let mut b = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
-        for p in &r.points[..NUM_LANDMARKS] {
-            let (x, y) = (p[0].clamp(0.0, size.0), p[1].clamp(0.0, size.1));
-            b = [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)];
-        }
-        b
+        let b = bounds(&r.points[..NUM_LANDMARKS]);
+        [
+            b[0].clamp(0.0, size.0),
+            b[1].clamp(0.0, size.1),
+            b[2].clamp(0.0, size.0),
+            b[3].clamp(0.0, size.1),
+        ]
     };
     let (p, q) = (bbox(a), bbox(b));
     let iw = (p[2].min(q[2]) - p[0].max(q[0])).max(0.0);
