@@ -38,9 +38,18 @@ struct CameraView {
     state: Option<State>,
     landmarks: Option<[Point; NUM_LANDMARKS]>,
     segments: VecDeque<Segment>,
-    current: Option<(String, f64)>,
+    current: Option<OpenSegment>,
     events: VecDeque<Value>,
     tugs: VecDeque<Value>,
+}
+
+/// The timeline's segment that has started and not yet ended.
+#[derive(Debug)]
+struct OpenSegment {
+    activity: String,
+    start: f64,
+    /// Whose it is (the primary person's when it started).
+    person: Option<u32>,
 }
 
 /// Every camera's live view, and the pages' message stream.
@@ -137,17 +146,26 @@ impl Live {
                 view.state = Some(s.clone());
             }
             for e in &a.events {
-                // The timeline and the current activity follow the primary person.
+                // The timeline and the current activity follow the primary person; the
+                // segment open when someone stopped being the primary still ends on it.
                 let primary = e.person.is_none() || e.person == a.primary;
+                let open_ends = matches!(e.kind, EventKind::Ended(_))
+                    && view.current.as_ref().is_some_and(|c| c.person == e.person);
                 match &e.kind {
-                    _ if !primary
+                    _ if !(primary || open_ends)
                         && matches!(e.kind, EventKind::Started { .. } | EventKind::Ended(_)) => {}
                     EventKind::Started {
                         activity, start, ..
-                    } => view.current = Some((activity.clone(), *start)),
+                    } => {
+                        view.current = Some(OpenSegment {
+                            activity: activity.clone(),
+                            start: *start,
+                            person: e.person,
+                        })
+                    }
                     EventKind::Ended(s) => {
                         view.segments.push_back(s.clone());
-                        if view.current.as_ref().is_some_and(|c| c.1 <= s.start) {
+                        if view.current.as_ref().is_some_and(|c| c.start <= s.start) {
                             view.current = None;
                         }
                     }
@@ -237,7 +255,7 @@ impl Live {
                     })),
                     "landmarks": v.landmarks.as_ref().map(landmark_rows),
                     "segments": v.segments.iter().map(|s| rounded(serde_json::to_value(s).unwrap_or_default())).collect::<Vec<_>>(),
-                    "current": v.current.as_ref().map(|(a, s)| json!({"activity": a, "start": r3(*s)})),
+                    "current": v.current.as_ref().map(|c| json!({"activity": c.activity, "start": r3(c.start)})),
                     "events": v.events,
                     "tugs": v.tugs,
                 })
@@ -277,6 +295,88 @@ impl Live {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::frame::Frame;
+
+    fn seg(activity: &str, start: f64, end: f64) -> Segment {
+        Segment {
+            class: 0,
+            activity: activity.into(),
+            start,
+            end,
+            confidence: 0.9,
+        }
+    }
+
+    /// One frame's analysis on camera `c`: its primary person and events `(person, kind)`.
+    fn analysis(t: f64, primary: u32, events: Vec<(u32, EventKind)>) -> Analysis {
+        let mut a = Analysis::new("c".into(), &Frame::from_landmarks(640, 480, None, t));
+        a.primary = Some(primary);
+        a.events = events
+            .into_iter()
+            .map(|(p, kind)| crate::events::Event {
+                kind,
+                ts: 0.0,
+                person: Some(p),
+            })
+            .collect();
+        a
+    }
+
+    fn started(activity: &str, start: f64) -> EventKind {
+        EventKind::Started {
+            activity: activity.into(),
+            start,
+            confidence: 0.9,
+        }
+    }
+
+    /// The timeline follows the primary person across a hand-over: a bystander's segments
+    /// that end after someone else became the primary are left out, and the segment open
+    /// when the primary changed back still ends on the timeline.
+    #[test]
+    fn the_timeline_follows_the_primary_person_across_hand_overs() {
+        let live = Live::new(&["c".to_string()], vec![]);
+        // Person 1 (seated) is the primary; person 2 rises and becomes it.
+        live.on_analysis(&analysis(1.0, 1, vec![(1, started("sitting", 0.0))]));
+        live.on_analysis(&analysis(
+            2.0,
+            2,
+            vec![
+                (2, EventKind::Ended(seg("sitting", 0.5, 2.0))),
+                (2, started("walk_away", 2.0)),
+            ],
+        ));
+        // Person 1's segment ends while person 2 is the primary: not theirs to show.
+        live.on_analysis(&analysis(
+            3.0,
+            2,
+            vec![
+                (1, EventKind::Ended(seg("sitting", 0.0, 3.0))),
+                (1, started("still", 3.0)),
+            ],
+        ));
+        // Person 2 leaves the view (person 1 is the primary again); their walk still ends.
+        live.on_analysis(&analysis(
+            5.0,
+            1,
+            vec![(2, EventKind::Ended(seg("walk_away", 2.0, 4.5)))],
+        ));
+        let r = live.recent();
+        let cam = &r["cameras"][0];
+        let shown: Vec<(&str, f64)> = cam["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["activity"].as_str().unwrap(),
+                    s["start"].as_f64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(shown, vec![("sitting", 0.5), ("walk_away", 2.0)]);
+        assert!(cam["current"].is_null(), "{cam}");
+    }
 
     #[test]
     fn events_are_flat_objects_with_their_time() {

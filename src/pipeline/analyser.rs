@@ -8,7 +8,9 @@
 //! finder), stepped at every frame, with nobody while they are out of view, until they have
 //! been gone for [`FORGET_S`]. One of them is the *primary* person, whose results fill the
 //! single-person fields every output had before people were tracked apart
-//! ([`Analysed::pose`], [`Analysed::step`]): the person in view tracked the longest.
+//! ([`Analysed::pose`], [`Analysed::step`]): kept while in view; else the person in view found
+//! first. Live ([`Analyser::live`]), someone in view who is busier (moving while the primary
+//! is at rest) takes over.
 //!
 //! A frame of recorded landmarks (a `landmarks:` camera, [`Content::Landmarks`]) skips the pose
 //! models: its landmarks are the pose (person 1), and everything after pose is the same as
@@ -183,6 +185,8 @@ pub struct Analyser {
     people: Vec<Person>,
     /// The primary person of the last frame (kept while they stay in view).
     primary: Option<u32>,
+    /// Live: someone busier than the primary person takes over (see [`primary`]).
+    busiest_first: bool,
     zones: ZoneTracker,
     /// Live cameras only: slow the detector down while the room is empty.
     idle: Option<IdleSearch>,
@@ -198,10 +202,18 @@ impl Analyser {
             decoder,
             people: Vec::new(),
             primary: None,
+            busiest_first: false,
             zones: ZoneTracker::default(),
             idle: None,
             epoch: 0,
         })
+    }
+
+    /// The same analyser for a live view (a camera, a WebSocket's frames): the primary person
+    /// is whoever is busiest, not the person followed since first found (see [`primary`]).
+    pub fn live(mut self) -> Analyser {
+        self.busiest_first = true;
+        self
     }
 
     /// The same analyser, also following who is in `zones`.
@@ -214,7 +226,7 @@ impl Analyser {
     /// `IDLE_AFTER_S` (2 s) the detector runs at most every `IDLE_DETECT_EVERY_S` (0.3 s);
     /// the frames in between are reported as nobody without running the models.
     pub fn for_camera(models: &Models) -> Result<Analyser, ModelError> {
-        let mut a = Analyser::new(models, Mode::Video, models.decoder.clone())?;
+        let mut a = Analyser::new(models, Mode::Video, models.decoder.clone())?.live();
         a.idle = Some(IdleSearch {
             last_seen: f64::NEG_INFINITY,
             last_search: f64::NEG_INFINITY,
@@ -331,7 +343,7 @@ impl Analyser {
                 .iter()
                 .map(|p| (p.person, p.pose.as_ref().map(|q| &q.landmarks))),
         );
-        self.primary = primary(&people, self.primary);
+        self.primary = primary(&people, self.primary, self.busiest_first);
         let primary = match people.iter().position(|p| Some(p.person) == self.primary) {
             Some(i) => Primary::Person(i),
             None => Primary::Nobody(nobody(t)),
@@ -404,24 +416,47 @@ impl Analyser {
     }
 }
 
-/// The primary person: the one of last frame while they are in view; else the person in view
-/// tracked the longest; else, with nobody in view, whoever was seen last.
-fn primary(people: &[PersonStep], last: Option<u32>) -> Option<u32> {
-    if let Some(id) = last
-        && people.iter().any(|p| p.person == id && p.pose.is_some())
-    {
-        return Some(id);
+/// The primary person: the one of last frame while they are in view, unless (`busiest_first`,
+/// live) someone else in view is busier (see [`busyness`]: walking, turning, rising or
+/// sitting down while the primary sits or stands at rest); else the person in view found
+/// first (live: the busiest, the one found first among equals); else, with nobody in view,
+/// whoever was seen last.
+///
+/// So live, a seated bystander found first (a head near the camera) hands over to the patient
+/// who rises, and the patient sitting back down keeps it: nobody is busier than someone at
+/// rest. A file's landmarks (`activityd pose`) keep following one person while in view.
+fn primary(people: &[PersonStep], last: Option<u32>, busiest_first: bool) -> Option<u32> {
+    let in_view = || people.iter().filter(|p| p.pose.is_some());
+    let busy = |p: &PersonStep| if busiest_first { busyness(p) } else { 0 };
+    // The busiest in view, the first found among equals (all equal unless `busiest_first`).
+    let best = in_view().min_by(|a, b| {
+        busy(b)
+            .cmp(&busy(a))
+            .then(a.first_seen.total_cmp(&b.first_seen))
+    });
+    if let Some(current) = in_view().find(|p| Some(p.person) == last) {
+        return match best {
+            Some(b) if busy(b) > busy(current) => Some(b.person),
+            _ => Some(current.person),
+        };
     }
-    people
-        .iter()
-        .filter(|p| p.pose.is_some())
-        .min_by(|a, b| a.first_seen.total_cmp(&b.first_seen))
-        .or_else(|| {
-            people
-                .iter()
-                .max_by(|a, b| a.last_seen.total_cmp(&b.last_seen))
-        })
-        .map(|p| p.person)
+    best.or_else(|| {
+        people
+            .iter()
+            .max_by(|a, b| a.last_seen.total_cmp(&b.last_seen))
+    })
+    .map(|p| p.person)
+}
+
+/// How much someone's activity now says they are the one to watch: 2 moving as in a Timed Up
+/// and Go test (walking, turning, rising, sitting down); 1 anything else the model reports
+/// (`other`, exercising); 0 at rest or not yet known (`sitting`, `still`, `uncertain`).
+fn busyness(p: &PersonStep) -> u8 {
+    match p.in_view_activity() {
+        "walk_toward" | "walk_away" | "walk_across" | "turn" | "stand_up" | "sit_down" => 2,
+        "sitting" | "still" | "uncertain" | "no_person" => 0,
+        _ => 1,
+    }
 }
 
 /// Finishes person `id`'s classifier; their tests carry their id.
@@ -636,6 +671,80 @@ mod tests {
         assert_eq!(with.len(), 1, "{with:?}");
         assert_eq!(with[0].person, Some(1));
         assert_eq!(with[0].total_s, alone[0].total_s);
+    }
+
+    /// A seated bystander found first (person 1, a seated body held still) and a patient
+    /// doing a Timed Up and Go test beside them (person 2, recorded landmarks): the live
+    /// single-person fields follow the bystander until the patient rises, then the patient,
+    /// also once they are seated again.
+    #[test]
+    fn the_primary_person_is_whoever_rises_not_the_seated_bystander_found_first() {
+        let models = default_models();
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/tug/test_00150_tug.jsonl"
+        );
+        let text = std::fs::read_to_string(path).unwrap();
+        let tug = crate::landmarks::read_jsonl(text.as_bytes()).unwrap();
+        let body = |lm: [crate::landmarks::Point; 33], person: u32| Pose {
+            person,
+            ..Pose::recorded(lm, 640, 480)
+        };
+        // The patient's first (seated) pose, moved to the left edge and held.
+        let mut seated = tug[0].landmarks.expect("seated at the start");
+        for p in &mut seated {
+            p.x -= 0.35;
+        }
+        let mut a = Analyser::for_camera(&models).unwrap();
+        // (time, primary, the patient's activity) at every frame with the patient in view, and
+        // every activity the bystander was given.
+        let mut seen = Vec::new();
+        let mut tests = Vec::new();
+        let mut bystander = std::collections::BTreeSet::new();
+        for (i, f) in tug.iter().enumerate() {
+            let mut poses = vec![body(seated, 1)];
+            if i >= 10 {
+                poses.extend(f.landmarks.map(|lm| body(lm, 2)));
+            }
+            let out = a
+                .after_pose(f.t, (640, 480), poses, &mut Timings::default())
+                .unwrap();
+            bystander.insert(out.people[0].in_view_activity().to_string());
+            let patient = out.people.iter().find(|p| p.person == 2);
+            if let Some(p) = patient.filter(|p| p.pose.is_some()) {
+                seen.push((
+                    f.t,
+                    out.primary().map(|p| p.person),
+                    p.in_view_activity().to_string(),
+                ));
+                tests.extend(p.step.tug.clone());
+            }
+            if i < 10 {
+                assert_eq!(out.primary().map(|p| p.person), Some(1));
+            }
+        }
+        tests.extend(a.finish().into_iter().flat_map(|(_, f)| f.tugs));
+        assert_eq!(tests.len(), 1, "{tests:?}");
+        assert_eq!(tests[0].person, Some(2));
+        // One hand-over, to the patient, as their rise is reported, and never back.
+        let first = seen
+            .iter()
+            .position(|(_, primary, _)| *primary == Some(2))
+            .expect("the patient became the primary person");
+        assert!(
+            seen[first..]
+                .iter()
+                .all(|(_, primary, _)| *primary == Some(2)),
+            "{seen:?}"
+        );
+        assert_eq!(seen[first].2, "stand_up", "{seen:?}");
+        assert!(
+            seen[..first]
+                .iter()
+                .all(|(_, primary, _)| *primary == Some(1))
+        );
+        // The bystander was seated at rest, not busy, the whole time.
+        assert_eq!(seen.last().unwrap().2, "sitting", "{seen:?}");
     }
 
     #[test]

@@ -33,7 +33,8 @@ impl StreamSession {
     pub fn new(models: &Models) -> Result<StreamSession, ApiError> {
         Ok(StreamSession {
             analyser: Analyser::for_video(models, models.decoder.clone())
-                .map_err(ApiError::internal)?,
+                .map_err(ApiError::internal)?
+                .live(),
             started: Instant::now(),
             last_t: -1.0,
         })
