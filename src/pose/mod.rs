@@ -88,6 +88,12 @@ pub const FORGET_S: f64 = 10.0;
 /// Two poses whose shoulders and hips lie within this fraction of a crop side of each other,
 /// on average, are one person.
 const SAME_PERSON: f32 = 0.1;
+/// Two results whose faces' centres lie within this much of the larger face's side are one
+/// person (see `same_person`).
+const SAME_HEAD: f64 = 0.5;
+/// A person found with this much of their body's box inside a tracked person's is behind
+/// them (see `behind`).
+const BEHIND: f64 = 0.6;
 
 const LANDMARK_FILTER: OneEuroParams = OneEuroParams {
     min_cutoff: 0.05,
@@ -485,8 +491,9 @@ impl PoseEstimator {
     }
 
     /// Two tracks that found the same person this frame (one crop slid onto the other's
-    /// person, as when people pass each other): the track whose crop was centred nearer
-    /// where that person is now keeps them; the other person counts as lost.
+    /// person, as when people pass each other or someone walks behind a head near the
+    /// camera): the track that expected them there ([`misfit`]) keeps them; the other
+    /// person counts as lost.
     fn drop_duplicate_tracks(&mut self, found: &mut Vec<Found>, t: f64, size: (f64, f64)) {
         let mut i = 0;
         while i < found.len() {
@@ -497,11 +504,7 @@ impl PoseEstimator {
                 i += 1;
                 continue;
             };
-            let off = |f: &Found| {
-                let c = torso_centre(&f.result);
-                ((f.roi.cx - c.0).powi(2) + (f.roi.cy - c.1).powi(2)).sqrt()
-            };
-            let drop = if off(&found[i]) <= off(&found[j]) {
+            let drop = if misfit(&found[i]) <= misfit(&found[j]) {
                 j
             } else {
                 i
@@ -595,6 +598,7 @@ impl PoseEstimator {
             if found
                 .iter()
                 .any(|f| same_person(&f.result, &result, &f.roi, size))
+                || hidden.iter().any(|h| behind(&result, h, size))
             {
                 continue;
             }
@@ -842,16 +846,6 @@ fn bounds(points: &[PixelPoint]) -> [f64; 4] {
 /// Shoulders and hips, the points that tell one person from another.
 const TORSO: [usize; 4] = [11, 12, 23, 24];
 
-/// The middle of a result's shoulders and hips (frame pixels).
-fn torso_centre(r: &RoiResult) -> (f32, f32) {
-    let (mut x, mut y) = (0.0, 0.0);
-    for i in TORSO {
-        x += r.points[i][0] as f32 / 4.0;
-        y += r.points[i][1] as f32 / 4.0;
-    }
-    (x, y)
-}
-
 /// Whether two landmark results are one person: shoulders and hips within [`SAME_PERSON`] of
 /// `roi`'s side of each other on average, or bodies (the 33 landmarks' boxes, cut to the
 /// frame `size`) overlapping by more than half (a person half out of view, whose hidden
@@ -866,6 +860,19 @@ fn same_person(a: &RoiResult, b: &RoiResult, roi: &Roi, size: (f64, f64)) -> boo
         .sum::<f64>()
         / TORSO.len() as f64;
     if mean < (SAME_PERSON * roi.w.max(1.0)) as f64 {
+        return true;
+    }
+    // Heads in one place: nobody can be seen behind a head.
+    let (fa, fb) = (bounds(&a.points[FACE]), bounds(&b.points[FACE]));
+    let side = (fa[2] - fa[0])
+        .max(fa[3] - fa[1])
+        .max(fb[2] - fb[0])
+        .max(fb[3] - fb[1]);
+    let (dx, dy) = (
+        (fa[0] + fa[2] - fb[0] - fb[2]) / 2.0,
+        (fa[1] + fa[3] - fb[1] - fb[3]) / 2.0,
+    );
+    if dx.hypot(dy) < SAME_HEAD * side {
         return true;
     }
     let bbox = |r: &RoiResult| {
@@ -883,6 +890,49 @@ fn same_person(a: &RoiResult, b: &RoiResult, roi: &Roi, size: (f64, f64)) -> boo
     let inter = iw * ih;
     let union = (p[2] - p[0]) * (p[3] - p[1]) + (q[2] - q[0]) * (q[3] - q[1]) - inter;
     union > 0.0 && inter / union > 0.5
+}
+
+/// How far a tracked person's landmarks this frame are from where their track expected them:
+/// the crop the landmarks imply (MediaPipe's alignment: centred on the hips, sized by the
+/// body) against the crop they were looked for in, as the centres' distance in crop sides
+/// plus the log of the sides' ratio. A track that slid onto someone else (passing behind
+/// them) jumps in place or size; the person's own track does not.
+fn misfit(f: &Found) -> f32 {
+    let (a0, a1) = (f.result.points[33], f.result.points[34]);
+    let now = Roi::from_alignment(
+        (a0[0] as f32, a0[1] as f32),
+        (a1[0] as f32, a1[1] as f32),
+        1.25,
+    );
+    let side = f.roi.w.max(1.0);
+    detector::distance(&now, &f.roi) / side + (now.w.max(1.0) / side).ln().abs()
+}
+
+/// Whether a person found by the detector lies behind someone tracked: [`BEHIND`] or more of
+/// their body's box (cut to the frame `size`) inside that person's [`hidden_box`] `h`. Nobody
+/// can be seen there: the detector, with the tracked person hidden, proposed something at the
+/// edge of the blanked box, and the landmark model made a person of the tracked one's pixels
+/// (a seated bystander's head near the camera, with someone lost behind it).
+fn behind(r: &RoiResult, h: &[f32; 4], size: (f64, f64)) -> bool {
+    let f = bounds(&r.points[FACE]);
+    let (fx, fy) = ((f[0] + f[2]) / 2.0, (f[1] + f[3]) / 2.0);
+    let inside = |x: f64, y: f64| {
+        x >= h[0] as f64 && x <= h[2] as f64 && y >= h[1] as f64 && y <= h[3] as f64
+    };
+    if !inside(fx, fy) {
+        return false;
+    }
+    let b = bounds(&r.points[..NUM_LANDMARKS]);
+    let b = [
+        b[0].clamp(0.0, size.0),
+        b[1].clamp(0.0, size.1),
+        b[2].clamp(0.0, size.0),
+        b[3].clamp(0.0, size.1),
+    ];
+    let area = (b[2] - b[0]) * (b[3] - b[1]);
+    let iw = (b[2].min(h[2] as f64) - b[0].max(h[0] as f64)).max(0.0);
+    let ih = (b[3].min(h[3] as f64) - b[1].max(h[1] as f64)).max(0.0);
+    area > 0.0 && iw * ih >= BEHIND * area
 }
 
 /// Whether someone lost at `lost` a moment ago may be the person detected at `r`: within one
@@ -937,5 +987,90 @@ fn refine_from_heatmap(xy: &mut [(f32, f32)], heatmap: &[f32]) {
         if max >= 0.5 && sum > 0.0 {
             *p = (wc / HM as f32 / sum, wr / HM as f32 / sum);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A standing person's landmark result: face points (0-10) in a box `face` px wide
+    /// centred at `head`, shoulders and hips below it, the rest at the hips, and the two
+    /// alignment points (33, 34) at the hips and above the head.
+    fn person(head: (f64, f64), face: f64, height: f64) -> RoiResult {
+        let (x, y) = head;
+        let mut points = [[x, y + 0.5 * height, 0.0, 1.0]; MODEL_POINTS];
+        for (i, p) in points.iter_mut().enumerate().take(11) {
+            let k = i as f64 / 10.0 - 0.5;
+            *p = [x + k * face, y + 0.6 * k * face, 0.0, 1.0];
+        }
+        points[11] = [x - 0.15 * height, y + 0.15 * height, 0.0, 1.0];
+        points[12] = [x + 0.15 * height, y + 0.15 * height, 0.0, 1.0];
+        points[23] = [x - 0.1 * height, y + 0.5 * height, 0.0, 1.0];
+        points[24] = [x + 0.1 * height, y + 0.5 * height, 0.0, 1.0];
+        points[27] = [x, y + 0.95 * height, 0.0, 1.0];
+        points[33] = [x, y + 0.5 * height, 0.0, 1.0];
+        points[34] = [x, y - 0.1 * height, 0.0, 1.0];
+        RoiResult { score: 1.0, points }
+    }
+
+    const SIZE: (f64, f64) = (640.0, 360.0);
+
+    /// A seated bystander's head near the camera (a 50 px face, the body the landmark model
+    /// imagines below the frame) and what a crop beside it may make of it: a small figure
+    /// whose face is on theirs and whose torso is not. One person, by the head.
+    #[test]
+    fn two_results_with_their_faces_in_one_place_are_one_person() {
+        let bystander = person((90.0, 275.0), 50.0, 450.0);
+        let roi = Roi::from_alignment((90.0, 500.0), (90.0, 230.0), 1.25);
+        let on_the_face = person((85.0, 262.0), 10.0, 80.0);
+        assert!(same_person(&bystander, &on_the_face, &roi, SIZE));
+        // The same figure beside the head is someone else.
+        let beside = person((185.0, 262.0), 10.0, 80.0);
+        assert!(!same_person(&bystander, &beside, &roi, SIZE));
+    }
+
+    /// Found with the bystander hidden, a figure inside their blanked box is behind them; one
+    /// whose head shows above it is not, even with most of their body behind.
+    #[test]
+    fn a_person_found_inside_a_hidden_box_is_behind_it() {
+        let bystander = person((90.0, 275.0), 50.0, 450.0);
+        let h = hidden_box(&bystander);
+        assert!(behind(&person((80.0, 250.0), 10.0, 80.0), &h, SIZE));
+        assert!(!behind(&person((80.0, 180.0), 10.0, 140.0), &h, SIZE));
+        assert!(!behind(&person((300.0, 250.0), 10.0, 80.0), &h, SIZE));
+    }
+
+    /// Two tracks on one person: the one whose crop the landmarks fit keeps them; the one
+    /// that slid there (its crop elsewhere, of another size) does not.
+    #[test]
+    fn the_track_that_expected_a_person_there_fits_them_better() {
+        let result = person((300.0, 100.0), 20.0, 200.0);
+        let (a0, a1) = (result.points[33], result.points[34]);
+        let theirs = Roi::from_alignment(
+            (a0[0] as f32, a0[1] as f32),
+            (a1[0] as f32, a1[1] as f32),
+            1.25,
+        );
+        let slid = Roi {
+            cx: theirs.cx - 60.0,
+            cy: theirs.cy - 40.0,
+            w: 0.5 * theirs.w,
+            h: 0.5 * theirs.h,
+            ..theirs
+        };
+        let found = |roi: Roi| Found {
+            person: 1,
+            first_seen: 0.0,
+            roi,
+            result: RoiResult {
+                score: result.score,
+                points: result.points,
+            },
+            smoothers: None,
+            new_track: false,
+        };
+        assert!(misfit(&found(theirs)) < 0.01);
+        assert!(misfit(&found(slid)) > 0.5);
     }
 }

@@ -7,7 +7,8 @@ sizes (0.4-0.7 of the frame's height, cut by its bottom edge; a soft head-and-sh
 mask), runs `activityd pose --people` on each clip and on the plain one, and counts the
 frames in which someone is found within 30 px of the woman walking across (her nose, as
 the same binary finds it on the plain clip; only where she is clear of the face's columns
-and below the man's box).
+and below the man's box), and the ids: how many the tracker gave her in those frames, and
+whether the face kept its own (someone walking behind it can take it over).
 
   training/.venv-mp/bin/python training/pose/foreground_face.py [--activityd BIN] [--reference BIN]
       [--keep DIR]
@@ -61,15 +62,29 @@ def composite(out, where, scale):
 
 
 def noses(activityd, path):
-    """{t: [(x, y) of each person's nose, pixels]}."""
+    """{t: [(x, y, person id) of each person's nose, pixels]}."""
     out = subprocess.run([activityd, "pose", "--people", "--log-level", "warn", path],
                          capture_output=True, text=True, check=True).stdout
     by = collections.defaultdict(list)
     for line in out.splitlines():
         d = json.loads(line)
         if d.get("landmarks"):
-            by[round(d["t"], 3)].append((d["landmarks"][0][0] * d["width"], d["landmarks"][0][1] * d["height"]))
+            by[round(d["t"], 3)].append((d["landmarks"][0][0] * d["width"],
+                                         d["landmarks"][0][1] * d["height"], d["person"]))
     return by
+
+
+def face_ids(faced):
+    """The ids on the face (within 40 px of where a nose is most often found: the pasted face
+    does not move): (frames, frames under another id than its first, number of ids)."""
+    cells = collections.Counter((round(x / 20), round(y / 20)) for ns in faced.values() for x, y, _ in ns)
+    (cx, cy), _ = cells.most_common(1)[0]
+    on = []
+    for t in sorted(faced):
+        ids = [p for x, y, p in faced[t] if abs(x - 20 * cx) < 40 and abs(y - 20 * cy) < 40]
+        if ids:
+            on.append(ids[0])
+    return len(on), sum(1 for p in on if p != on[0]), len(set(on))
 
 
 def main():
@@ -83,22 +98,33 @@ def main():
     os.makedirs(tmp, exist_ok=True)
     plain = noses(a.reference or a.activityd, CLIP)
     total = [0, 0]
+    ids = collections.Counter()
     for where, scale in PLACES:
         path = os.path.join(tmp, f"face_{where}_{scale}.mp4")
         x0, x1 = composite(path, where, scale)
         faced = noses(a.activityd, path)
         n = k = 0
+        hers = set()
         for t, ns in plain.items():
-            for x, y in ns:
+            for x, y, _ in ns:
                 # Her, below the man's box, clear of the face's columns (20 px margin).
                 if y < 150 or x0 - 20 < x < x1 + 20:
                     continue
                 n += 1
-                k += any((x - u) ** 2 + (y - v) ** 2 < 30 ** 2 for u, v in faced.get(t, []))
+                on = [p for u, v, p in faced.get(t, []) if (x - u) ** 2 + (y - v) ** 2 < 30 ** 2]
+                k += bool(on)
+                hers.update(on[:1])
         total[0] += k
         total[1] += n
-        print(f"face {where:5s} {scale:.2f} of the height: the woman found in {k} of {n} frames")
-    print(f"all {len(PLACES)} clips: {total[0]} of {total[1]} ({total[0] / max(total[1], 1):.0%})")
+        f_frames, f_other, f_ids = face_ids(faced)
+        swapped = f_ids > 1 and f_other > 5
+        ids.update({"face frames": f_frames, "face other": f_other, "swapped": swapped, "hers": len(hers)})
+        print(f"face {where:5s} {scale:.2f} of the height: the woman found in {k} of {n} frames "
+              f"under {len(hers)} id(s); the face {f_frames} frames, {f_ids} id(s), {f_other} under "
+              f"another than its first")
+    print(f"all {len(PLACES)} clips: {total[0]} of {total[1]} ({total[0] / max(total[1], 1):.0%}); "
+          f"ids on her {ids['hers']} (one each: {len(PLACES)}); the face under another id in "
+          f"{ids['face other']} of {ids['face frames']} frames, for more than 5 frames in {ids['swapped']} clips")
 
 
 if __name__ == "__main__":
