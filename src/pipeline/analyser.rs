@@ -546,6 +546,12 @@ mod tests {
         Models::load(&dir, model, precision, DecoderConfig::default()).unwrap()
     }
 
+    /// A landmark file of `tests/fixtures`.
+    fn fixture(name: &str) -> Vec<LandmarkFrame> {
+        let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+        crate::landmarks::read_jsonl(std::fs::read_to_string(path).unwrap().as_bytes()).unwrap()
+    }
+
     /// Runs 3 s of one person at 15 fps through the analyser's post-pose half, then one
     /// frame of someone shifted (a new track or not); says whether the classifier ran on it.
     fn classifier_ran_after(new_track: bool) -> bool {
@@ -583,12 +589,7 @@ mod tests {
     fn recorded_landmarks_skip_pose_and_classify_as_the_file_does() {
         use crate::classify::annotate_landmarks;
         let models = default_models();
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/tug/test_00150_tug.jsonl"
-        );
-        let text = std::fs::read_to_string(path).unwrap();
-        let recorded = crate::landmarks::read_jsonl(text.as_bytes()).unwrap();
+        let recorded = fixture("tug/test_00150_tug.jsonl");
         let mut want = annotate_landmarks(&models.activity, DecoderConfig::default(), &recorded)
             .unwrap()
             .tug
@@ -622,12 +623,8 @@ mod tests {
     #[test]
     fn a_second_person_walking_through_neither_breaks_nor_doubles_a_test() {
         let models = default_models();
-        let read = |name: &str| {
-            let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-            crate::landmarks::read_jsonl(std::fs::read_to_string(path).unwrap().as_bytes()).unwrap()
-        };
-        let tug = read("tug/test_00150_tug.jsonl");
-        let walker: Vec<_> = read("mocap/deepmimic_walk_front.jsonl")
+        let tug = fixture("tug/test_00150_tug.jsonl");
+        let walker: Vec<_> = fixture("mocap/deepmimic_walk_front.jsonl")
             .into_iter()
             .filter_map(|f| f.landmarks)
             .collect();
@@ -680,12 +677,7 @@ mod tests {
     #[test]
     fn the_primary_person_is_whoever_rises_not_the_seated_bystander_found_first() {
         let models = default_models();
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/tug/test_00150_tug.jsonl"
-        );
-        let text = std::fs::read_to_string(path).unwrap();
-        let tug = crate::landmarks::read_jsonl(text.as_bytes()).unwrap();
+        let tug = fixture("tug/test_00150_tug.jsonl");
         let body = |lm: [crate::landmarks::Point; 33], person: u32| Pose {
             person,
             ..Pose::recorded(lm, 640, 480)

@@ -27,9 +27,10 @@
 //! everyone is tracked. The people tracked are hidden from the detector when it looks for
 //! others (with someone prominent in view, the detector scores everyone else low), and in
 //! a video a search that found someone looks again with them hidden too. A detection on
-//! someone tracked is not taken again, and two tracks that end on one person (people
-//! passing each other) become one, the crop centred nearer
-//! them keeping them. Someone lost is looked for where they were, of about their size, even
+//! someone tracked is not taken again, nor a person made of the pixels behind someone
+//! tracked, and two tracks that end on one person (people passing each other, someone
+//! walking behind a head near the camera) become one, the track that expected them there
+//! keeping them. Someone lost is looked for where they were, of about their size, even
 //! at a lower detector score ([`detector::REACQUIRE_MIN_SCORE`]; the landmark model's
 //! presence score still confirms them), so they keep their id and a bystander (a therapist
 //! beside the patient) does not take it; someone found again within [`FORGET_S`] near where
@@ -94,6 +95,8 @@ const SAME_HEAD: f64 = 0.5;
 /// A person found with this much of their body's box inside a tracked person's is behind
 /// them (see `behind`).
 const BEHIND: f64 = 0.6;
+/// A person's crop: the square MediaPipe's alignment gives, scaled by this.
+const ROI_SCALE: f32 = 1.25;
 
 const LANDMARK_FILTER: OneEuroParams = OneEuroParams {
     min_cutoff: 0.05,
@@ -457,7 +460,7 @@ impl PoseEstimator {
                 let next = Roi::from_alignment(
                     (a0[0] as f32, a0[1] as f32),
                     (a1[0] as f32, a1[1] as f32),
-                    1.25,
+                    ROI_SCALE,
                 );
                 self.tracks.push(Track {
                     person,
@@ -843,12 +846,23 @@ fn bounds(points: &[PixelPoint]) -> [f64; 4] {
         })
 }
 
+/// The box around a result's 33 landmarks, cut to the frame `size`.
+fn outline(r: &RoiResult, size: (f64, f64)) -> [f64; 4] {
+    let b = bounds(&r.points[..NUM_LANDMARKS]);
+    [
+        b[0].clamp(0.0, size.0),
+        b[1].clamp(0.0, size.1),
+        b[2].clamp(0.0, size.0),
+        b[3].clamp(0.0, size.1),
+    ]
+}
+
 /// Shoulders and hips, the points that tell one person from another.
 const TORSO: [usize; 4] = [11, 12, 23, 24];
 
 /// Whether two landmark results are one person: shoulders and hips within [`SAME_PERSON`] of
-/// `roi`'s side of each other on average, or bodies (the 33 landmarks' boxes, cut to the
-/// frame `size`) overlapping by more than half (a person half out of view, whose hidden
+/// `roi`'s side of each other on average, faces' centres within [`SAME_HEAD`] of the larger
+/// face's side, or bodies ([`outline`]s) overlapping by more than half (a person half out of view, whose hidden
 /// half two crops guess differently).
 fn same_person(a: &RoiResult, b: &RoiResult, roi: &Roi, size: (f64, f64)) -> bool {
     let mean: f64 = TORSO
@@ -875,16 +889,7 @@ fn same_person(a: &RoiResult, b: &RoiResult, roi: &Roi, size: (f64, f64)) -> boo
     if dx.hypot(dy) < SAME_HEAD * side {
         return true;
     }
-    let bbox = |r: &RoiResult| {
-        let b = bounds(&r.points[..NUM_LANDMARKS]);
-        [
-            b[0].clamp(0.0, size.0),
-            b[1].clamp(0.0, size.1),
-            b[2].clamp(0.0, size.0),
-            b[3].clamp(0.0, size.1),
-        ]
-    };
-    let (p, q) = (bbox(a), bbox(b));
+    let (p, q) = (outline(a, size), outline(b, size));
     let iw = (p[2].min(q[2]) - p[0].max(q[0])).max(0.0);
     let ih = (p[3].min(q[3]) - p[1].max(q[1])).max(0.0);
     let inter = iw * ih;
@@ -902,7 +907,7 @@ fn misfit(f: &Found) -> f32 {
     let now = Roi::from_alignment(
         (a0[0] as f32, a0[1] as f32),
         (a1[0] as f32, a1[1] as f32),
-        1.25,
+        ROI_SCALE,
     );
     let side = f.roi.w.max(1.0);
     detector::distance(&now, &f.roi) / side + (now.w.max(1.0) / side).ln().abs()
@@ -922,13 +927,7 @@ fn behind(r: &RoiResult, h: &[f32; 4], size: (f64, f64)) -> bool {
     if !inside(fx, fy) {
         return false;
     }
-    let b = bounds(&r.points[..NUM_LANDMARKS]);
-    let b = [
-        b[0].clamp(0.0, size.0),
-        b[1].clamp(0.0, size.1),
-        b[2].clamp(0.0, size.0),
-        b[3].clamp(0.0, size.1),
-    ];
+    let b = outline(r, size);
     let area = (b[2] - b[0]) * (b[3] - b[1]);
     let iw = (b[2].min(h[2] as f64) - b[0].max(h[0] as f64)).max(0.0);
     let ih = (b[3].min(h[3] as f64) - b[1].max(h[1] as f64)).max(0.0);
@@ -1022,7 +1021,7 @@ mod tests {
     #[test]
     fn two_results_with_their_faces_in_one_place_are_one_person() {
         let bystander = person((90.0, 275.0), 50.0, 450.0);
-        let roi = Roi::from_alignment((90.0, 500.0), (90.0, 230.0), 1.25);
+        let roi = Roi::from_alignment((90.0, 500.0), (90.0, 230.0), ROI_SCALE);
         let on_the_face = person((85.0, 262.0), 10.0, 80.0);
         assert!(same_person(&bystander, &on_the_face, &roi, SIZE));
         // The same figure beside the head is someone else.
@@ -1050,7 +1049,7 @@ mod tests {
         let theirs = Roi::from_alignment(
             (a0[0] as f32, a0[1] as f32),
             (a1[0] as f32, a1[1] as f32),
-            1.25,
+            ROI_SCALE,
         );
         let slid = Roi {
             cx: theirs.cx - 60.0,
