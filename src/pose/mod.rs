@@ -820,9 +820,8 @@ const HEAD_SIDE: f32 = 1.5;
 /// found her from 2.2 s instead of 3.2 s. Whoever is behind a tracked person is hidden with
 /// them: they cannot be seen there anyway, and are found again as they come out.
 fn hidden_box(r: &RoiResult) -> [f32; 4] {
-    let face = bounds(&r.points[FACE]);
-    let half = HEAD_SIDE as f64 * (face[2] - face[0]).max(face[3] - face[1]) / 2.0;
-    let (cx, cy) = ((face[0] + face[2]) / 2.0, (face[1] + face[3]) / 2.0);
+    let ((cx, cy), side) = face(r);
+    let half = HEAD_SIDE as f64 * side / 2.0;
     let body = bounds(&r.points[..NUM_LANDMARKS]);
     [
         body[0].min(cx - half) as f32,
@@ -846,6 +845,16 @@ fn bounds(points: &[PixelPoint]) -> [f64; 4] {
         })
 }
 
+/// The centre of a result's face landmarks' box and its side (the larger of its width and
+/// height), pixels.
+fn face(r: &RoiResult) -> ((f64, f64), f64) {
+    let b = bounds(&r.points[FACE]);
+    (
+        ((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0),
+        (b[2] - b[0]).max(b[3] - b[1]),
+    )
+}
+
 /// The box around a result's 33 landmarks, cut to the frame `size`.
 fn outline(r: &RoiResult, size: (f64, f64)) -> [f64; 4] {
     let b = bounds(&r.points[..NUM_LANDMARKS]);
@@ -862,8 +871,8 @@ const TORSO: [usize; 4] = [11, 12, 23, 24];
 
 /// Whether two landmark results are one person: shoulders and hips within [`SAME_PERSON`] of
 /// `roi`'s side of each other on average, faces' centres within [`SAME_HEAD`] of the larger
-/// face's side, or bodies ([`outline`]s) overlapping by more than half (a person half out of view, whose hidden
-/// half two crops guess differently).
+/// face's side, or bodies ([`outline`]s) overlapping by more than half (a person half out of
+/// view, whose hidden half two crops guess differently).
 fn same_person(a: &RoiResult, b: &RoiResult, roi: &Roi, size: (f64, f64)) -> bool {
     let mean: f64 = TORSO
         .iter()
@@ -877,16 +886,8 @@ fn same_person(a: &RoiResult, b: &RoiResult, roi: &Roi, size: (f64, f64)) -> boo
         return true;
     }
     // Heads in one place: nobody can be seen behind a head.
-    let (fa, fb) = (bounds(&a.points[FACE]), bounds(&b.points[FACE]));
-    let side = (fa[2] - fa[0])
-        .max(fa[3] - fa[1])
-        .max(fb[2] - fb[0])
-        .max(fb[3] - fb[1]);
-    let (dx, dy) = (
-        (fa[0] + fa[2] - fb[0] - fb[2]) / 2.0,
-        (fa[1] + fa[3] - fb[1] - fb[3]) / 2.0,
-    );
-    if dx.hypot(dy) < SAME_HEAD * side {
+    let (((ax, ay), a_side), ((bx, by), b_side)) = (face(a), face(b));
+    if (ax - bx).hypot(ay - by) < SAME_HEAD * a_side.max(b_side) {
         return true;
     }
     let (p, q) = (outline(a, size), outline(b, size));
@@ -913,14 +914,13 @@ fn misfit(f: &Found) -> f32 {
     detector::distance(&now, &f.roi) / side + (now.w.max(1.0) / side).ln().abs()
 }
 
-/// Whether a person found by the detector lies behind someone tracked: [`BEHIND`] or more of
-/// their body's box (cut to the frame `size`) inside that person's [`hidden_box`] `h`. Nobody
+/// Whether a person found by the detector lies behind someone tracked: their face's centre
+/// and [`BEHIND`] or more of their [`outline`] inside that person's [`hidden_box`] `h`. Nobody
 /// can be seen there: the detector, with the tracked person hidden, proposed something at the
 /// edge of the blanked box, and the landmark model made a person of the tracked one's pixels
 /// (a seated bystander's head near the camera, with someone lost behind it).
 fn behind(r: &RoiResult, h: &[f32; 4], size: (f64, f64)) -> bool {
-    let f = bounds(&r.points[FACE]);
-    let (fx, fy) = ((f[0] + f[2]) / 2.0, (f[1] + f[3]) / 2.0);
+    let ((fx, fy), _) = face(r);
     let inside = |x: f64, y: f64| {
         x >= h[0] as f64 && x <= h[2] as f64 && y >= h[1] as f64 && y <= h[3] as f64
     };
