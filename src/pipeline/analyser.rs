@@ -10,7 +10,7 @@
 //! single-person fields every output had before people were tracked apart
 //! ([`Analysed::pose`], [`Analysed::step`]): kept while in view; else the person in view found
 //! first. Live ([`Analyser::live`]), someone in view who is busier (moving while the primary
-//! is at rest) takes over.
+//! is at rest) takes over, once they have been in view for half a second.
 //!
 //! A frame of recorded landmarks (a `landmarks:` camera, [`Content::Landmarks`]) skips the pose
 //! models: its landmarks are the pose (person 1), and everything after pose is the same as
@@ -104,6 +104,8 @@ pub struct PersonStep {
     /// Camera times they were first and last seen.
     pub first_seen: f64,
     pub last_seen: f64,
+    /// Since when they have been in view without a break (camera time).
+    pub in_view_since: f64,
 }
 
 impl PersonStep {
@@ -175,6 +177,7 @@ struct Person {
     classifier: Classifier,
     first_seen: f64,
     last_seen: f64,
+    in_view_since: f64,
 }
 
 /// Pose, then classification, for one camera, file, upload or stream.
@@ -192,6 +195,8 @@ pub struct Analyser {
     idle: Option<IdleSearch>,
     /// The [`Frame::epoch`] of the last frame.
     epoch: u32,
+    /// The time of the last frame.
+    last_t: f64,
 }
 
 impl Analyser {
@@ -206,6 +211,7 @@ impl Analyser {
             zones: ZoneTracker::default(),
             idle: None,
             epoch: 0,
+            last_t: f64::NEG_INFINITY,
         })
     }
 
@@ -295,11 +301,16 @@ impl Analyser {
                         classifier: Classifier::new(&self.activity, self.decoder.clone())?,
                         first_seen: t,
                         last_seen: t,
+                        in_view_since: t,
                     });
                     self.people.len() - 1
                 }
             };
             let p = &mut self.people[i];
+            // Not seen in the last frame: back in view from now.
+            if p.last_seen < self.last_t {
+                p.in_view_since = t;
+            }
             p.last_seen = t;
             if pose.new_track {
                 p.classifier.restart_window();
@@ -334,6 +345,7 @@ impl Analyser {
                 step,
                 first_seen: p.first_seen,
                 last_seen: p.last_seen,
+                in_view_since: p.in_view_since,
             });
         }
         people.sort_by_key(|p| p.person);
@@ -343,7 +355,8 @@ impl Analyser {
                 .iter()
                 .map(|p| (p.person, p.pose.as_ref().map(|q| &q.landmarks))),
         );
-        self.primary = primary(&people, self.primary, self.busiest_first);
+        self.primary = primary(&people, self.primary, self.busiest_first, t);
+        self.last_t = t;
         let primary = match people.iter().position(|p| Some(p.person) == self.primary) {
             Some(i) => Primary::Person(i),
             None => Primary::Nobody(nobody(t)),
@@ -390,6 +403,7 @@ impl Analyser {
                 classifier: Classifier::new(&self.activity, self.decoder.clone())?,
                 first_seen: lf.t,
                 last_seen: lf.t,
+                in_view_since: lf.t,
             });
         }
         self.people[0].classifier.step(lf, timings)
@@ -416,30 +430,45 @@ impl Analyser {
     }
 }
 
-/// The primary person: the one of last frame while they are in view, unless (`busiest_first`,
-/// live) someone else in view is busier (see [`busyness`]: walking, turning, rising or
-/// sitting down while the primary sits or stands at rest); else the person in view found
-/// first (live: the busiest, the one found first among equals); else, with nobody in view,
-/// whoever was seen last.
+/// The primary person at `t`: the one of last frame while they are in view, unless
+/// (`busiest_first`, live) someone else in view for [`HANDOVER_S`] or more is busier (see
+/// [`busyness`]: walking, turning, rising or sitting down while the primary sits or stands at
+/// rest); else the person in view found first (live: the busiest, the one found first among
+/// equals); else, with nobody in view, whoever was seen last. Live, a primary person out of
+/// view for less than [`HANDOVER_S`] stays primary.
 ///
 /// So live, a seated bystander found first (a head near the camera) hands over to the patient
 /// who rises, and the patient sitting back down keeps it: nobody is busier than someone at
-/// rest. A file's landmarks (`activityd pose`) keep following one person while in view.
-fn primary(people: &[PersonStep], last: Option<u32>, busiest_first: bool) -> Option<u32> {
+/// rest. Someone glimpsed for a moment (walking past the frame's edge) takes nothing over, and
+/// a patient the tracker misses for a frame or two is not handed over to the bystander and
+/// back. A file's landmarks (`activityd pose`) keep following one person while in view.
+fn primary(people: &[PersonStep], last: Option<u32>, busiest_first: bool, t: f64) -> Option<u32> {
     let in_view = || people.iter().filter(|p| p.pose.is_some());
     let busy = |p: &PersonStep| if busiest_first { busyness(p) } else { 0 };
-    // The busiest in view, the first found among equals (all equal unless `busiest_first`).
-    let best = in_view().min_by(|a, b| {
+    // The busiest, the first found among equals (all equal unless `busiest_first`).
+    let busiest = |a: &&PersonStep, b: &&PersonStep| {
         busy(b)
             .cmp(&busy(a))
             .then(a.first_seen.total_cmp(&b.first_seen))
-    });
+    };
+    // Live, missed for a moment (a frame or two the tracker lost): still the one to watch.
+    if busiest_first
+        && let Some(current) = people.iter().find(|p| Some(p.person) == last)
+        && current.pose.is_none()
+        && t - current.last_seen < HANDOVER_S
+    {
+        return Some(current.person);
+    }
     if let Some(current) = in_view().find(|p| Some(p.person) == last) {
-        return match best {
+        let challenger = in_view()
+            .filter(|p| t - p.in_view_since >= HANDOVER_S)
+            .min_by(busiest);
+        return match challenger {
             Some(b) if busy(b) > busy(current) => Some(b.person),
             _ => Some(current.person),
         };
     }
+    let best = in_view().min_by(busiest);
     best.or_else(|| {
         people
             .iter()
@@ -447,6 +476,13 @@ fn primary(people: &[PersonStep], last: Option<u32>, busiest_first: bool) -> Opt
     })
     .map(|p| p.person)
 }
+
+/// Live, how long someone must have been in view, without a break, to take the primary
+/// person's place by being busier, and how long the primary person may be out of view and
+/// stay primary (s): someone found for a frame or two (at the frame's edge, or found again
+/// after the tracker lost them) made the live skeleton and MQTT `state` flick to them and
+/// back.
+const HANDOVER_S: f64 = 0.5;
 
 /// How much someone's activity now says they are the one to watch: 2 moving as in a Timed Up
 /// and Go test (walking, turning, rising, sitting down); 1 anything else the model reports
@@ -668,6 +704,51 @@ mod tests {
         assert_eq!(with.len(), 1, "{with:?}");
         assert_eq!(with[0].person, Some(1));
         assert_eq!(with[0].total_s, alone[0].total_s);
+    }
+
+    /// Live, someone busier takes the primary person's place only once they have been in
+    /// view for [`HANDOVER_S`]: a walker found again for a frame at the frame's edge does not
+    /// make the single-person fields flick to them and back. Whoever has been in view all
+    /// along (a patient who rises) takes over at once; a primary person missed for a moment
+    /// stays primary, and one gone for longer hands over to whoever is in view.
+    #[test]
+    fn someone_glimpsed_for_a_moment_takes_nothing_over() {
+        let person = |id: u32, activity: &str, last_seen: f64, since: f64| {
+            let mut step = nobody(10.0);
+            step.frame.activity = activity.into();
+            step.frame.label = Label::Uncertain;
+            PersonStep {
+                person: id,
+                pose: (last_seen == 10.0).then(|| Pose {
+                    person: id,
+                    ..Pose::recorded(body(0.0), 640, 480)
+                }),
+                step,
+                first_seen: id as f64,
+                last_seen,
+                in_view_since: since,
+            }
+        };
+        let at_rest = person(1, "other", 10.0, 0.0);
+        // Back in view for a frame, walking on.
+        let glimpsed = [at_rest.clone(), person(2, "walk_across", 10.0, 10.0)];
+        assert_eq!(primary(&glimpsed, Some(1), true, 10.0), Some(1));
+        let longer = [
+            at_rest.clone(),
+            person(2, "walk_across", 10.0, 10.0 - HANDOVER_S),
+        ];
+        assert_eq!(primary(&longer, Some(1), true, 10.0), Some(2));
+        // In view all along, rising.
+        let rising = [at_rest.clone(), person(2, "stand_up", 10.0, 2.0)];
+        assert_eq!(primary(&rising, Some(1), true, 10.0), Some(2));
+        // The primary person missed for a moment, and gone for longer.
+        let missed = [at_rest.clone(), person(2, "walk_away", 9.8, 2.0)];
+        assert_eq!(primary(&missed, Some(2), true, 10.0), Some(2));
+        let gone = [at_rest.clone(), person(2, "walk_away", 9.4, 2.0)];
+        assert_eq!(primary(&gone, Some(2), true, 10.0), Some(1));
+        // Files keep following one person, and take whoever is in view when they are not.
+        assert_eq!(primary(&rising, Some(1), false, 10.0), Some(1));
+        assert_eq!(primary(&missed, Some(2), false, 10.0), Some(1));
     }
 
     /// A seated bystander found first (person 1, a seated body held still) and a patient
