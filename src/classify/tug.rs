@@ -752,8 +752,9 @@ impl TugDetector {
     fn rise_onset(&self, start: f64) -> f64 {
         // Smoothing (±), and half the span over which the speed is read.
         const HALF_S: f64 = 0.1;
-        // Frames further apart than this break the movement (nobody, or no face, seen).
-        const MAX_STEP_S: f64 = 0.1;
+        // Frames further apart than this break the movement (nobody, or no face, seen; a
+        // box analysing 5 frames a second has them 0.2 s apart).
+        const MAX_STEP_S: f64 = 0.25;
         let Some((_, torso)) = self.hip_median(start - 1.0, start + 0.05, 3) else {
             return start;
         };
@@ -766,10 +767,12 @@ impl TugDetector {
             smooth(&raw, HALF_S)
         };
         let (xs, ys) = (axis(0), axis(1));
+        // Over ±HALF_S, or the neighbouring frames where they are further apart.
         let speed = |i: usize| {
             let t = xs[i].0;
             let a = xs.iter().position(|(u, _)| *u >= t - HALF_S)?;
             let b = xs.iter().rposition(|(u, _)| *u <= t + HALF_S)?;
+            let (a, b) = (a.min(i.saturating_sub(1)), b.max((i + 1).min(xs.len() - 1)));
             let dt = xs[b].0 - xs[a].0;
             (dt > 0.0).then(|| (xs[b].1 - xs[a].1).hypot(ys[b].1 - ys[a].1) / dt / torso)
         };
@@ -1818,13 +1821,25 @@ mod tests {
         until: f64,
         lag: f64,
     ) -> Vec<TugResult> {
+        play_at(FPS, end, segs, m, until, lag)
+    }
+
+    /// [`play_lagged`] at `fps` frames a second.
+    fn play_at(
+        fps: f64,
+        end: TugEnd,
+        segs: &[Segment],
+        m: &Motion,
+        until: f64,
+        lag: f64,
+    ) -> Vec<TugResult> {
         let mut d = TugDetector::new(end);
         let mut out = Vec::new();
         let mut next = 0;
         let mut started = 0;
-        let n = (until * FPS) as usize;
+        let n = (until * fps) as usize;
         for i in 0..=n {
-            let t = i as f64 / FPS;
+            let t = i as f64 / fps;
             d.frame(&m.frame(t));
             while next < segs.len() && segs[next].end + lag <= t {
                 d.push(segs[next].clone());
@@ -2318,18 +2333,22 @@ mod tests {
             seg("turn", 13.0, 14.0),
             seg("sit_down", 14.0, 15.5),
         ];
-        let start = |head_lean: Option<(f64, f64)>| {
+        let start_at = |fps: f64, head_lean: Option<(f64, f64)>| {
             let mut m = Motion::new((5.4, 7.0), (14.0, 15.5));
             m.head_lean = head_lean;
-            let r = play_with(TugEnd::Settled, &segs, &m, 18.0);
+            let r = play_at(fps, TugEnd::Settled, &segs, &m, 18.0, LAG_S);
             assert_eq!(r.len(), 1, "{r:?}");
             assert_eq!(r[0].start, r[0].phases[0].start);
             assert!(!r[0].phases[0].implied);
             r[0].start
         };
+        let start = |head_lean| start_at(FPS, head_lean);
         // 40 px (0.4 torso) over the 0.9 s before the hip lifts: 0.45 torso lengths a second.
         let s = start(Some((5.0, 40.0)));
         assert!((s - 5.0).abs() <= 0.1, "{s}");
+        // The same, analysed at 5 frames a second (a small box): within a frame.
+        let s = start_at(5.0, Some((5.0, 40.0)));
+        assert!((s - 5.0).abs() <= 0.21, "{s}");
         // Leaning for 2.9 s: looked for half a second back.
         let s = start(Some((3.0, 150.0)));
         assert!((s - (5.4 - RISE_LEAD_S)).abs() <= 0.05, "{s}");
