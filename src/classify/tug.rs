@@ -2324,17 +2324,9 @@ mod tests {
     /// changes nothing.
     #[test]
     fn an_effortful_rise_is_timed_from_the_first_lean() {
-        let segs = [
-            seg("sitting", 0.0, 5.4),
-            seg("stand_up", 5.4, 7.0),
-            seg("walk_away", 7.0, 9.5),
-            seg("turn", 9.5, 10.5),
-            seg("walk_toward", 10.5, 13.0),
-            seg("turn", 13.0, 14.0),
-            seg("sit_down", 14.0, 15.5),
-        ];
+        let segs = [vec![seg("sitting", 0.0, 5.4)], full(5.4)].concat();
         let start_at = |fps: f64, head_lean: Option<(f64, f64)>| {
-            let mut m = Motion::new((5.4, 7.0), (14.0, 15.5));
+            let mut m = Motion::new((5.4, 6.9), (13.9, 15.4));
             m.head_lean = head_lean;
             let r = play_at(fps, TugEnd::Settled, &segs, &m, 18.0, LAG_S);
             assert_eq!(r.len(), 1, "{r:?}");
@@ -2343,13 +2335,13 @@ mod tests {
             r[0].start
         };
         let start = |head_lean| start_at(FPS, head_lean);
-        // 40 px (0.4 torso) over the 0.9 s before the hip lifts: 0.45 torso lengths a second.
+        // 40 px (0.4 torso) over the 0.85 s before the hip lifts: 0.47 torso lengths a second.
         let s = start(Some((5.0, 40.0)));
         assert!((s - 5.0).abs() <= 0.1, "{s}");
         // The same, analysed at 5 frames a second (a small box): within a frame.
         let s = start_at(5.0, Some((5.0, 40.0)));
         assert!((s - 5.0).abs() <= 0.21, "{s}");
-        // Leaning for 2.9 s: looked for half a second back.
+        // Leaning for 2.85 s: looked for half a second back.
         let s = start(Some((3.0, 150.0)));
         assert!((s - (5.4 - RISE_LEAD_S)).abs() <= 0.05, "{s}");
         // 0.1 torso lengths a second: the seated jitter of the landmarks, not a lean.
