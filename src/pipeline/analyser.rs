@@ -307,8 +307,8 @@ impl Analyser {
                 }
             };
             let p = &mut self.people[i];
-            // Not seen in the last frame: back in view from now.
-            if p.last_seen < self.last_t {
+            // Not seen in the last frame (or the clock went back): in view from now.
+            if p.last_seen < self.last_t || t < self.last_t {
                 p.in_view_since = t;
             }
             p.last_seen = t;
@@ -455,7 +455,7 @@ fn primary(people: &[PersonStep], last: Option<u32>, busiest_first: bool, t: f64
     if busiest_first
         && let Some(current) = people.iter().find(|p| Some(p.person) == last)
         && current.pose.is_none()
-        && t - current.last_seen < HANDOVER_S
+        && within(t, current.last_seen, HANDOVER_S)
     {
         return Some(current.person);
     }
