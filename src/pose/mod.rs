@@ -273,6 +273,19 @@ struct RoiResult {
     points: [PixelPoint; MODEL_POINTS],
 }
 
+impl RoiResult {
+    /// The crop the landmarks imply (MediaPipe's alignment from the two auxiliary points:
+    /// centred on the hips, sized by the body): where the track looks next.
+    fn implied_roi(&self) -> Roi {
+        let (a0, a1) = (self.points[33], self.points[34]);
+        Roi::from_alignment(
+            (a0[0] as f32, a0[1] as f32),
+            (a1[0] as f32, a1[1] as f32),
+            ROI_SCALE,
+        )
+    }
+}
+
 struct Smoothers {
     landmarks: LandmarkSmoother,
     aux: LandmarkSmoother,
@@ -456,12 +469,7 @@ impl PoseEstimator {
                 s.landmarks
                     .apply(t, scale, &mut result.points[..NUM_LANDMARKS]);
                 s.aux.apply(t, scale, &mut result.points[33..35]);
-                let (a0, a1) = (result.points[33], result.points[34]);
-                let next = Roi::from_alignment(
-                    (a0[0] as f32, a0[1] as f32),
-                    (a1[0] as f32, a1[1] as f32),
-                    ROI_SCALE,
-                );
+                let next = result.implied_roi();
                 self.tracks.push(Track {
                     person,
                     next,
@@ -891,9 +899,7 @@ fn same_person(a: &RoiResult, b: &RoiResult, roi: &Roi, size: (f64, f64)) -> boo
         return true;
     }
     let (p, q) = (outline(a, size), outline(b, size));
-    let iw = (p[2].min(q[2]) - p[0].max(q[0])).max(0.0);
-    let ih = (p[3].min(q[3]) - p[1].max(q[1])).max(0.0);
-    let inter = iw * ih;
+    let inter = overlap(&p, &q);
     let union = (p[2] - p[0]) * (p[3] - p[1]) + (q[2] - q[0]) * (q[3] - q[1]) - inter;
     union > 0.0 && inter / union > 0.5
 }
@@ -904,12 +910,7 @@ fn same_person(a: &RoiResult, b: &RoiResult, roi: &Roi, size: (f64, f64)) -> boo
 /// plus the log of the sides' ratio. A track that slid onto someone else (passing behind
 /// them) jumps in place or size; the person's own track does not.
 fn misfit(f: &Found) -> f32 {
-    let (a0, a1) = (f.result.points[33], f.result.points[34]);
-    let now = Roi::from_alignment(
-        (a0[0] as f32, a0[1] as f32),
-        (a1[0] as f32, a1[1] as f32),
-        ROI_SCALE,
-    );
+    let now = f.result.implied_roi();
     let side = f.roi.w.max(1.0);
     detector::distance(&now, &f.roi) / side + (now.w.max(1.0) / side).ln().abs()
 }
@@ -929,9 +930,15 @@ fn behind(r: &RoiResult, h: &[f32; 4], size: (f64, f64)) -> bool {
     }
     let b = outline(r, size);
     let area = (b[2] - b[0]) * (b[3] - b[1]);
-    let iw = (b[2].min(h[2] as f64) - b[0].max(h[0] as f64)).max(0.0);
-    let ih = (b[3].min(h[3] as f64) - b[1].max(h[1] as f64)).max(0.0);
-    area > 0.0 && iw * ih >= BEHIND * area
+    let h = h.map(f64::from);
+    area > 0.0 && overlap(&b, &h) >= BEHIND * area
+}
+
+/// The area two boxes (x0, y0, x1, y1) share.
+fn overlap(p: &[f64; 4], q: &[f64; 4]) -> f64 {
+    let iw = (p[2].min(q[2]) - p[0].max(q[0])).max(0.0);
+    let ih = (p[3].min(q[3]) - p[1].max(q[1])).max(0.0);
+    iw * ih
 }
 
 /// Whether someone lost at `lost` a moment ago may be the person detected at `r`: within one
@@ -1045,12 +1052,7 @@ mod tests {
     #[test]
     fn the_track_that_expected_a_person_there_fits_them_better() {
         let result = person((300.0, 100.0), 20.0, 200.0);
-        let (a0, a1) = (result.points[33], result.points[34]);
-        let theirs = Roi::from_alignment(
-            (a0[0] as f32, a0[1] as f32),
-            (a1[0] as f32, a1[1] as f32),
-            ROI_SCALE,
-        );
+        let theirs = result.implied_roi();
         let slid = Roi {
             cx: theirs.cx - 60.0,
             cy: theirs.cy - 40.0,
