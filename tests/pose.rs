@@ -1007,3 +1007,145 @@ fn a_face_in_the_foreground_does_not_hide_the_people_beyond() {
         "the premise, a still: {still:?}"
     );
 }
+
+/// People too small for the detector in the whole frame (someone at the far end of a room
+/// seen by a 640×480 camera) are found once it has seen nobody for a while: every other search
+/// zooms in on a tile. The Sports2D clip shrunk to 384×216 in the middle of a 640×480 frame
+/// (people 60–85 pixels tall): the whole frame alone (a still image's search) finds someone
+/// in few frames; tracked as a video, the people are followed in most, and what is followed
+/// is them (each hip where the full-size clip's tracking puts a hip, shrunk the same way).
+#[test]
+fn people_too_small_for_the_whole_frame_are_found_in_a_tile() {
+    use activityd::frame::Frame;
+    use activityd::pose::{Mode, PoseEstimator, ZOOM_AFTER_S, detector};
+    use activityd::timings::Timings;
+    let models = models();
+    let mut frames = Vec::new();
+    tracked(&models, "sports2d_640x360", 0.0, |frame, _| {
+        frames.push((frame.t, frame.to_rgb_image()));
+    });
+    let (scale, left, top) = (0.6f32, 128u32, 132u32);
+    let small = |img: &image::RgbImage, t: f64| {
+        let (w, h) = (img.width() as f32 * scale, img.height() as f32 * scale);
+        let shrunk = image::imageops::resize(img, w as u32, h as u32, image::imageops::Triangle);
+        let mut canvas = image::RgbImage::from_pixel(640, 480, image::Rgb([90, 90, 90]));
+        image::imageops::overlay(&mut canvas, &shrunk, left as i64, top as i64);
+        Frame::from_rgb(640, 480, canvas.into_raw(), t)
+    };
+    let hips = |poses: &[activityd::pose::Pose], w: f32, h: f32| -> Vec<(f32, f32)> {
+        poses
+            .iter()
+            .map(|p| {
+                let l = &p.landmarks;
+                ((l[23].x + l[24].x) / 2.0 * w, (l[23].y + l[24].y) / 2.0 * h)
+            })
+            .collect()
+    };
+    // The full-size clip, tracked: where the people's hips are, shrunk into the small frame.
+    let mut full = PoseEstimator::new(&models.pose, Mode::Video, 4).unwrap();
+    let mut truth = Vec::new();
+    for (t, img) in &frames {
+        let frame = Frame::from_rgb(img.width(), img.height(), img.clone().into_raw(), *t);
+        let poses = full.estimate(&frame, *t, &mut Timings::default()).unwrap();
+        let at = |(x, y): (f32, f32)| (left as f32 + scale * x, top as f32 + scale * y);
+        truth.push(
+            hips(&poses, 640.0, 360.0)
+                .into_iter()
+                .map(at)
+                .collect::<Vec<_>>(),
+        );
+    }
+    // The premise: searched as a still (the whole frame, once), someone is found in few of
+    // them (every third frame, to keep the test short).
+    let mut still = PoseEstimator::new(&models.pose, Mode::Image, 4).unwrap();
+    let (mut stills, mut stills_found) = (0, 0);
+    for (t, img) in frames.iter().step_by(3) {
+        stills += 1;
+        let poses = still
+            .estimate(&small(img, *t), *t, &mut Timings::default())
+            .unwrap();
+        stills_found += !poses.is_empty() as usize;
+    }
+    // Tracked as a video.
+    let mut est = PoseEstimator::new(&models.pose, Mode::Video, 4).unwrap();
+    let (mut with_someone, mut first, mut on_a_person, mut compared) = (0, None, 0, 0);
+    for ((t, img), truth) in frames.iter().zip(&truth) {
+        let poses = est
+            .estimate(&small(img, *t), *t, &mut Timings::default())
+            .unwrap();
+        if poses.is_empty() {
+            continue;
+        }
+        with_someone += 1;
+        first.get_or_insert(*t);
+        for (x, y) in hips(&poses, 640.0, 480.0) {
+            if !truth.is_empty() {
+                compared += 1;
+                on_a_person += truth.iter().any(|q| (q.0 - x).hypot(q.1 - y) < 15.0) as usize;
+            }
+        }
+    }
+    let tiles = detector::tiles(640, 480).len();
+    eprintln!(
+        "stills: someone in {stills_found} of {stills}; video: someone in {with_someone} of {} frames, first at {first:?} s; hips on a person {on_a_person} of {compared}; {tiles} tiles",
+        frames.len()
+    );
+    assert!(
+        stills_found * 3 <= stills,
+        "the premise: {stills_found} of {stills}"
+    );
+    assert!(with_someone * 3 >= frames.len() * 2, "{with_someone}");
+    // Found within ZOOM_AFTER_S and two searches per tile (one search a frame, 30 fps).
+    let by = ZOOM_AFTER_S + 2.0 * tiles as f64 / 30.0 + 0.05;
+    assert!(first.is_some_and(|t| t <= by), "{first:?}, by {by}");
+    assert!(
+        on_a_person * 10 >= compared * 9,
+        "{on_a_person} of {compared}"
+    );
+}
+
+/// Zoomed in, the detector and the landmark model can make a person up out of an empty scene
+/// (a coffee cup, a cat, flowers): a person found in a tile is taken only when the detector,
+/// shown a square around them, sees a person there too. Real pictures without anyone in them,
+/// as 20 s of 640×480 video at 15 fps with sensor noise: nobody is found in any frame.
+#[test]
+fn a_zoomed_search_makes_nobody_up_in_an_empty_scene() {
+    use activityd::frame::Frame;
+    use activityd::pose::{Mode, PoseEstimator};
+    use activityd::timings::Timings;
+    let models = models();
+    for name in [
+        "images/skimage_coffee_no_person.png",
+        "images/skimage_chelsea_no_person.png",
+    ] {
+        let img = match offline::open_input(&fixture(name)).unwrap() {
+            Input::Image(img) => img,
+            Input::Video(_) => unreachable!(),
+        };
+        let img = image::imageops::resize(&img, 640, 480, image::imageops::Triangle);
+        let mut est = PoseEstimator::new(&models.pose, Mode::Video, 4).unwrap();
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut with_someone = Vec::new();
+        for i in 0..300 {
+            let t = i as f64 / 15.0;
+            // Sensor noise: each channel ±10, new every frame.
+            let mut noisy = img.clone();
+            for v in noisy.iter_mut() {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                *v = (*v as i32 + (seed % 21) as i32 - 10).clamp(0, 255) as u8;
+            }
+            let frame = Frame::from_rgb(640, 480, noisy.into_raw(), t);
+            if !est
+                .estimate(&frame, t, &mut Timings::default())
+                .unwrap()
+                .is_empty()
+            {
+                with_someone.push(t);
+            }
+        }
+        eprintln!("{name}: someone in {} of 300 frames", with_someone.len());
+        assert!(with_someone.is_empty(), "{name}: {with_someone:?}");
+    }
+}
