@@ -666,8 +666,8 @@ impl PoseEstimator {
             };
             // Zoomed in, the detector and the landmark model can make a person up out of
             // an empty scene: someone found in a tile must be seen closer too.
-            let tile = view.w < frame.width.max(frame.height) as f32;
-            if tile && !self.seen_closer(frame, &result, timings)? {
+            let zoomed = *view != Roi::letterbox(frame.width, frame.height);
+            if zoomed && !self.seen_closer(frame, &result, timings)? {
                 continue;
             }
             if found
