@@ -42,7 +42,9 @@
 //! they left keeps it too. A pose that starts a new track ([`Pose::new_track`]): someone
 //! new, someone found again after their crop had drifted, or found again within
 //! [`SETTLE_S`] of being first found (the tracker has not settled on them yet, and their
-//! first poses jump about).
+//! first poses jump about); and, within [`SETTLE_S`] of the detector finding someone, a pose
+//! that moved faster than people walk ([`SETTLING_SPEED`], [`SETTLING_SCALE_RATE`]): the
+//! tracker closing in on them from a detection too large or on the wrong spot.
 
 pub mod detector;
 pub mod filter;
@@ -76,6 +78,18 @@ pub const REACQUIRE_S: f64 = 1.5;
 /// man doing jumping jacks jumped 0.5–0.9 torso lengths from frame to frame (30 fps), which
 /// a motion window read as walking away.
 pub const SETTLE_S: f64 = 0.5;
+/// While a track is settling (within [`SETTLE_S`] of the detector finding the person), a
+/// pose whose hips moved faster than this (torso lengths a second) since the last frame
+/// starts a new track: the tracker was still closing in on the person, not the person moving.
+/// In their first 0.5 s of tracking, real people walking (the Sports2D woman) and lunging
+/// (Pose2Sim) moved at 0.1–3.5; tracks that began on a detection too large or on the wrong
+/// spot slid onto their person at 8–15 (frames of the Sports2D clip held still), and a man
+/// found mid-jump or running crouched jumped at 4–23 (some of it his own movement: above
+/// walking pace, a restart costs nothing a person needs).
+pub const SETTLING_SPEED: f64 = 6.0;
+/// … or whose torso grew or shrank faster than this (|ln| of the ratio, a second): walking
+/// and lunging 0–1.0, the sliding tracks 3–7, the man found mid-jump up to 26.
+pub const SETTLING_SCALE_RATE: f64 = 2.0;
 /// A detector proposal turned more than this from upright (radians, ~29°) in which the
 /// landmark model finds nobody, or nobody with at least [`SURE_PRESENCE`], is also tried
 /// upright (step 1 in the module docs).
@@ -129,9 +143,10 @@ pub struct Pose {
     /// The detector ran for this frame (tracking was not available or was lost).
     pub detected: bool,
     /// This pose starts a new track: the first person found, someone other than the person
-    /// last seen, or the same person found again within [`SETTLE_S`] of being first found.
-    /// Movement measured across it would be one person's position against another's, or
-    /// against a pose the landmark model had not yet settled on.
+    /// last seen, the same person found again within [`SETTLE_S`] of being first found, or a
+    /// pose that jumped faster than people walk within [`SETTLE_S`] of the detector finding
+    /// them. Movement measured across it would be one person's position against
+    /// another's, or against a pose the landmark model had not yet settled on.
     pub new_track: bool,
     /// The person's id on this camera or in this file (from 1, never reused): the same
     /// while they are tracked, and when found again near where they were lost within
@@ -299,6 +314,40 @@ struct Smoothers {
     aux: LandmarkSmoother,
 }
 
+/// Where a body is in one frame, in frame pixels: the hips' midpoint and the torso's length
+/// (shoulders' midpoint to hips').
+#[derive(Debug, Clone, Copy)]
+struct BodyMark {
+    hip: [f64; 2],
+    torso: f64,
+}
+
+impl BodyMark {
+    fn of(points: &[[f64; 4]]) -> BodyMark {
+        let mid = |a: usize, b: usize| {
+            [
+                (points[a][0] + points[b][0]) / 2.0,
+                (points[a][1] + points[b][1]) / 2.0,
+            ]
+        };
+        let (shoulders, hip) = (mid(11, 12), mid(23, 24));
+        BodyMark {
+            hip,
+            torso: (shoulders[0] - hip[0]).hypot(shoulders[1] - hip[1]),
+        }
+    }
+
+    /// Whether going from this body to `next`, `dt` seconds later, is faster than people
+    /// walk ([`SETTLING_SPEED`], [`SETTLING_SCALE_RATE`]), at any frame rate.
+    fn jumped_to(&self, next: &BodyMark, dt: f64) -> bool {
+        let torso = self.torso.max(next.torso).max(1.0);
+        let shift = (next.hip[0] - self.hip[0]).hypot(next.hip[1] - self.hip[1]) / torso;
+        let scale = (next.torso.max(1.0) / self.torso.max(1.0)).ln().abs();
+        let dt = dt.max(1e-3);
+        shift / dt > SETTLING_SPEED || scale / dt > SETTLING_SCALE_RATE
+    }
+}
+
 /// Someone being tracked: the crop their landmarks will be looked for in next, their filters.
 struct Track {
     person: u32,
@@ -309,6 +358,10 @@ struct Track {
     first_seen: f64,
     /// When they were last found.
     last_seen: f64,
+    /// When the detector last found them: the crop this track follows started there.
+    found_at: f64,
+    /// Where their body was in the last frame (smoothed).
+    body: BodyMark,
 }
 
 /// Someone tracked and then lost: where and when they were last seen, to find them again.
@@ -330,6 +383,9 @@ struct Found {
     /// A tracked person's filters; `None` when the detector found them (filters start afresh).
     smoothers: Option<Smoothers>,
     new_track: bool,
+    /// A tracked person's: when the detector last found them, and when and where their body
+    /// was in the last frame.
+    tracked: Option<(f64, f64, BodyMark)>,
 }
 
 /// Running totals of one tracker's work (Prometheus counters).
@@ -438,6 +494,7 @@ impl PoseEstimator {
                     result,
                     smoothers: Some(track.smoothers),
                     new_track: false,
+                    tracked: Some((track.found_at, track.last_seen, track.body)),
                 }),
                 None => {
                     lost_now = true;
@@ -472,7 +529,8 @@ impl PoseEstimator {
                 roi,
                 mut result,
                 smoothers,
-                new_track,
+                mut new_track,
+                tracked,
             } = f;
             let detected = smoothers.is_none();
             if self.mode == Mode::Video {
@@ -489,12 +547,24 @@ impl PoseEstimator {
                     .apply(t, scale, &mut result.points[..NUM_LANDMARKS]);
                 s.aux.apply(t, scale, &mut result.points[33..35]);
                 let next = result.implied_roi();
+                let body = BodyMark::of(&result.points);
+                let found_at = match tracked {
+                    Some((found_at, last_t, last_body)) => {
+                        if t - found_at < SETTLE_S && last_body.jumped_to(&body, t - last_t) {
+                            new_track = true;
+                        }
+                        found_at
+                    }
+                    None => t,
+                };
                 self.tracks.push(Track {
                     person,
                     next,
                     smoothers: s,
                     first_seen,
                     last_seen: t,
+                    found_at,
+                    body,
                 });
             }
             let (w, h) = (frame.width as f64, frame.height as f64);
@@ -711,6 +781,7 @@ impl PoseEstimator {
                 result,
                 smoothers: None,
                 new_track: self.mode == Mode::Video && (someone_else || settling),
+                tracked: None,
             });
         }
         Ok(())
@@ -1147,6 +1218,29 @@ mod tests {
         assert!(!behind(&person((300.0, 250.0), 10.0, 80.0), &h, SIZE));
     }
 
+    /// A body's jump is judged per second, so the same movement gets the same verdict at 30
+    /// and at 5 analysed frames a second.
+    #[test]
+    fn a_jump_is_judged_by_its_speed_at_any_frame_rate() {
+        let body = |x: f64, torso: f64| BodyMark {
+            hip: [x, 200.0],
+            torso,
+        };
+        for fps in [30.0, 5.0] {
+            let dt = 1.0 / fps;
+            let from = body(100.0, 50.0);
+            // Walking: 2 torso lengths a second; growing 5% a second (toward the camera).
+            let walked = body(100.0 + 2.0 * 50.0 * dt, 50.0 * (0.05 * dt).exp());
+            assert!(!from.jumped_to(&walked, dt), "{fps} fps");
+            // Sliding onto someone at 10 torso lengths a second.
+            let slid = body(100.0 + 10.0 * 50.0 * dt, 50.0);
+            assert!(from.jumped_to(&slid, dt), "{fps} fps");
+            // Halving in 0.2 s: ln 2 / 0.2 ≈ 3.5 a second.
+            let shrunk = body(100.0, 50.0 * (-(2f64.ln()) / 0.2 * dt).exp());
+            assert!(from.jumped_to(&shrunk, dt), "{fps} fps");
+        }
+    }
+
     /// Two tracks on one person: the one whose crop the landmarks fit keeps them; the one
     /// that slid there (its crop elsewhere, of another size) does not.
     #[test]
@@ -1170,6 +1264,7 @@ mod tests {
             },
             smoothers: None,
             new_track: false,
+            tracked: None,
         };
         assert!(misfit(&found(theirs)) < 0.01);
         assert!(misfit(&found(slid)) > 0.5);
