@@ -42,9 +42,10 @@
 //! they left keeps it too. A pose that starts a new track ([`Pose::new_track`]): someone
 //! new, someone found again after their crop had drifted, or found again within
 //! [`SETTLE_S`] of being first found (the tracker has not settled on them yet, and their
-//! first poses jump about); and, within [`SETTLE_S`] of the detector finding someone, a pose
+//! first poses jump about); within [`SETTLE_S`] of the detector finding someone, a pose
 //! that moved faster than people walk ([`SETTLING_SPEED`], [`SETTLING_SCALE_RATE`]): the
-//! tracker closing in on them from a detection too large or on the wrong spot.
+//! tracker closing in on them from a detection too large or on the wrong spot; and someone
+//! found again where, or at a size, they cannot have got to since they were last seen.
 
 pub mod detector;
 pub mod filter;
@@ -143,9 +144,9 @@ pub struct Pose {
     /// The detector ran for this frame (tracking was not available or was lost).
     pub detected: bool,
     /// This pose starts a new track: the first person found, someone other than the person
-    /// last seen, the same person found again within [`SETTLE_S`] of being first found, or a
-    /// pose that jumped faster than people walk within [`SETTLE_S`] of the detector finding
-    /// them. Movement measured across it would be one person's position against
+    /// last seen, the same person found again within [`SETTLE_S`] of being first found or
+    /// faster than people walk from where they were last seen, or a pose that jumped faster
+    /// than that within [`SETTLE_S`] of the detector finding them. Movement measured across it would be one person's position against
     /// another's, or against a pose the landmark model had not yet settled on.
     pub new_track: bool,
     /// The person's id on this camera or in this file (from 1, never reused): the same
@@ -371,6 +372,8 @@ struct Lost {
     roi: Roi,
     at: f64,
     first_seen: f64,
+    /// When and where their body was last seen (smoothed).
+    body: Option<(f64, BodyMark)>,
 }
 
 /// A person found in this frame, before smoothing.
@@ -503,6 +506,7 @@ impl PoseEstimator {
                         roi: track.next,
                         at: track.last_seen,
                         first_seen: track.first_seen,
+                        body: Some((track.last_seen, track.body)),
                     });
                 }
             }
@@ -616,6 +620,7 @@ impl PoseEstimator {
                 roi: gone.roi,
                 at: t,
                 first_seen: gone.first_seen,
+                body: gone.tracked.map(|(_, last_t, body)| (last_t, body)),
             });
             if drop < i {
                 i -= 1;
@@ -759,8 +764,16 @@ impl PoseEstimator {
             // Found again where the last crop was not quite them (of another size, a little
             // further: their last poses had drifted, as a tracker losing a jumping man does)
             // is the same person, but movement measured across the find would be the drift.
+            // Found again where the pose says they cannot have got to since (the tracker is
+            // not yet on them): as with a jump while settling, not movement.
             let (person, first_seen, someone_else) = match again {
-                Some(l) => (l.person, l.first_seen, !detector::could_be(&roi, &l.roi)),
+                Some(l) => {
+                    let jumped = l.body.is_some_and(|(at, body)| {
+                        body.jumped_to(&BodyMark::of(&result.points), t - at)
+                    });
+                    let elsewhere = !detector::could_be(&roi, &l.roi);
+                    (l.person, l.first_seen, elsewhere || jumped)
+                }
                 None => match self.remembered_near(&roi) {
                     Some(l) => (l.person, t, true),
                     None => {
