@@ -146,8 +146,9 @@ pub struct Pose {
     /// This pose starts a new track: the first person found, someone other than the person
     /// last seen, the same person found again within [`SETTLE_S`] of being first found or
     /// faster than people walk from where they were last seen, or a pose that jumped faster
-    /// than that within [`SETTLE_S`] of the detector finding them. Movement measured across it would be one person's position against
-    /// another's, or against a pose the landmark model had not yet settled on.
+    /// than that within [`SETTLE_S`] of the detector finding them. Movement measured across
+    /// it would be one person's position against another's, or against a pose the landmark
+    /// model had not yet settled on.
     pub new_track: bool,
     /// The person's id on this camera or in this file (from 1, never reused): the same
     /// while they are tracked, and when found again near where they were lost within
@@ -324,14 +325,15 @@ struct BodyMark {
 }
 
 impl BodyMark {
-    fn of(points: &[[f64; 4]]) -> BodyMark {
+    fn of(points: &[PixelPoint]) -> BodyMark {
         let mid = |a: usize, b: usize| {
             [
                 (points[a][0] + points[b][0]) / 2.0,
                 (points[a][1] + points[b][1]) / 2.0,
             ]
         };
-        let (shoulders, hip) = (mid(11, 12), mid(23, 24));
+        let [l_shoulder, r_shoulder, l_hip, r_hip] = TORSO;
+        let (shoulders, hip) = (mid(l_shoulder, r_shoulder), mid(l_hip, r_hip));
         BodyMark {
             hip,
             torso: (shoulders[0] - hip[0]).hypot(shoulders[1] - hip[1]),
@@ -349,6 +351,13 @@ impl BodyMark {
     }
 }
 
+/// When and where someone's body was last seen (smoothed).
+#[derive(Debug, Clone, Copy)]
+struct Seen {
+    at: f64,
+    body: BodyMark,
+}
+
 /// Someone being tracked: the crop their landmarks will be looked for in next, their filters.
 struct Track {
     person: u32,
@@ -357,12 +366,10 @@ struct Track {
     smoothers: Smoothers,
     /// When this person was first found (settling counts from here).
     first_seen: f64,
-    /// When they were last found.
-    last_seen: f64,
     /// When the detector last found them: the crop this track follows started there.
     found_at: f64,
-    /// Where their body was in the last frame (smoothed).
-    body: BodyMark,
+    /// When (the last frame they were found in) and where their body was.
+    seen: Seen,
 }
 
 /// Someone tracked and then lost: where and when they were last seen, to find them again.
@@ -372,8 +379,8 @@ struct Lost {
     roi: Roi,
     at: f64,
     first_seen: f64,
-    /// When and where their body was last seen (smoothed).
-    body: Option<(f64, BodyMark)>,
+    /// Their body when last seen (`None`: a track dropped as soon as the detector found it).
+    seen: Option<Seen>,
 }
 
 /// A person found in this frame, before smoothing.
@@ -386,9 +393,10 @@ struct Found {
     /// A tracked person's filters; `None` when the detector found them (filters start afresh).
     smoothers: Option<Smoothers>,
     new_track: bool,
-    /// A tracked person's: when the detector last found them, and when and where their body
-    /// was in the last frame.
-    tracked: Option<(f64, f64, BodyMark)>,
+    /// When the detector last found them (this frame, for a find).
+    found_at: f64,
+    /// A tracked person's body in the last frame (`None` for a find).
+    last: Option<Seen>,
 }
 
 /// Running totals of one tracker's work (Prometheus counters).
@@ -497,16 +505,17 @@ impl PoseEstimator {
                     result,
                     smoothers: Some(track.smoothers),
                     new_track: false,
-                    tracked: Some((track.found_at, track.last_seen, track.body)),
+                    found_at: track.found_at,
+                    last: Some(track.seen),
                 }),
                 None => {
                     lost_now = true;
                     self.lost.push(Lost {
                         person: track.person,
                         roi: track.next,
-                        at: track.last_seen,
+                        at: track.seen.at,
                         first_seen: track.first_seen,
-                        body: Some((track.last_seen, track.body)),
+                        seen: Some(track.seen),
                     });
                 }
             }
@@ -534,7 +543,8 @@ impl PoseEstimator {
                 mut result,
                 smoothers,
                 mut new_track,
-                tracked,
+                found_at,
+                last,
             } = f;
             let detected = smoothers.is_none();
             if self.mode == Mode::Video {
@@ -552,23 +562,19 @@ impl PoseEstimator {
                 s.aux.apply(t, scale, &mut result.points[33..35]);
                 let next = result.implied_roi();
                 let body = BodyMark::of(&result.points);
-                let found_at = match tracked {
-                    Some((found_at, last_t, last_body)) => {
-                        if t - found_at < SETTLE_S && last_body.jumped_to(&body, t - last_t) {
-                            new_track = true;
-                        }
-                        found_at
-                    }
-                    None => t,
-                };
+                if let Some(last) = last
+                    && t - found_at < SETTLE_S
+                    && last.body.jumped_to(&body, t - last.at)
+                {
+                    new_track = true;
+                }
                 self.tracks.push(Track {
                     person,
                     next,
                     smoothers: s,
                     first_seen,
-                    last_seen: t,
                     found_at,
-                    body,
+                    seen: Seen { at: t, body },
                 });
             }
             let (w, h) = (frame.width as f64, frame.height as f64);
@@ -620,7 +626,7 @@ impl PoseEstimator {
                 roi: gone.roi,
                 at: t,
                 first_seen: gone.first_seen,
-                body: gone.tracked.map(|(_, last_t, body)| (last_t, body)),
+                seen: gone.last,
             });
             if drop < i {
                 i -= 1;
@@ -762,17 +768,18 @@ impl PoseEstimator {
                     .copied()
             });
             // Found again where the last crop was not quite them (of another size, a little
-            // further: their last poses had drifted, as a tracker losing a jumping man does)
-            // is the same person, but movement measured across the find would be the drift.
-            // Found again where the pose says they cannot have got to since (the tracker is
-            // not yet on them): as with a jump while settling, not movement.
+            // further: their last poses had drifted, as a tracker losing a jumping man does),
+            // or further or larger than they can have got since they were last seen (the
+            // tracker is not yet on them), is the same person, but movement measured across
+            // the find would be the drift.
             let (person, first_seen, someone_else) = match again {
                 Some(l) => {
-                    let jumped = l.body.is_some_and(|(at, body)| {
-                        body.jumped_to(&BodyMark::of(&result.points), t - at)
+                    let jumped = l.seen.is_some_and(|last| {
+                        last.body
+                            .jumped_to(&BodyMark::of(&result.points), t - last.at)
                     });
-                    let elsewhere = !detector::could_be(&roi, &l.roi);
-                    (l.person, l.first_seen, elsewhere || jumped)
+                    let drifted = !detector::could_be(&roi, &l.roi);
+                    (l.person, l.first_seen, drifted || jumped)
                 }
                 None => match self.remembered_near(&roi) {
                     Some(l) => (l.person, t, true),
@@ -794,7 +801,8 @@ impl PoseEstimator {
                 result,
                 smoothers: None,
                 new_track: self.mode == Mode::Video && (someone_else || settling),
-                tracked: None,
+                found_at: t,
+                last: None,
             });
         }
         Ok(())
@@ -1277,7 +1285,8 @@ mod tests {
             },
             smoothers: None,
             new_track: false,
-            tracked: None,
+            found_at: 0.0,
+            last: None,
         };
         assert!(misfit(&found(theirs)) < 0.01);
         assert!(misfit(&found(slid)) > 0.5);
