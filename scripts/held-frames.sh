@@ -4,9 +4,10 @@
 # still does nothing but stand or sit, so any walk, turn, sit-down or stand-up read here
 # came from the pose tracker (its first frames, a person lost and found) or from a posture
 # alone. Prints each clip's segments per person and a count of movements read; the landmark
-# files that `make eval-real` reads never exercise the tracker, this does.
+# files that `make eval-real` reads never exercise the tracker, this does. 59 clips; at
+# contract 1.20.0, 3 movements read (10 before it).
 #
-#   scripts/held-frames.sh [OUT_DIR]      (default target/held-frames; ~2 min on 2 cores)
+#   scripts/held-frames.sh [OUT_DIR]      (default target/held-frames; ~5 min on 2 cores)
 #
 # Needs ffmpeg and a release build. Measured in docs/how-it-works.md ("Settling").
 set -euo pipefail
@@ -24,8 +25,9 @@ hold() { # clip frame name
   ffmpeg -loglevel error -y -loop 1 -i "$out/$3.png" -t 6 -r 30 \
     -vf "scale=640:-2,noise=alls=6:allf=t,format=yuv420p" -c:v libx264 -crf 20 "$out/$3.mp4"
 }
-for n in $(seq 0 15 225); do hold sports2d_1280x720.mp4 "$n" "sports2d_$n"; done
-for n in $(seq 0 20 80); do
+for n in $(seq 0 15 225) $(seq 5 10 225); do hold sports2d_1280x720.mp4 "$n" "sports2d_$n"; done
+for n in $(seq 5 30 215); do hold sports2d_640x360.mp4 "$n" "sports2d_640x360_$n"; done
+for n in $(seq 0 10 90); do
   hold pose2sim_cam01.mp4 "$n" "pose2sim_cam01_$n"
   hold pose2sim_two_people.mp4 "$n" "pose2sim_two_people_$n"
 done

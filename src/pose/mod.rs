@@ -43,7 +43,8 @@
 //! new, someone found again after their crop had drifted, or found again within
 //! [`SETTLE_S`] of being first found (the tracker has not settled on them yet, and their
 //! first poses jump about); within [`SETTLE_S`] of the detector finding someone, a pose
-//! that moved faster than people walk ([`SETTLING_SPEED`], [`SETTLING_SCALE_RATE`]): the
+//! that moved faster than people walk ([`SETTLING_SPEED`], [`SETTLING_SCALE_RATE`]), or,
+//! after a pose that started a track, faster than half that ([`CONVERGING_SHARE`]): the
 //! tracker closing in on them from a detection too large or on the wrong spot; and someone
 //! found again where, or at a size, they cannot have got to since they were last seen.
 
@@ -91,6 +92,12 @@ pub const SETTLING_SPEED: f64 = 6.0;
 /// … or whose torso grew or shrank faster than this (|ln| of the ratio, a second): walking
 /// and lunging 0–1.0, the sliding tracks 3–7, the man found mid-jump up to 26.
 pub const SETTLING_SCALE_RATE: f64 = 2.0;
+/// After a pose that started a new track (someone new, or a jump), the next poses of the
+/// settling period also do while they move faster than this share of [`SETTLING_SPEED`] or
+/// [`SETTLING_SCALE_RATE`]: the tracker is still closing in. On a frame of the Sports2D clip
+/// held still (frame 5), a track found again on the wrong spot shrank at 3.3, 2.2, then 1.4
+/// a second; read from the last of those, the man held still was `walk_away` for 0.6 s.
+pub const CONVERGING_SHARE: f64 = 0.5;
 /// A detector proposal turned more than this from upright (radians, ~29°) in which the
 /// landmark model finds nobody, or nobody with at least [`SURE_PRESENCE`], is also tried
 /// upright (step 1 in the module docs).
@@ -343,11 +350,17 @@ impl BodyMark {
     /// Whether going from this body to `next`, `dt` seconds later, is faster than people
     /// walk ([`SETTLING_SPEED`], [`SETTLING_SCALE_RATE`]), at any frame rate.
     fn jumped_to(&self, next: &BodyMark, dt: f64) -> bool {
+        self.faster_than(next, dt, 1.0)
+    }
+
+    /// Whether going to `next`, `dt` seconds later, is faster than `share` of
+    /// [`SETTLING_SPEED`] or [`SETTLING_SCALE_RATE`].
+    fn faster_than(&self, next: &BodyMark, dt: f64, share: f64) -> bool {
         let torso = self.torso.max(next.torso).max(1.0);
         let shift = (next.hip[0] - self.hip[0]).hypot(next.hip[1] - self.hip[1]) / torso;
         let scale = (next.torso.max(1.0) / self.torso.max(1.0)).ln().abs();
         let dt = dt.max(1e-3);
-        shift / dt > SETTLING_SPEED || scale / dt > SETTLING_SCALE_RATE
+        shift / dt > share * SETTLING_SPEED || scale / dt > share * SETTLING_SCALE_RATE
     }
 }
 
@@ -370,6 +383,8 @@ struct Track {
     found_at: f64,
     /// When (the last frame they were found in) and where their body was.
     seen: Seen,
+    /// Their last pose started a new track, and the tracker may still be closing in on them.
+    converging: bool,
 }
 
 /// Someone tracked and then lost: where and when they were last seen, to find them again.
@@ -397,6 +412,8 @@ struct Found {
     found_at: f64,
     /// A tracked person's body in the last frame (`None` for a find).
     last: Option<Seen>,
+    /// A tracked person's [`Track::converging`]; for a find, whether it starts a new track.
+    converging: bool,
 }
 
 /// Running totals of one tracker's work (Prometheus counters).
@@ -507,6 +524,7 @@ impl PoseEstimator {
                     new_track: false,
                     found_at: track.found_at,
                     last: Some(track.seen),
+                    converging: track.converging,
                 }),
                 None => {
                     lost_now = true;
@@ -545,6 +563,7 @@ impl PoseEstimator {
                 mut new_track,
                 found_at,
                 last,
+                mut converging,
             } = f;
             let detected = smoothers.is_none();
             if self.mode == Mode::Video {
@@ -562,11 +581,19 @@ impl PoseEstimator {
                 s.aux.apply(t, scale, &mut result.points[33..35]);
                 let next = result.implied_roi();
                 let body = BodyMark::of(&result.points);
-                if let Some(last) = last
-                    && t - found_at < SETTLE_S
-                    && last.body.jumped_to(&body, t - last.at)
-                {
-                    new_track = true;
+                // While the track settles: a jump, or, after one, anything faster than half
+                // of one (the tracker still closing in), is not the person's movement.
+                if let Some(last) = last {
+                    let dt = t - last.at;
+                    if t - found_at < SETTLE_S
+                        && (last.body.jumped_to(&body, dt)
+                            || (converging && last.body.faster_than(&body, dt, CONVERGING_SHARE)))
+                    {
+                        new_track = true;
+                        converging = true;
+                    } else {
+                        converging = false;
+                    }
                 }
                 self.tracks.push(Track {
                     person,
@@ -575,6 +602,7 @@ impl PoseEstimator {
                     first_seen,
                     found_at,
                     seen: Seen { at: t, body },
+                    converging,
                 });
             }
             let (w, h) = (frame.width as f64, frame.height as f64);
@@ -803,6 +831,7 @@ impl PoseEstimator {
                 new_track: self.mode == Mode::Video && (someone_else || settling),
                 found_at: t,
                 last: None,
+                converging: self.mode == Mode::Video && (someone_else || settling),
             });
         }
         Ok(())
@@ -1287,6 +1316,7 @@ mod tests {
             new_track: false,
             found_at: 0.0,
             last: None,
+            converging: false,
         };
         assert!(misfit(&found(theirs)) < 0.01);
         assert!(misfit(&found(slid)) > 0.5);
