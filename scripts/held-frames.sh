@@ -7,7 +7,7 @@
 # files that `make eval-real` reads never exercise the tracker, this does. 59 clips; at
 # contract 1.20.0, 3 movements read (10 before it).
 #
-#   scripts/held-frames.sh [OUT_DIR]      (default target/held-frames; ~5 min on 2 cores)
+#   scripts/held-frames.sh [OUT_DIR]      (default target/held-frames; ~7 min on 2 cores)
 #
 # Needs ffmpeg and a release build. Measured in docs/how-it-works.md ("Settling").
 set -euo pipefail

@@ -763,6 +763,9 @@ impl PoseEstimator {
             candidates.push((strong[i].0, None));
         }
         let size = (frame.width as f64, frame.height as f64);
+        // Zoomed in, the detector and the landmark model can make a person up out of an
+        // empty scene: someone found in a tile must be seen closer too.
+        let zoomed = *view != Roi::letterbox(frame.width, frame.height);
         // Each free place may cost a failed try or two, no more.
         let mut tries = self.max_people.saturating_sub(found.len()) + 1;
         for (roi, looked_for) in candidates {
@@ -773,9 +776,6 @@ impl PoseEstimator {
             let Some((roi, result)) = self.landmarks_of_detection(frame, roi, timings)? else {
                 continue;
             };
-            // Zoomed in, the detector and the landmark model can make a person up out of
-            // an empty scene: someone found in a tile must be seen closer too.
-            let zoomed = *view != Roi::letterbox(frame.width, frame.height);
             if zoomed && !self.seen_closer(frame, &result, timings)? {
                 continue;
             }
@@ -822,16 +822,17 @@ impl PoseEstimator {
             // Someone else, found again after drifting, or found again before their track
             // settled: movement measured across the find would not be this person's.
             let settling = t >= first_seen && t - first_seen < SETTLE_S;
+            let new_track = self.mode == Mode::Video && (someone_else || settling);
             found.push(Found {
                 person,
                 first_seen,
                 roi,
                 result,
                 smoothers: None,
-                new_track: self.mode == Mode::Video && (someone_else || settling),
+                new_track,
                 found_at: t,
                 last: None,
-                converging: self.mode == Mode::Video && (someone_else || settling),
+                converging: new_track,
             });
         }
         Ok(())
