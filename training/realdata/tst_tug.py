@@ -47,6 +47,10 @@ from the chair to the turn, no roll. The walks are labelled against that camera
 (common.resolve_walks: within 45° of the line to it, toward or away, else across); the
 `tug` record does not change. These views are corner rooms in general, not a copy of any
 recording: nothing was set from the videos the project is judged on (not available here).
+`--height-m LO HI` draws the corner cameras' height from another range (the same draws
+otherwise): `--height-m 2.7 3.0` puts them under a high ceiling, looking down 30-42° at the
+path's middle (21-35° with the default; 9 in 10 of the generator's test-split cameras look
+down less than 23°, the steepest 40°).
 
 Hold (`--hold-s S`): the last pose held S seconds after the end (the person sits on still).
 
@@ -119,20 +123,24 @@ def tug_record(ts, lab, s, e):
                 rule="start: first frame of label 1; end: last frame of label 5")
 
 
+# The corner cameras' height range (m): high in a room corner, below a 2.4-2.7 m ceiling.
+CORNER_HEIGHT_M = (2.1, 2.6)
+
+
 def seeds(*parts, room=0):
     """The seed of one draw: room 0 is the converter's own rooms (the `make eval-real` sets)."""
     return [SEED, *parts] + ([room] if room else [])
 
 
-def corner_camera(raw, view, pel, lab, room=0):
+def corner_camera(raw, view, pel, lab, room=0, height_m=CORNER_HEIGHT_M):
     """The virtual corner camera of `view` for one sequence (docstring); pel (T, 3) the pelvis
-    in world coordinates, lab the TST labels."""
+    in world coordinates, lab the TST labels; height_m the range its height is drawn from."""
     rng = np.random.default_rng(seeds(raw, 1 if view == "corner_front" else 2, room=room))
     chair = np.median(pel[lab == 0][:10, :2], axis=0) if (lab == 0).any() else pel[0, :2]
     turn = np.median(pel[lab == 3, :2], axis=0)
     d = G.norm(turn - chair)
     perp = np.array([-d[1], d[0]]) * (1 if raw % 2 == 0 else -1)
-    height = rng.uniform(2.1, 2.6)
+    height = rng.uniform(*height_m)
     lateral = rng.uniform(0.8, 1.6)
     hfov = rng.uniform(60.0, 75.0)
     if view == "corner_front":
@@ -148,7 +156,7 @@ def corner_camera(raw, view, pel, lab, room=0):
                     width=640, height=480)
 
 
-def convert(npz, out_dir, view="kinect", noise="mild", hold_s=0.0, room=0):
+def convert(npz, out_dir, view="kinect", noise="mild", hold_s=0.0, room=0, height_m=CORNER_HEIGHT_M):
     d = np.load(npz)
     os.makedirs(out_dir, exist_ok=True)
     docs = []
@@ -171,7 +179,7 @@ def convert(npz, out_dir, view="kinect", noise="mild", hold_s=0.0, room=0):
             labels = labels + ["sitting"] * m
         if view != "kinect":
             pel = (X[:, 23] + X[:, 24]) / 2
-            cam = corner_camera(raw, view, pel, lab, room)
+            cam = corner_camera(raw, view, pel, lab, room, height_m)
             walking = [v in ("walk_toward", "walk_away") for v in labels]
             walks = C.resolve_walks(ts, pel[:, :2], walking, cam.pos[:2])
             labels = [w if w is not None else v for v, w in zip(labels, walks)]
@@ -205,12 +213,16 @@ def main():
     ap.add_argument("--room", type=int, default=0,
                     help="K >= 1: other draws of the corner camera's place and of the noise (room K), "
                     "the same people in other rooms; 0: the converter's own (the make eval-real sets)")
+    ap.add_argument("--height-m", type=float, nargs=2, metavar=("LO", "HI"), default=CORNER_HEIGHT_M,
+                    help="the corner camera's height is drawn from this range (m; default %(default)s); "
+                    "the draws for one room and sequence are the same whatever it is, so another range "
+                    "moves the same cameras up or down")
     a = ap.parse_args()
     name = "tst_tug" + ("" if a.view == "kinect" else "_" + a.view) + ("" if a.noise == "mild" else "_noisy") \
         + (f"_hold{a.hold_s:g}" if a.hold_s > 0 else "") + (f"_room{a.room}" if a.room else "")
     out = a.out or os.path.join(C.OUT, name)
     C.check_switch_side_on()  # the facing fix on a body of known turn
-    convert(a.npz, out, a.view, a.noise, a.hold_s, a.room)
+    convert(a.npz, out, a.view, a.noise, a.hold_s, a.room, tuple(a.height_m))
 
 
 if __name__ == "__main__":
