@@ -1102,6 +1102,53 @@ fn people_too_small_for_the_whole_frame_are_found_in_a_tile() {
         on_a_person * 10 >= compared * 9,
         "{on_a_person} of {compared}"
     );
+
+    // With a head near the camera (a seated bystander: a real head and shoulders, half the
+    // frame's height, cut by its bottom edge) tracked all along, the small people are looked
+    // for in the tiles clear of it. Before, nobody was tracked but the head: the whole
+    // frame cannot show them and tiles were searched only with nobody tracked.
+    let astronaut = match offline::open_input(&fixture("images/skimage_astronaut.jpg")).unwrap() {
+        Input::Image(img) => img,
+        Input::Video(_) => unreachable!(),
+    };
+    let side = 240u32;
+    let head = image::imageops::crop_imm(&astronaut, 110, 0, 300, 330).to_image();
+    let head = image::imageops::resize(&head, side * 300 / 330, side, image::imageops::Triangle);
+    let (face_left, face_top) = (10i64, (480 - side * 4 / 5) as i64);
+    let mut est = PoseEstimator::new(&models.pose, Mode::Video, 4).unwrap();
+    let (mut small_found, mut small_on_a_person, mut small_poses) = (0, 0, 0);
+    let mut head_ids = std::collections::BTreeSet::new();
+    for ((t, img), truth) in frames.iter().zip(&truth) {
+        let frame = small(img, *t);
+        let mut canvas =
+            image::RgbImage::from_raw(640, 480, frame.to_rgb_image().into_raw()).unwrap();
+        image::imageops::overlay(&mut canvas, &head, face_left, face_top);
+        let frame = Frame::from_rgb(640, 480, canvas.into_raw(), *t);
+        let poses = est.estimate(&frame, *t, &mut Timings::default()).unwrap();
+        let mut any_small = false;
+        for (p, (x, y)) in poses.iter().zip(hips(&poses, 640.0, 480.0)) {
+            let ys = p.landmarks.iter().map(|l| l.y * 480.0);
+            let tall = ys.clone().fold(f32::MIN, f32::max) - ys.fold(f32::MAX, f32::min);
+            if tall > 160.0 {
+                head_ids.insert(p.person);
+                continue;
+            }
+            any_small = true;
+            small_poses += 1;
+            small_on_a_person += truth.iter().any(|q| (q.0 - x).hypot(q.1 - y) < 15.0) as usize;
+        }
+        small_found += any_small as usize;
+    }
+    eprintln!(
+        "with a head near the camera (ids {head_ids:?}): a small person in {small_found} of {} frames; hips on a person {small_on_a_person} of {small_poses}",
+        frames.len()
+    );
+    assert_eq!(head_ids.len(), 1, "the head: {head_ids:?}");
+    assert!(small_found * 3 >= frames.len(), "{small_found}");
+    assert!(
+        small_on_a_person * 10 >= small_poses * 9,
+        "{small_on_a_person} of {small_poses}"
+    );
 }
 
 /// Zoomed in, the detector and the landmark model can make a person up out of an empty scene

@@ -14,7 +14,10 @@
 //!    of the frame, zoomed in, instead of the whole ([`detector::tiles`]): people under about
 //!    a fifth of the frame's longer side tall are too small for it in the whole frame.
 //!    Someone found in a tile is taken only if the detector also sees them shown a square
-//!    around them (`seen_closer`): zoomed in, it makes people up out of empty scenes.
+//!    around them (`seen_closer`): zoomed in, it makes people up out of empty scenes. While
+//!    someone is tracked, a tile clear of them is searched once a second for people too
+//!    small for the whole frame ([`PoseEstimator::search_far`]): a head near the camera,
+//!    tracked, would otherwise keep the far end of the room from being searched closer.
 //! 2. The ROI is warped to 256×256 and the landmark model gives 39 points (33 landmarks and 2
 //!    auxiliary ones), a presence score, visibilities and a heatmap that refines x, y.
 //! 3. Below presence 0.5 the person is lost, and the detector looks for them from the next
@@ -28,8 +31,9 @@
 //! Up to `max_people` people are tracked at once, each with an id (from 1, never reused)
 //! and their own crop and filters; per analysed frame each costs one landmark run. The
 //! detector runs when nobody is tracked, while someone lost in the last [`REACQUIRE_S`] is
-//! looked for, and every [`NEWCOMER_SEARCH_S`] while there is room for more; never while
-//! everyone is tracked. The people tracked are hidden from the detector when it looks for
+//! looked for, and every [`NEWCOMER_SEARCH_S`] while there is room for more (the whole frame,
+//! and half-way between, a tile clear of the people tracked); never while everyone is
+//! tracked. The people tracked are hidden from the detector when it looks for
 //! others (with someone prominent in view, the detector scores everyone else low), and in
 //! a video a search that found someone looks again with them hidden too. A detection on
 //! someone tracked is not taken again, nor a person made of the pixels behind someone
@@ -112,6 +116,10 @@ pub const NEWCOMER_SEARCH_S: f64 = 1.0;
 /// After searches have found nobody for this long (seconds of video), with nobody tracked,
 /// every other search looks at a tile of the frame, zoomed in ([`detector::tiles`]).
 pub const ZOOM_AFTER_S: f64 = 0.5;
+/// While someone is tracked, a person found in a tile ([`PoseEstimator::search_far`]) is taken
+/// only when shorter than this share of the frame's longer side (their landmarks, head to
+/// foot): taller, the whole frame's search finds them (people down to about a fifth of it).
+pub const FAR_MAX_HEIGHT: f64 = 0.2;
 /// How long (seconds of video) someone lost is remembered: a person found again within it,
 /// near where they were lost, keeps their id (someone walking out of view at the far end of a
 /// Timed Up and Go test and back).
@@ -449,6 +457,10 @@ pub struct PoseEstimator {
     searches_unseen: usize,
     /// The tile the last zoomed search looked at.
     tile: usize,
+    /// Camera time of the last search for people far away while someone is tracked
+    /// ([`PoseEstimator::search_far`]), and the tile it looked at.
+    last_far_search: f64,
+    far_tile: usize,
     counters: TrackerCounters,
 }
 
@@ -474,6 +486,8 @@ impl PoseEstimator {
             unseen_since: None,
             searches_unseen: 0,
             tile: usize::MAX,
+            last_far_search: f64::NEG_INFINITY,
+            far_tile: usize::MAX,
             counters: TrackerCounters::default(),
         })
     }
@@ -483,6 +497,7 @@ impl PoseEstimator {
         self.tracks.clear();
         self.lost.clear();
         self.last_search = f64::NEG_INFINITY;
+        self.last_far_search = f64::NEG_INFINITY;
         self.unseen_since = None;
     }
 
@@ -549,6 +564,17 @@ impl PoseEstimator {
         if !lost_now && (found.is_empty() || (room && (looking_for || due))) {
             self.last_search = t;
             self.search(frame, t, &mut found, timings)?;
+        } else if self.mode == Mode::Video
+            && !lost_now
+            && room
+            && !looking_for
+            && !(t >= self.last_far_search && t - self.last_far_search < NEWCOMER_SEARCH_S)
+            && t - self.last_search >= NEWCOMER_SEARCH_S / 2.0
+        {
+            // Half-way between two searches for newcomers: someone too small for the whole
+            // frame, in a tile clear of the people tracked.
+            self.last_far_search = t;
+            self.search_far(frame, t, &mut found, timings)?;
         }
         // 3. Smoothing, and each person's crop for the next frame.
         let start = Instant::now();
@@ -682,7 +708,7 @@ impl PoseEstimator {
         let view = self.view(frame, t, found.is_empty());
         for _ in 0..passes {
             let before = found.len();
-            self.search_once(frame, &view, t, found, timings)?;
+            self.search_once(frame, &view, t, found, false, timings)?;
             if found.len() == before || found.len() >= self.max_people {
                 break;
             }
@@ -701,7 +727,8 @@ impl PoseEstimator {
     /// finds whoever it can see in the whole frame first, and finds people too small for it
     /// there (someone seated at the far end of a room) within 2 × tiles searches. Not while
     /// someone is tracked: zoomed in on part of someone large, the detector finds a person
-    /// in their upper body, whom tracking then follows as someone else.
+    /// in their upper body, whom tracking then follows as someone else (see
+    /// [`PoseEstimator::search_far`] for what is searched then).
     fn view(&mut self, frame: &Frame, t: f64, nobody_tracked: bool) -> Roi {
         let whole = Roi::letterbox(frame.width, frame.height);
         if self.mode == Mode::Image || !nobody_tracked {
@@ -728,6 +755,38 @@ impl PoseEstimator {
         tiles[self.tile]
     }
 
+    /// While someone is tracked, people too small for the detector in the whole frame are
+    /// looked for in a tile clear of everyone tracked, the next such tile each time: every
+    /// [`NEWCOMER_SEARCH_S`], half-way between the searches of the whole frame for
+    /// newcomers, while there is room and nobody just lost is looked for. A head near the
+    /// camera, tracked, kept the far end of the room from ever being searched closer: on the
+    /// Sports2D clip shrunk into the middle of a 640×480 frame (people 60–85 pixels tall)
+    /// with a real face pasted large into a bottom corner, the people were found in none of
+    /// 230 frames. Only people smaller than the whole frame can show
+    /// ([`FAR_MAX_HEIGHT`]) are taken from it: the whole frame's search finds the others,
+    /// as before. Tiles over someone tracked are left out: zoomed in on part of someone
+    /// large, the detector finds a person in their upper body.
+    fn search_far(
+        &mut self,
+        frame: &Frame,
+        t: f64,
+        found: &mut Vec<Found>,
+        timings: &mut Timings,
+    ) -> Result<(), ModelError> {
+        let tracked: Vec<[f32; 4]> = found.iter().map(|f| hidden_box(&f.result)).collect();
+        let tiles = detector::tiles(frame.width, frame.height);
+        let Some(i) = (1..=tiles.len())
+            .map(|k| self.far_tile.wrapping_add(k) % tiles.len())
+            .find(|&i| !tracked.iter().any(|b| overlaps(&tiles[i], b)))
+        else {
+            return Ok(());
+        };
+        self.far_tile = i;
+        self.search_once(frame, &tiles[i], t, found, true, timings)?;
+        found.sort_by_key(|f| f.person);
+        Ok(())
+    }
+
     /// One detector run of [`search`](Self::search), on `view`.
     fn search_once(
         &mut self,
@@ -735,6 +794,7 @@ impl PoseEstimator {
         view: &Roi,
         t: f64,
         found: &mut Vec<Found>,
+        small_only: bool,
         timings: &mut Timings,
     ) -> Result<(), ModelError> {
         let recent = |l: &Lost| within(t, l.at, REACQUIRE_S);
@@ -776,6 +836,10 @@ impl PoseEstimator {
             let Some((roi, result)) = self.landmarks_of_detection(frame, roi, timings)? else {
                 continue;
             };
+            if small_only && height(&result) > FAR_MAX_HEIGHT * frame.width.max(frame.height) as f64
+            {
+                continue;
+            }
             if zoomed && !self.seen_closer(frame, &result, timings)? {
                 continue;
             }
@@ -1059,6 +1123,19 @@ fn hidden_box(r: &RoiResult) -> [f32; 4] {
         body[2].max(cx + half) as f32,
         body[3].max(cy + half) as f32,
     ]
+}
+
+/// The height of a result's landmarks, head to foot (pixels).
+fn height(r: &RoiResult) -> f64 {
+    let b = bounds(&r.points[..NUM_LANDMARKS]);
+    b[3] - b[1]
+}
+
+/// Whether an upright `tile` and a box (x0, y0, x1, y1, pixels) overlap.
+fn overlaps(tile: &Roi, b: &[f32; 4]) -> bool {
+    let (x0, y0) = (tile.cx - tile.w / 2.0, tile.cy - tile.h / 2.0);
+    let (x1, y1) = (tile.cx + tile.w / 2.0, tile.cy + tile.h / 2.0);
+    b[0] < x1 && b[2] > x0 && b[1] < y1 && b[3] > y0
 }
 
 /// The box (x0, y0, x1, y1, pixels) around `points`.
