@@ -5,7 +5,7 @@
 # came from the pose tracker (its first frames, a person lost and found) or from a posture
 # alone. Prints each clip's segments per person and a count of movements read; the landmark
 # files that `make eval-real` reads never exercise the tracker, this does. 59 clips; at
-# contract 1.20.0, 3 movements read (10 before it).
+# contract 1.20.0, 3 movements read (10 before it); at 1.22.0, 2.
 #
 #   scripts/held-frames.sh [OUT_DIR]      (default target/held-frames; ~7 min on 2 cores)
 #
