@@ -218,6 +218,9 @@ const SETTLE_HOLD_S: f64 = 0.3;
 const SETTLE_CALM_S: f64 = 0.15;
 /// The step over which the shoulders' speed is measured (s).
 const SPEED_STEP_S: f64 = 0.2;
+/// A stretch of still shoulders is broken by samples further apart than this (s): nobody
+/// was seen in between.
+const MAX_HOLE_S: f64 = 0.25;
 /// Settling back takes well under 2 s; later movement is fidgeting, not sitting down.
 const SETTLE_MAX_S: f64 = 2.0;
 /// How long after seat contact people are seated back, when it could not be seen (the
@@ -1252,11 +1255,10 @@ impl TugDetector {
             (Some(t), _, _) => (t, false),
             // The hip does not show it, but `sitting` has been reported since (seen from high
             // in front of the chair, sitting down moves the hip down and away from the camera,
-            // and the two can cancel in the image): seated when that began, at the latest. The
-            // same seat is checked below.
-            // The classifier, unsure of such a view, may call `sitting` well after the person
-            // sat back: seated from when the shoulders came to rest, if they were still from
-            // then on.
+            // and the two can cancel in the image): seated when that began at the latest, or
+            // from when the shoulders came to rest if they were still from then on (unsure of
+            // such a view, the classifier may call `sitting` well after the person sat back).
+            // The same seat is checked below.
             (None, true, Some(t)) => (self.came_to_rest(d.sit.0, t).unwrap_or(t), true),
             // A sit-down implied only by the hip needs the hip to show it.
             (None, true, None) => return Ok(None),
@@ -1495,7 +1497,7 @@ impl TugDetector {
         let mut first = None;
         let mut next = seated;
         for (i, &(t, v)) in speeds[..=last].iter().enumerate().rev() {
-            if t < from || v >= SETTLE_SPEED || next - t > 0.25 {
+            if t < from || v >= SETTLE_SPEED || next - t > MAX_HOLE_S {
                 break;
             }
             first = Some(i);
@@ -1528,7 +1530,7 @@ impl TugDetector {
             let mut held = false;
             let mut moved = false;
             for &(u, w) in &speeds[i..] {
-                if w >= SETTLE_SPEED || u - still_to > 0.25 {
+                if w >= SETTLE_SPEED || u - still_to > MAX_HOLE_S {
                     moved = true;
                     break;
                 }
