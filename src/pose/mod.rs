@@ -44,7 +44,8 @@
 //! presence score still confirms them), so they keep their id and a bystander (a therapist
 //! beside the patient) does not take it; someone found again within [`FORGET_S`] near where
 //! they left keeps it too, unless they had been tracked for less than [`FLEETING_S`] and
-//! were lost while someone else was tracked (most often a person made up for a moment). A pose that starts a new track ([`Pose::new_track`]): someone
+//! were lost while someone else was tracked (most often a person made up for a moment).
+//! A pose that starts a new track ([`Pose::new_track`]): someone
 //! new, someone found again after their crop had drifted, or found again within
 //! [`SETTLE_S`] of being first found (the tracker has not settled on them yet, and their
 //! first poses jump about); within [`SETTLE_S`] of the detector finding someone, a pose
@@ -127,7 +128,7 @@ pub const FAR_MAX_HEIGHT: f64 = 0.2;
 pub const FORGET_S: f64 = 10.0;
 /// Someone tracked for less than this (seconds of video, from when they were first found to
 /// when they were last seen) and lost while someone else is tracked is forgotten at once
-/// ([`PoseEstimator::remember`]).
+/// (`PoseEstimator::remember`).
 pub const FLEETING_S: f64 = 0.5;
 /// Two poses whose shoulders and hips lie within this fraction of a crop side of each other,
 /// on average, are one person.
