@@ -870,7 +870,7 @@ fn two_real_people_are_tracked_apart_in_real_footage() {
 /// box and the woman walking past each keep one id. In this copy a search made a person up
 /// between them at 4.2 s (the man's legs above her head, each hidden in a black box), lost
 /// at the next frame; remembered, that made-up person was "found again" in the man as he
-/// jumped off the box at 6.1 s, and he went on under its id (44 frames). Someone so
+/// jumped off the box at 6.1 s, and he went on under its id (45 frames). Someone so
 /// fleeting, lost while others are tracked, is now forgotten at once
 /// ([`activityd::pose::FLEETING_S`]).
 #[test]

@@ -705,7 +705,7 @@ impl PoseEstimator {
     /// crops can end on one person for a moment; such a person, remembered, was found again
     /// as whoever came near there next, and that real person took the made-up one's id
     /// (`scripts/reencoded-ids.sh`: the test clips re-encoded 38 ways, someone changed ids in
-    /// 14 encodings, in 7 with fleeting people forgotten; docs/how-it-works.md).
+    /// 13 encodings, in 6 with fleeting people forgotten; docs/how-it-works.md).
     fn remember(&mut self, lost: Lost, others: bool) {
         if !(others && lost.at - lost.first_seen < FLEETING_S) {
             self.lost.push(lost);
